@@ -1,0 +1,160 @@
+/**
+ * The manifest: the one record of what a backup holds. It is written last, after the data object has
+ * been stored and checked, so its presence is what makes a backup a backup.
+ */
+import { IntegrityError } from '../util/errors.js';
+import type { Compression, Format } from './layout.js';
+
+export const MANIFEST_FORMAT_VERSION = 1;
+
+/**
+ * Row checksum algorithm, documented in the README so that anyone can check a restored copy:
+ * with TimeZone=UTC, DateStyle=ISO,YMD, IntervalStyle=postgres, extra_float_digits=3, bytea_output=hex,
+ *   SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint), 0)
+ *   FROM <schema>.<table> AS t
+ * i.e. the exact sum (numeric, no overflow) of the first 64 bits of each row's md5, as a signed integer:
+ * independent of row order.
+ */
+export const CHECKSUM_ALGORITHM = 'pgdr-row-md5-sum64-v1';
+
+export type EncryptionScheme = 'openpgp-passphrase' | 'openpgp-public-key' | 'none';
+
+export interface TableStats {
+  schema: string;
+  name: string;
+  rows: number;
+  checksum: string;
+}
+
+export interface Manifest {
+  formatVersion: 1;
+  tool: { name: 'postgres-dr'; version: string };
+  name: string;
+  /** The snapshot time (UTC ISO-8601): the data is as of this instant. */
+  createdAt: string;
+  completedAt: string;
+  object: { key: string; size: number; sha256: string };
+  dump: {
+    format: Format;
+    compression: Compression;
+    compressionLevel: number | null;
+    database: string;
+    serverVersion: string;
+    serverVersionNum: number;
+    pgDumpVersion: string;
+    /** Bytes pg_dump produced (before compression and encryption). */
+    dumpSize: number;
+  };
+  encryption: {
+    scheme: EncryptionScheme;
+    cipher: 'AES256' | null;
+    /**
+     * Identifies the key without revealing it: the OpenPGP fingerprint of the public key, or for a
+     * passphrase `scrypt:<salt>:<hash>` (a salted scrypt digest, as costly to guess as the ciphertext).
+     */
+    keyFingerprint: string | null;
+  };
+  checksumAlgorithm: typeof CHECKSUM_ALGORITHM;
+  tables: TableStats[];
+  totals: { tables: number; rows: number };
+}
+
+function fail(message: string): never {
+  throw new IntegrityError(`invalid manifest: ${message}`, 'missing-manifest');
+}
+
+function str(o: Record<string, unknown>, k: string, path: string): string {
+  const v = o[k];
+  if (typeof v !== 'string') fail(`${path}${k} must be a string`);
+  return v;
+}
+
+function num(o: Record<string, unknown>, k: string, path: string): number {
+  const v = o[k];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(`${path}${k} must be a non-negative number`);
+  return v;
+}
+
+function obj(v: unknown, path: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`${path} must be an object`);
+  return v as Record<string, unknown>;
+}
+
+function isoDate(o: Record<string, unknown>, k: string): string {
+  const v = str(o, k, '');
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(v) || Number.isNaN(Date.parse(v))) {
+    fail(`${k} must be an ISO-8601 UTC time`);
+  }
+  return v;
+}
+
+/** Parses and validates a manifest; throws IntegrityError naming the first problem. */
+export function parseManifest(text: string | Buffer): Manifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text.toString());
+  } catch (err) {
+    fail(`not JSON (${(err as Error).message})`);
+  }
+  const m = obj(raw, 'manifest');
+  if (m.formatVersion !== MANIFEST_FORMAT_VERSION) {
+    fail(`formatVersion ${String(m.formatVersion)} is not supported (this version reads ${MANIFEST_FORMAT_VERSION})`);
+  }
+  const tool = obj(m.tool, 'tool');
+  const object = obj(m.object, 'object');
+  const dump = obj(m.dump, 'dump');
+  const enc = obj(m.encryption, 'encryption');
+  if (!Array.isArray(m.tables)) fail('tables must be an array');
+  const tables = (m.tables as unknown[]).map((t, i) => {
+    const o = obj(t, `tables[${i}]`);
+    return {
+      schema: str(o, 'schema', `tables[${i}].`),
+      name: str(o, 'name', `tables[${i}].`),
+      rows: num(o, 'rows', `tables[${i}].`),
+      checksum: str(o, 'checksum', `tables[${i}].`),
+    };
+  });
+  const sha256 = str(object, 'sha256', 'object.');
+  if (!/^[0-9a-f]{64}$/.test(sha256)) fail('object.sha256 must be 64 hex digits');
+  const format = str(dump, 'format', 'dump.');
+  if (format !== 'plain' && format !== 'custom') fail(`dump.format '${format}' is unknown`);
+  const compression = str(dump, 'compression', 'dump.');
+  if (!['gzip', 'zstd', 'none'].includes(compression)) fail(`dump.compression '${compression}' is unknown`);
+  const scheme = str(enc, 'scheme', 'encryption.');
+  if (!['openpgp-passphrase', 'openpgp-public-key', 'none'].includes(scheme)) {
+    fail(`encryption.scheme '${scheme}' is unknown`);
+  }
+  if (m.checksumAlgorithm !== CHECKSUM_ALGORITHM) fail(`checksumAlgorithm must be ${CHECKSUM_ALGORITHM}`);
+  const level = dump.compressionLevel;
+  const totals = obj(m.totals, 'totals');
+  return {
+    formatVersion: 1,
+    tool: { name: 'postgres-dr', version: str(tool, 'version', 'tool.') },
+    name: str(m, 'name', ''),
+    createdAt: isoDate(m, 'createdAt'),
+    completedAt: isoDate(m, 'completedAt'),
+    object: { key: str(object, 'key', 'object.'), size: num(object, 'size', 'object.'), sha256 },
+    dump: {
+      format,
+      compression: compression as Compression,
+      compressionLevel: typeof level === 'number' ? level : null,
+      database: str(dump, 'database', 'dump.'),
+      serverVersion: str(dump, 'serverVersion', 'dump.'),
+      serverVersionNum: num(dump, 'serverVersionNum', 'dump.'),
+      pgDumpVersion: str(dump, 'pgDumpVersion', 'dump.'),
+      dumpSize: num(dump, 'dumpSize', 'dump.'),
+    },
+    encryption: {
+      scheme: scheme as EncryptionScheme,
+      cipher: enc.cipher === 'AES256' ? 'AES256' : null,
+      keyFingerprint: typeof enc.keyFingerprint === 'string' ? enc.keyFingerprint : null,
+    },
+    checksumAlgorithm: CHECKSUM_ALGORITHM,
+    tables,
+    totals: { tables: num(totals, 'tables', 'totals.'), rows: num(totals, 'rows', 'totals.') },
+  };
+}
+
+export function serializeManifest(m: Manifest): string {
+  return `${JSON.stringify(m, null, 2)}\n`;
+}

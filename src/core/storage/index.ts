@@ -1,0 +1,13 @@
+import type { Destination } from './destination.js';
+import { LocalStorage } from './local.js';
+import { S3Storage, type S3StorageOptions } from './s3.js';
+import type { Storage } from './types.js';
+
+export type { Destination, S3Options } from './destination.js';
+export { parseDestination } from './destination.js';
+export type { ObjectInfo, Storage, WriteOptions } from './types.js';
+export { DeleteError } from './types.js';
+
+export function openStorage(dest: Destination, s3: Omit<S3StorageOptions, 'bucket'> = {}): Storage {
+  return dest.kind === 's3' ? new S3Storage({ ...s3, bucket: dest.bucket }) : new LocalStorage(dest.root);
+}

@@ -1,0 +1,118 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DeleteError, type ObjectInfo, type Storage, type WriteOptions } from './types.js';
+
+/** A directory as storage. Writes go to a hidden temporary file, fsynced and renamed into place. */
+export class LocalStorage implements Storage {
+  readonly location: string;
+  constructor(private readonly root: string) {
+    this.location = root;
+  }
+
+  private pathOf(key: string): string {
+    const p = path.resolve(this.root, ...key.split('/'));
+    if (p !== this.root && !p.startsWith(this.root + path.sep)) throw new Error(`key escapes the directory: ${key}`);
+    return p;
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    const walk = async (dir: string, rel: string): Promise<void> => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await fs.readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw err;
+      }
+      for (const e of entries) {
+        const key = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) {
+          if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(path.join(dir, e.name), key);
+        } else if (e.isFile() && key.startsWith(prefix)) {
+          const st = await fs.stat(path.join(dir, e.name));
+          out.push({ key, size: st.size, lastModified: st.mtime });
+        }
+      }
+    };
+    await walk(this.root, '');
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    try {
+      const st = await fs.stat(this.pathOf(key));
+      return st.isFile() ? { key, size: st.size, lastModified: st.mtime } : null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async read(key: string, options: { signal?: AbortSignal; start?: number } = {}): Promise<Readable> {
+    const p = this.pathOf(key);
+    const handle = await fs.open(p, 'r'); // fails now (ENOENT) rather than on the first read
+    return createReadStream('', { fd: handle.fd, start: options.start, signal: options.signal, autoClose: true });
+  }
+
+  async readText(key: string): Promise<string> {
+    return fs.readFile(this.pathOf(key), 'utf8');
+  }
+
+  async write(key: string, body: Readable, options: WriteOptions = {}): Promise<{ size: number }> {
+    const target = this.pathOf(key);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now()}.partial`);
+    let size = 0;
+    body.on('data', (c: Buffer) => {
+      size += c.length;
+    });
+    try {
+      await pipeline(body, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), { signal: options.signal });
+      const fh = await fs.open(tmp, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fs.rename(tmp, target);
+      return { size };
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async writeText(key: string, text: string): Promise<void> {
+    const target = this.pathOf(key);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    const tmp = `${target}.${process.pid}.tmp`;
+    await fs.writeFile(tmp, text, { mode: 0o600 });
+    await fs.rename(tmp, target);
+  }
+
+  async delete(keys: string[]): Promise<{ deleted: string[] }> {
+    const deleted: string[] = [];
+    const failed: Array<{ key: string; code: string; message: string }> = [];
+    for (const key of keys) {
+      try {
+        await fs.rm(this.pathOf(key));
+        deleted.push(key);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        failed.push({ key, code: e.code ?? 'Error', message: e.message });
+      }
+    }
+    if (failed.length) {
+      throw new DeleteError(`could not delete ${failed.length} object(s): ${failed.map((f) => f.key).join(', ')}`, deleted, failed);
+    }
+    return { deleted };
+  }
+
+  async listIncompleteUploads(): Promise<Array<{ key: string; uploadId: string }>> {
+    return [];
+  }
+}

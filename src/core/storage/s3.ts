@@ -1,0 +1,241 @@
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+  type ServerSideEncryption,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Readable } from 'node:stream';
+import { DeleteError, type ObjectInfo, type Storage, type WriteOptions } from './types.js';
+
+export interface S3StorageOptions {
+  bucket: string;
+  endpoint?: string;
+  region?: string;
+  forcePathStyle?: boolean;
+  sse?: 'AES256' | 'aws:kms';
+  sseKmsKeyId?: string;
+  /** Parts uploaded at once. */
+  queueSize?: number;
+  /** Attempts per request (SDK standard retry mode: backoff with jitter on 5xx, throttling, resets). */
+  maxAttempts?: number;
+  /** Overrides the part size chosen from the expected size. */
+  partSize?: number;
+  client?: S3Client;
+}
+
+export const MIN_PART_SIZE = 8 * 1024 * 1024;
+export const MAX_PARTS = 10_000;
+
+/**
+ * The part size for an upload of about `expectedSize` bytes: 8 MiB, or larger so that even twice the
+ * expected size stays under S3's 10 000-part limit. With 8 MiB parts an object can reach ~78 GiB.
+ */
+export function partSizeFor(expectedSize: number | undefined): number {
+  const MiB = 1024 * 1024;
+  if (!expectedSize || expectedSize <= 0) return MIN_PART_SIZE;
+  const needed = Math.ceil((expectedSize * 2) / MAX_PARTS);
+  return Math.max(MIN_PART_SIZE, Math.ceil(needed / MiB) * MiB);
+}
+
+export function createS3Client(o: { endpoint?: string; region?: string; forcePathStyle?: boolean; maxAttempts?: number }): S3Client {
+  const endpoint = o.endpoint || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
+  const config: S3ClientConfig = {
+    region: o.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
+    forcePathStyle: o.forcePathStyle ?? Boolean(endpoint),
+    maxAttempts: o.maxAttempts ?? 5,
+    retryMode: 'standard',
+  };
+  if (endpoint) {
+    config.endpoint = endpoint;
+    // Many S3-compatible servers do not understand the SDK's default flexible checksums (aws-chunked
+    // with trailers); send checksums only where an operation requires one.
+    config.requestChecksumCalculation = 'WHEN_REQUIRED';
+    config.responseChecksumValidation = 'WHEN_REQUIRED';
+  }
+  return new S3Client(config);
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+}
+
+export class S3Storage implements Storage {
+  readonly location: string;
+  readonly client: S3Client;
+  private readonly bucket: string;
+
+  constructor(private readonly options: S3StorageOptions) {
+    this.bucket = options.bucket;
+    this.location = `s3://${options.bucket}`;
+    this.client = options.client ?? createS3Client(options);
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key === undefined) continue;
+        out.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
+      }
+      if (page.IsTruncated && !page.NextContinuationToken) {
+        throw new Error(`listing of s3://${this.bucket}/${prefix} was truncated without a continuation token`);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    try {
+      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { key, size: r.ContentLength ?? 0, lastModified: r.LastModified ?? new Date(0) };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async read(key: string, options: { signal?: AbortSignal; start?: number } = {}): Promise<Readable> {
+    const r = await this.client.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: options.start ? `bytes=${options.start}-` : undefined }),
+      { abortSignal: options.signal },
+    );
+    if (!r.Body) throw new Error(`s3://${this.bucket}/${key} has no body`);
+    return r.Body as Readable;
+  }
+
+  async readText(key: string): Promise<string> {
+    const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    if (!r.Body) throw new Error(`s3://${this.bucket}/${key} has no body`);
+    return r.Body.transformToString('utf8');
+  }
+
+  private sseParams(): { ServerSideEncryption?: ServerSideEncryption; SSEKMSKeyId?: string } {
+    if (!this.options.sse) return {};
+    return {
+      ServerSideEncryption: this.options.sse as ServerSideEncryption,
+      ...(this.options.sseKmsKeyId ? { SSEKMSKeyId: this.options.sseKmsKeyId } : {}),
+    };
+  }
+
+  async write(key: string, body: Readable, options: WriteOptions = {}): Promise<{ size: number }> {
+    let size = 0;
+    body.on('data', (c: Buffer) => {
+      size += c.length;
+    });
+    const upload = new Upload({
+      client: this.client,
+      params: {
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        ContentType: options.contentType ?? 'application/octet-stream',
+        ...this.sseParams(),
+        ...(options.retainUntil
+          ? { ObjectLockMode: options.retainUntil.mode, ObjectLockRetainUntilDate: options.retainUntil.date }
+          : {}),
+      },
+      queueSize: this.options.queueSize ?? 4,
+      partSize: this.options.partSize ?? partSizeFor(options.expectedSize),
+      leavePartsOnError: false,
+    });
+    const onAbort = (): void => {
+      void upload.abort().catch(() => {});
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    // If the body fails, lib-storage's reader throws and the upload aborts its multipart upload.
+    let bodyError: unknown;
+    body.once('error', (err) => {
+      bodyError = err;
+    });
+    try {
+      await upload.done();
+    } catch (err) {
+      throw bodyError ?? err;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    if (bodyError) throw bodyError;
+    return { size };
+  }
+
+  async writeText(key: string, text: string, options: Omit<WriteOptions, 'expectedSize'> = {}): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: text,
+        ContentType: key.endsWith('.json') ? 'application/json' : 'text/plain',
+        ...this.sseParams(),
+        ...(options.retainUntil
+          ? { ObjectLockMode: options.retainUntil.mode, ObjectLockRetainUntilDate: options.retainUntil.date }
+          : {}),
+      }),
+      { abortSignal: options.signal },
+    );
+  }
+
+  async delete(keys: string[]): Promise<{ deleted: string[] }> {
+    const deleted: string[] = [];
+    const failed: Array<{ key: string; code: string; message: string }> = [];
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      const r = await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: false },
+        }),
+      );
+      const errored = new Set<string>();
+      for (const e of r.Errors ?? []) {
+        errored.add(e.Key ?? '');
+        failed.push({ key: e.Key ?? '?', code: e.Code ?? 'Error', message: e.Message ?? '' });
+      }
+      for (const k of batch) if (!errored.has(k)) deleted.push(k);
+    }
+    if (failed.length) {
+      throw new DeleteError(
+        `could not delete ${failed.length} object(s): ${failed
+          .slice(0, 5)
+          .map((f) => `${f.key} (${f.code})`)
+          .join(', ')}${failed.length > 5 ? ', …' : ''}`,
+        deleted,
+        failed,
+      );
+    }
+    return { deleted };
+  }
+
+  async listIncompleteUploads(prefix: string): Promise<Array<{ key: string; uploadId: string; initiated?: Date }>> {
+    const out: Array<{ key: string; uploadId: string; initiated?: Date }> = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const r = await this.client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
+      );
+      for (const u of r.Uploads ?? []) {
+        if (u.Key && u.UploadId) out.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated });
+      }
+      keyMarker = r.IsTruncated ? r.NextKeyMarker : undefined;
+      uploadIdMarker = r.IsTruncated ? r.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    return out;
+  }
+}

@@ -1,0 +1,56 @@
+import type { Readable } from 'node:stream';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+export interface WriteOptions {
+  contentType?: string;
+  /** Expected size in bytes, to choose the multipart part size; a hint only. */
+  expectedSize?: number;
+  signal?: AbortSignal;
+  /** S3 Object Lock: retain until this date in this mode. */
+  retainUntil?: { date: Date; mode: 'COMPLIANCE' | 'GOVERNANCE' };
+}
+
+/**
+ * One storage interface, two backends (S3 and a local directory). Keys are relative to the bucket (or the
+ * directory) and use `/` as separator.
+ */
+export interface Storage {
+  /** Where this is, for logs and summaries: `s3://bucket` or a path. Never holds credentials. */
+  readonly location: string;
+  /**
+   * Every object under `prefix`, all pages. Throws if any page fails: callers that delete must never act
+   * on a partial listing.
+   */
+  list(prefix: string): Promise<ObjectInfo[]>;
+  head(key: string): Promise<ObjectInfo | null>;
+  /** A stream of the object's bytes; `start` resumes a read from that offset. */
+  read(key: string, options?: { signal?: AbortSignal; start?: number }): Promise<Readable>;
+  readText(key: string): Promise<string>;
+  /**
+   * Streams `body` into `key`. The object becomes visible only when complete; on any error (of the body or
+   * the upload) nothing is left behind (multipart upload aborted, partial file removed). Returns bytes written.
+   */
+  write(key: string, body: Readable, options?: WriteOptions): Promise<{ size: number }>;
+  writeText(key: string, text: string, options?: Omit<WriteOptions, 'expectedSize'>): Promise<void>;
+  /** Deletes keys, in batches; throws naming the keys that could not be deleted. */
+  delete(keys: string[]): Promise<{ deleted: string[] }>;
+  /** Multipart uploads under `prefix` that were started and never completed or aborted (S3 only). */
+  listIncompleteUploads(prefix: string): Promise<Array<{ key: string; uploadId: string; initiated?: Date }>>;
+}
+
+/** Thrown by delete when some keys could not be deleted; `deleted` did go. */
+export class DeleteError extends Error {
+  override name = 'DeleteError';
+  constructor(
+    message: string,
+    readonly deleted: string[],
+    readonly failed: Array<{ key: string; code: string; message: string }>,
+  ) {
+    super(message);
+  }
+}
