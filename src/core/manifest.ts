@@ -10,8 +10,8 @@ export const MANIFEST_FORMAT_VERSION = 1;
 /**
  * Row checksum algorithm, documented in the README so that anyone can check a restored copy:
  * with TimeZone=UTC, DateStyle=ISO,YMD, IntervalStyle=postgres, extra_float_digits=3, bytea_output=hex,
- *   SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint), 0)
- *   FROM <schema>.<table> AS t
+ *   SELECT count(*), coalesce(sum(('x' || substr(md5(ROW(r.*)::text), 1, 16))::bit(64)::bigint), 0)
+ *   FROM <schema>.<table> AS r
  * i.e. the exact sum (numeric, no overflow) of the first 64 bits of each row's md5, as a signed integer:
  * independent of row order.
  */

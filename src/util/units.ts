@@ -19,9 +19,7 @@ export function parseDuration(value: string, input: string): number {
     matched = re.lastIndex;
   }
   if (!text || matched !== text.length) {
-    throw new UserError(
-      `'${input}' must be a duration like 30m, 25h, 7d or 1h30m (got '${value}')`,
-    );
+    throw new UserError(`'${input}' must be a duration like 30m, 25h, 7d or 1h30m (got '${value}')`);
   }
   return total;
 }
@@ -103,11 +101,7 @@ export function parseBoolean(value: string, input: string): boolean {
   throw new UserError(`'${input}' must be true or false (got '${value}')`);
 }
 
-export function parseChoice<T extends string>(
-  value: string,
-  input: string,
-  choices: readonly T[],
-): T {
+export function parseChoice<T extends string>(value: string, input: string, choices: readonly T[]): T {
   const t = value.trim().toLowerCase();
   if ((choices as readonly string[]).includes(t)) return t as T;
   throw new UserError(`'${input}' must be one of ${choices.join(', ')} (got '${value}')`);

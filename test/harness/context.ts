@@ -25,11 +25,15 @@ export function clientBin(tool: string): string {
 /** Runs SQL as the superuser with psql; returns unaligned, tuples-only output. */
 export function psql(database: string, sql: string): string {
   const { host, port } = pg();
-  return execFileSync(clientBin('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', '-h', host, '-p', String(port), '-U', 'postgres', '-d', database], {
-    input: sql,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  }).trim();
+  return execFileSync(
+    clientBin('psql'),
+    ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', '-h', host, '-p', String(port), '-U', 'postgres', '-d', database],
+    {
+      input: sql,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  ).trim();
 }
 
 let dbCounter = 0;
@@ -46,6 +50,9 @@ export function dropDatabase(name: string): void {
 
 /** Databases whose name starts with `prefix`. */
 export function databasesLike(prefix: string): string[] {
-  const out = psql('postgres', `SELECT datname FROM pg_database WHERE datname LIKE '${prefix.replace(/'/g, "''")}%' ORDER BY 1`);
+  const out = psql(
+    'postgres',
+    `SELECT datname FROM pg_database WHERE datname LIKE '${prefix.replace(/'/g, "''")}%' ORDER BY 1`,
+  );
   return out ? out.split('\n') : [];
 }

@@ -33,7 +33,9 @@ export function findPgBinDir(): string {
   }
   const r = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
   if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
-  throw new Error('PostgreSQL server binaries not found: install postgresql (apt-get install postgresql) or set PGDR_TEST_PG_BIN');
+  throw new Error(
+    'PostgreSQL server binaries not found: install postgresql (apt-get install postgresql) or set PGDR_TEST_PG_BIN',
+  );
 }
 
 export async function freePort(): Promise<number> {

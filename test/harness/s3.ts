@@ -1,10 +1,11 @@
 /** A real S3 API server (s3rver) on a loopback port, in a child process, for tests. */
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 
 export interface S3Server {
   endpoint: string;

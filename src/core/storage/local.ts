@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -16,6 +16,15 @@ export class LocalStorage implements Storage {
     const p = path.resolve(this.root, ...key.split('/'));
     if (p !== this.root && !p.startsWith(this.root + path.sep)) throw new Error(`key escapes the directory: ${key}`);
     return p;
+  }
+
+  async probe(): Promise<void> {
+    try {
+      await fs.mkdir(this.root, { recursive: true });
+      await fs.access(this.root, fs.constants.W_OK);
+    } catch (err) {
+      throw new Error(`cannot write to ${this.root}: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
@@ -55,7 +64,7 @@ export class LocalStorage implements Storage {
   async read(key: string, options: { signal?: AbortSignal; start?: number } = {}): Promise<Readable> {
     const p = this.pathOf(key);
     const handle = await fs.open(p, 'r'); // fails now (ENOENT) rather than on the first read
-    return createReadStream('', { fd: handle.fd, start: options.start, signal: options.signal, autoClose: true });
+    return handle.createReadStream({ start: options.start, signal: options.signal, autoClose: true });
   }
 
   async readText(key: string): Promise<string> {
@@ -107,7 +116,11 @@ export class LocalStorage implements Storage {
       }
     }
     if (failed.length) {
-      throw new DeleteError(`could not delete ${failed.length} object(s): ${failed.map((f) => f.key).join(', ')}`, deleted, failed);
+      throw new DeleteError(
+        `could not delete ${failed.length} object(s): ${failed.map((f) => f.key).join(', ')}`,
+        deleted,
+        failed,
+      );
     }
     return { deleted };
   }

@@ -1,6 +1,8 @@
+import type { Readable } from 'node:stream';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
@@ -10,7 +12,6 @@ import {
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { Readable } from 'node:stream';
 import { DeleteError, type ObjectInfo, type Storage, type WriteOptions } from './types.js';
 
 export interface S3StorageOptions {
@@ -43,7 +44,12 @@ export function partSizeFor(expectedSize: number | undefined): number {
   return Math.max(MIN_PART_SIZE, Math.ceil(needed / MiB) * MiB);
 }
 
-export function createS3Client(o: { endpoint?: string; region?: string; forcePathStyle?: boolean; maxAttempts?: number }): S3Client {
+export function createS3Client(o: {
+  endpoint?: string;
+  region?: string;
+  forcePathStyle?: boolean;
+  maxAttempts?: number;
+}): S3Client {
   const endpoint = o.endpoint || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
   const config: S3ClientConfig = {
     region: o.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
@@ -77,6 +83,22 @@ export class S3Storage implements Storage {
     this.client = options.client ?? createS3Client(options);
   }
 
+  async probe(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (err) {
+      const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+      const status = e.$metadata?.httpStatusCode;
+      const why =
+        status === 404
+          ? 'the bucket does not exist'
+          : status === 403
+            ? 'access denied (check the credentials and the bucket policy)'
+            : `${e.name ?? 'error'}: ${e.message ?? ''}`.trim();
+      throw new Error(`cannot reach ${this.location}: ${why}`, { cause: err });
+    }
+  }
+
   async list(prefix: string): Promise<ObjectInfo[]> {
     const out: ObjectInfo[] = [];
     let token: string | undefined;
@@ -108,7 +130,11 @@ export class S3Storage implements Storage {
 
   async read(key: string, options: { signal?: AbortSignal; start?: number } = {}): Promise<Readable> {
     const r = await this.client.send(
-      new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: options.start ? `bytes=${options.start}-` : undefined }),
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Range: options.start ? `bytes=${options.start}-` : undefined,
+      }),
       { abortSignal: options.signal },
     );
     if (!r.Body) throw new Error(`s3://${this.bucket}/${key} has no body`);

@@ -22,6 +22,8 @@ export interface WriteOptions {
 export interface Storage {
   /** Where this is, for logs and summaries: `s3://bucket` or a path. Never holds credentials. */
   readonly location: string;
+  /** Fails fast, with a message that says so, when the storage cannot be reached or written. */
+  probe(): Promise<void>;
   /**
    * Every object under `prefix`, all pages. Throws if any page fails: callers that delete must never act
    * on a partial listing.

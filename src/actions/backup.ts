@@ -1,0 +1,129 @@
+/** The backup action: inputs → runBackup → outputs and a summary. */
+import { type BackupConfig, type EncryptionConfig, runBackup } from '../core/backup.js';
+import { type InputGetter, readDestination, secretInput, storageFor } from '../core/inputs.js';
+import { type Compression, validateName } from '../core/layout.js';
+import { checkCompressionSupported, DEFAULT_LEVEL, LEVEL_RANGE } from '../core/pipeline/compress.js';
+import { checkPassphrase } from '../core/pipeline/gpg.js';
+import { parseDatabaseUrl } from '../core/postgres/connection.js';
+import type { CommandResult } from '../core/report.js';
+import { UserError } from '../util/errors.js';
+import { formatBytes, formatDuration, formatRate, parseBoolean, parseChoice, parseIntInput } from '../util/units.js';
+import type { Command } from './command.js';
+
+export function readEncryption(get: InputGetter): EncryptionConfig {
+  const mode = get('encryption')
+    ? parseChoice(get('encryption'), 'encryption', ['openpgp', 'none'] as const)
+    : 'openpgp';
+  const passphrase = secretInput(get, 'encryption-passphrase');
+  const publicKey = get('encryption-public-key');
+  if (mode === 'none') {
+    if (passphrase || publicKey) {
+      throw new UserError(
+        `'encryption: none' conflicts with the key given in 'encryption-${passphrase ? 'passphrase' : 'public-key'}'`,
+      );
+    }
+    return { kind: 'none' };
+  }
+  if (passphrase && publicKey) {
+    throw new UserError(`give either 'encryption-passphrase' or 'encryption-public-key', not both`);
+  }
+  if (passphrase) {
+    checkPassphrase(passphrase, 'encryption-passphrase');
+    return { kind: 'passphrase', passphrase };
+  }
+  if (publicKey) return { kind: 'public-key', armoredKey: publicKey };
+  throw new UserError(
+    `backups are encrypted: set 'encryption-passphrase' (a secret) or 'encryption-public-key' (an armored OpenPGP public key), ` +
+      `or set 'encryption: none' to store them unencrypted`,
+  );
+}
+
+export function readBackupConfig(get: InputGetter): {
+  config: BackupConfig;
+  destination: ReturnType<typeof readDestination>;
+} {
+  const connection = parseDatabaseUrl(secretInput(get, 'database-url'));
+  const destination = readDestination(get);
+  const name = get('name') ? validateName(get('name')) : undefined;
+  const format = get('format') ? parseChoice(get('format'), 'format', ['plain', 'custom'] as const) : 'plain';
+  const compression: Compression = get('compression')
+    ? parseChoice(get('compression'), 'compression', ['gzip', 'zstd', 'none'] as const)
+    : 'gzip';
+  if (format === 'plain') checkCompressionSupported(compression);
+  let compressionLevel = DEFAULT_LEVEL[compression];
+  if (get('compression-level')) {
+    if (compression === 'none') throw new UserError(`'compression-level' has no effect with 'compression: none'`);
+    const [min, max] = LEVEL_RANGE[compression];
+    compressionLevel = parseIntInput(get('compression-level'), 'compression-level', { min, max });
+  }
+  const encryption = readEncryption(get);
+  const verifyUpload = get('verify-upload') ? parseBoolean(get('verify-upload'), 'verify-upload') : true;
+  const pgBinDir = get('pg-bin-dir') || undefined;
+  return {
+    destination,
+    config: {
+      connection,
+      prefix: destination.destination.prefix,
+      name,
+      format,
+      compression,
+      compressionLevel,
+      encryption,
+      pgBinDir,
+      verifyUpload,
+    },
+  };
+}
+
+export const backupCommand: Command = {
+  name: 'backup',
+  description: 'dump a database, compress, encrypt and store it with a manifest',
+  async run(get, ctx): Promise<CommandResult> {
+    const { config, destination } = readBackupConfig(get);
+    const storage = storageFor(destination);
+    const r = await runBackup(config, { storage, log: ctx.log, signal: ctx.signal });
+    const m = r.manifest;
+    const ratio = m.object.size > 0 ? m.dump.dumpSize / m.object.size : 0;
+    return {
+      outputs: {
+        key: m.object.key,
+        'manifest-key': r.manifestKey,
+        size: m.object.size,
+        sha256: m.object.sha256,
+        'duration-seconds': Math.round(r.durationSeconds * 10) / 10,
+        'created-at': m.createdAt,
+        name: m.name,
+        tables: m.totals.tables,
+        rows: m.totals.rows,
+      },
+      report: {
+        title: `Backup of ${m.dump.database} stored`,
+        status: 'success',
+        headline: `${formatBytes(m.object.size)} stored and verified in ${formatDuration(r.durationSeconds)}`,
+        facts: [
+          ['Database', `${m.dump.database} (PostgreSQL ${m.dump.serverVersion}, pg_dump ${m.dump.pgDumpVersion})`],
+          ['Backup set', m.name],
+          ['Snapshot time', m.createdAt],
+          ['Object', `${r.location}/${m.object.key}`],
+          ['Manifest', `${r.location}/${r.manifestKey}`],
+          [
+            'Format',
+            `${m.dump.format}, ${m.dump.compression}${m.dump.compressionLevel ? ` -${m.dump.compressionLevel}` : ''}`,
+          ],
+          [
+            'Encryption',
+            m.encryption.scheme === 'none'
+              ? 'none'
+              : `OpenPGP AES-256 (${m.encryption.scheme === 'openpgp-public-key' ? `public key ${m.encryption.keyFingerprint}` : 'passphrase'})`,
+          ],
+          ['Dump size', formatBytes(m.dump.dumpSize)],
+          ['Stored size', `${formatBytes(m.object.size)} (ratio ${ratio.toFixed(2)}×)`],
+          ['Duration', `${formatDuration(r.durationSeconds)} (${formatRate(m.dump.dumpSize, r.durationSeconds)})`],
+          ['SHA-256', m.object.sha256],
+          ['Tables / rows', `${m.totals.tables} / ${m.totals.rows.toLocaleString('en-US')}`],
+        ],
+        tables: [],
+      },
+    };
+  },
+};

@@ -1,0 +1,61 @@
+/** The one place that talks to the Actions runner: inputs, outputs, summary, secrets, cancel, failure. */
+import * as core from '@actions/core';
+import type { InputGetter } from '../core/inputs.js';
+import { type Report, reportToMarkdown } from '../core/report.js';
+import { CancelledError, describeError, UserError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { onSecret, redact } from '../util/secrets.js';
+import type { Command } from './command.js';
+
+export const getInput: InputGetter = (name) => core.getInput(name).trim();
+
+export const actionsLogger: Logger = {
+  info: (m) => core.info(redact(m)),
+  warn: (m) => core.warning(redact(m)),
+  debug: (m) => core.debug(redact(m)),
+  group: (title, fn) => core.group(title, fn),
+};
+
+async function writeSummary(report: Report): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  try {
+    await core.summary.addRaw(redact(reportToMarkdown(report)), true).write();
+  } catch (err) {
+    core.warning(`could not write the job summary: ${describeError(err)}`);
+  }
+}
+
+/**
+ * Runs one command as an action: secrets go to core.setSecret, SIGINT/SIGTERM (the runner's cancel)
+ * become an AbortSignal, and any error becomes one failed step with a message free of secrets.
+ */
+export async function runAsAction(command: Command): Promise<void> {
+  onSecret((s) => core.setSecret(s));
+  const controller = new AbortController();
+  const cancel = (sig: string): void => {
+    core.warning(`received ${sig}: cancelling and cleaning up`);
+    controller.abort(new CancelledError(`cancelled by ${sig}`));
+  };
+  process.once('SIGINT', () => cancel('SIGINT'));
+  process.once('SIGTERM', () => cancel('SIGTERM'));
+  try {
+    const result = await command.run(getInput, { log: actionsLogger, signal: controller.signal, host: 'action' });
+    for (const [k, v] of Object.entries(result.outputs)) {
+      core.setOutput(k, typeof v === 'string' ? redact(v) : String(v));
+    }
+    for (const w of result.warnings ?? []) core.warning(redact(w));
+    await writeSummary(result.report);
+    if (result.failure) core.setFailed(redact(result.failure));
+  } catch (err) {
+    const message = redact(err instanceof UserError ? err.message : describeError(err));
+    if (!(err instanceof UserError) && err instanceof Error && err.stack) core.debug(redact(err.stack));
+    await writeSummary({
+      title: `${command.name} failed`,
+      status: 'failure',
+      headline: message,
+      facts: [],
+      tables: [],
+    });
+    core.setFailed(message);
+  }
+}

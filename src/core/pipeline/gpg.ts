@@ -1,0 +1,191 @@
+/**
+ * OpenPGP encryption with GnuPG: AES-256, SEIPD v1 (MDC), no compression of its own — output that any
+ * GnuPG 2.2+ decrypts with a plain `gpg --decrypt`. GnuPG streams in constant memory and outruns the
+ * JavaScript implementations; secrets reach it through a pipe on fd 3, never argv or a file. Each use
+ * gets its own temporary home directory, removed afterwards.
+ */
+import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { promisify } from 'node:util';
+import { IntegrityError, UserError } from '../../util/errors.js';
+import { processTransform, runProcess } from './process.js';
+
+const scrypt = promisify(scryptCb) as (p: string, s: Buffer, len: number, o: object) => Promise<Buffer>;
+const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+
+export function gpgBinary(): string {
+  return process.env.PGDR_GPG ?? 'gpg';
+}
+
+/** A salted scrypt digest that identifies a passphrase without revealing it: `scrypt:<salt>:<hash>`. */
+export async function passphraseFingerprint(passphrase: string, salt = randomBytes(16)): Promise<string> {
+  const hash = await scrypt(passphrase, salt, 16, SCRYPT);
+  return `scrypt:${salt.toString('base64')}:${hash.toString('hex')}`;
+}
+
+export async function passphraseMatches(passphrase: string, fingerprint: string): Promise<boolean> {
+  const m = /^scrypt:([A-Za-z0-9+/=]+):([0-9a-f]+)$/.exec(fingerprint);
+  if (!m) return false;
+  const expected = Buffer.from(m[2] as string, 'hex');
+  const actual = await scrypt(passphrase, Buffer.from(m[1] as string, 'base64'), expected.length, SCRYPT);
+  return timingSafeEqual(expected, actual);
+}
+
+export function checkPassphrase(passphrase: string, input: string): void {
+  if (/[\r\n]/.test(passphrase)) throw new UserError(`'${input}' must be a single line`);
+  if (passphrase.length < 8) throw new UserError(`'${input}' is too short: use at least 8 characters (better 20+)`);
+}
+
+const BASE_ARGS = ['--batch', '--no-tty', '--quiet', '--no-greeting', '--no-permission-warning'];
+
+/** Maps GnuPG's stderr to errors that say what happened. */
+function decryptLineError(line: string): Error | undefined {
+  if (/decryption failed: Bad session key/i.test(line)) {
+    return new IntegrityError('wrong key: the passphrase does not decrypt this backup', 'wrong-key');
+  }
+  if (/decryption failed: No secret key/i.test(line)) {
+    return new IntegrityError('wrong key: none of the given private keys can decrypt this backup', 'wrong-key');
+  }
+  if (/encrypted message has been manipulated|mdc.*(fail|invalid)/i.test(line)) {
+    return new IntegrityError(
+      'the encrypted data failed its integrity check (MDC): the object is corrupted',
+      'decrypt',
+    );
+  }
+  if (/bad passphrase/i.test(line)) {
+    return new UserError("'encryption-private-key-passphrase' does not unlock the private key");
+  }
+  return undefined;
+}
+
+export class GpgSession {
+  private constructor(readonly home: string) {}
+
+  static async create(): Promise<GpgSession> {
+    // Short path: gpg-agent's socket must fit in sun_path.
+    const home = await fs.mkdtemp(path.join(os.tmpdir(), 'pgdr-gpg-'));
+    await fs.chmod(home, 0o700);
+    return new GpgSession(home);
+  }
+
+  private args(...rest: string[]): string[] {
+    return ['--homedir', this.home, ...BASE_ARGS, ...rest];
+  }
+
+  /** Imports an armored public key; returns the primary key's fingerprint. */
+  async importPublicKey(armored: string, input = 'encryption-public-key'): Promise<string> {
+    if (!/-----BEGIN PGP PUBLIC KEY BLOCK-----/.test(armored)) {
+      throw new UserError(
+        `'${input}' must be an ASCII-armored OpenPGP public key (-----BEGIN PGP PUBLIC KEY BLOCK-----)`,
+      );
+    }
+    try {
+      await runProcess(gpgBinary(), this.args('--import'), { name: 'gpg --import', input: armored });
+    } catch (err) {
+      throw new UserError(`'${input}' could not be imported by gpg: ${(err as Error).message}`);
+    }
+    const fprs = await this.fingerprints(false);
+    if (fprs.length !== 1) throw new UserError(`'${input}' must hold exactly one public key (found ${fprs.length})`);
+    return fprs[0] as string;
+  }
+
+  /** Imports armored private keys; returns their primary fingerprints. */
+  async importSecretKey(
+    armored: string,
+    passphrase: string | undefined,
+    input = 'encryption-private-key',
+  ): Promise<string[]> {
+    if (!/-----BEGIN PGP PRIVATE KEY BLOCK-----/.test(armored)) {
+      throw new UserError(
+        `'${input}' must be an ASCII-armored OpenPGP private key (-----BEGIN PGP PRIVATE KEY BLOCK-----)`,
+      );
+    }
+    try {
+      await runProcess(gpgBinary(), this.args('--pinentry-mode', 'loopback', '--passphrase-fd', '3', '--import'), {
+        name: 'gpg --import',
+        input: armored,
+        fd3: `${passphrase ?? ''}\n`,
+      });
+    } catch (err) {
+      throw new UserError(`'${input}' could not be imported by gpg: ${(err as Error).message}`);
+    }
+    return this.fingerprints(true);
+  }
+
+  private async fingerprints(secret: boolean): Promise<string[]> {
+    const out = await runProcess(
+      gpgBinary(),
+      this.args('--with-colons', '--fingerprint', secret ? '--list-secret-keys' : '--list-keys'),
+      { name: 'gpg --list-keys' },
+    );
+    const fprs: string[] = [];
+    let primary = false;
+    for (const line of out.split('\n')) {
+      const f = line.split(':');
+      if (f[0] === 'pub' || f[0] === 'sec') primary = true;
+      else if (f[0] === 'sub' || f[0] === 'ssb') primary = false;
+      else if (f[0] === 'fpr' && primary && f[9]) {
+        fprs.push(f[9]);
+        primary = false;
+      }
+    }
+    return fprs;
+  }
+
+  /** An encrypting stage: plaintext in, OpenPGP message out. */
+  encrypt(target: { passphrase: string } | { recipient: string }): Duplex {
+    const common = ['--rfc4880', '--cipher-algo', 'AES256', '--compress-algo', 'none', '--output', '-'];
+    if ('passphrase' in target) {
+      return processTransform(
+        gpgBinary(),
+        this.args(
+          '--pinentry-mode',
+          'loopback',
+          '--passphrase-fd',
+          '3',
+          '--no-symkey-cache',
+          '--s2k-mode',
+          '3',
+          '--s2k-digest-algo',
+          'SHA512',
+          '--s2k-count',
+          '65011712',
+          ...common,
+          '--symmetric',
+        ),
+        { name: 'gpg (encrypt)', fd3: `${target.passphrase}\n` },
+      );
+    }
+    return processTransform(
+      gpgBinary(),
+      this.args('--trust-model', 'always', '--recipient', target.recipient, ...common, '--encrypt'),
+      { name: 'gpg (encrypt)' },
+    );
+  }
+
+  /** A decrypting stage. `passphrase` is the message passphrase, or the private key's passphrase. */
+  decrypt(passphrase?: string): Duplex {
+    return processTransform(
+      gpgBinary(),
+      this.args(
+        '--pinentry-mode',
+        'loopback',
+        '--passphrase-fd',
+        '3',
+        '--no-symkey-cache',
+        '--output',
+        '-',
+        '--decrypt',
+      ),
+      { name: 'gpg (decrypt)', fd3: `${passphrase ?? ''}\n`, onStderrLine: decryptLineError },
+    );
+  }
+
+  async close(): Promise<void> {
+    await runProcess('gpgconf', ['--homedir', this.home, '--kill', 'gpg-agent'], { name: 'gpgconf' }).catch(() => {});
+    await fs.rm(this.home, { recursive: true, force: true });
+  }
+}

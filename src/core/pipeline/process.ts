@@ -1,0 +1,228 @@
+/**
+ * Child processes as streams whose success is part of the stream: a source's 'end', a transform's 'end'
+ * and a sink's 'finish' are held back until the process has exited with status 0, so a pipeline can only
+ * complete when every process in it succeeded. Destroying the stream kills the process.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { Duplex, Readable, Writable } from 'node:stream';
+import { redact } from '../../util/secrets.js';
+
+export interface ProcessOptions {
+  /** Name for messages, e.g. 'pg_dump'. */
+  name: string;
+  env?: NodeJS.ProcessEnv;
+  /** Data written to fd 3 (then closed): how secrets reach gpg without argv or files. */
+  fd3?: string;
+  /** Called per stderr line; return an Error to fail the stream (e.g. 'pg_dump: error: …'). */
+  onStderrLine?: (line: string) => Error | undefined;
+  /** Exit statuses that count as success (default [0]). */
+  okStatuses?: number[];
+}
+
+export class ProcessError extends Error {
+  override name = 'ProcessError';
+  constructor(
+    message: string,
+    readonly status: number | null,
+    readonly signal: NodeJS.Signals | null,
+    readonly stderr: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Watched {
+  child: ChildProcess;
+  /** Resolves when the process exited and its stderr is fully read: null on success, else the error. */
+  done: Promise<Error | null>;
+  kill(): void;
+}
+
+const STDERR_KEEP = 16 * 1024;
+
+function watch(
+  cmd: string,
+  args: string[],
+  o: ProcessOptions,
+  stdin: 'pipe' | 'ignore',
+  stdout: 'pipe' | 'ignore',
+): Watched {
+  const stdio: Array<'pipe' | 'ignore'> = [stdin, stdout, 'pipe'];
+  if (o.fd3 !== undefined) stdio.push('pipe');
+  const child = spawn(cmd, args, { env: o.env ?? process.env, stdio });
+  if (o.fd3 !== undefined) {
+    const fd3 = child.stdio[3] as Writable;
+    fd3.on('error', () => {});
+    fd3.end(o.fd3);
+  }
+  let stderr = '';
+  let pending = '';
+  let lineError: Error | undefined;
+  const stderrDone = new Promise<void>((resolve) => {
+    child.stderr?.on('data', (c: Buffer) => {
+      const text = c.toString('utf8');
+      stderr = (stderr + text).slice(-STDERR_KEEP);
+      pending += text;
+      let i = pending.indexOf('\n');
+      while (i !== -1) {
+        const line = pending.slice(0, i);
+        pending = pending.slice(i + 1);
+        const e = o.onStderrLine?.(line);
+        if (e && !lineError) lineError = e;
+        i = pending.indexOf('\n');
+      }
+    });
+    child.stderr?.on('end', () => {
+      if (pending) {
+        const e = o.onStderrLine?.(pending);
+        if (e && !lineError) lineError = e;
+      }
+      resolve();
+    });
+    child.stderr?.on('error', () => resolve());
+  });
+  const ok = o.okStatuses ?? [0];
+  const done = new Promise<Error | null>((resolve) => {
+    child.once('error', (err) => {
+      resolve(
+        (err as NodeJS.ErrnoException).code === 'ENOENT'
+          ? new ProcessError(`${o.name}: program not found (${cmd})`, null, null, '')
+          : new ProcessError(`${o.name}: ${err.message}`, null, null, ''),
+      );
+    });
+    child.once('close', async (status, signal) => {
+      await stderrDone;
+      if (lineError) resolve(lineError);
+      else if (status !== null && ok.includes(status)) resolve(null);
+      else {
+        const tail = redact(stderr.trim().split('\n').slice(-5).join('\n'));
+        const how = signal ? `was killed by ${signal}` : `exited with status ${status}`;
+        resolve(new ProcessError(`${o.name} ${how}${tail ? `: ${tail}` : ''}`, status, signal, redact(stderr)));
+      }
+    });
+  });
+  let killed = false;
+  return {
+    child,
+    done,
+    kill() {
+      if (killed || child.exitCode !== null || child.signalCode !== null) return;
+      killed = true;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      t.unref();
+      child.once('close', () => clearTimeout(t));
+    },
+  };
+}
+
+function pump(w: Watched, target: Readable | Duplex): void {
+  const out = w.child.stdout as Readable;
+  out.on('data', (c: Buffer) => {
+    if (!target.push(c)) out.pause();
+  });
+  out.once('end', () => {
+    void w.done.then((err) => {
+      if (err) target.destroy(err);
+      else target.push(null);
+    });
+  });
+  out.on('error', (err) => target.destroy(err));
+}
+
+/** A process's stdout as a Readable (e.g. pg_dump). */
+export function processSource(cmd: string, args: string[], o: ProcessOptions): Readable {
+  let w: Watched;
+  const r = new Readable({
+    highWaterMark: 1024 * 1024,
+    read() {
+      w.child.stdout?.resume();
+    },
+    destroy(err, cb) {
+      w.kill();
+      cb(err);
+    },
+  });
+  w = watch(cmd, args, o, 'ignore', 'pipe');
+  pump(w, r);
+  void w.done.then((err) => {
+    if (err && !r.destroyed) r.destroy(err);
+  });
+  return r;
+}
+
+/** A process as a transform (e.g. gpg): stdin in, stdout out. */
+export function processTransform(cmd: string, args: string[], o: ProcessOptions): Duplex {
+  let w: Watched;
+  const d = new Duplex({
+    readableHighWaterMark: 1024 * 1024,
+    writableHighWaterMark: 1024 * 1024,
+    write(chunk: Buffer, _enc, cb) {
+      const stdin = w.child.stdin as Writable;
+      if (stdin.write(chunk)) cb();
+      else stdin.once('drain', () => cb());
+    },
+    final(cb) {
+      w.child.stdin?.end();
+      cb();
+    },
+    read() {
+      w.child.stdout?.resume();
+    },
+    destroy(err, cb) {
+      w.kill();
+      cb(err);
+    },
+  });
+  w = watch(cmd, args, o, 'pipe', 'pipe');
+  w.child.stdin?.on('error', (err) => d.destroy(err));
+  pump(w, d);
+  void w.done.then((err) => {
+    if (err && !d.destroyed) d.destroy(err);
+  });
+  return d;
+}
+
+/** A process's stdin as a Writable (e.g. psql); 'finish' waits for a successful exit. */
+export function processSink(cmd: string, args: string[], o: ProcessOptions): Writable {
+  let w: Watched;
+  const s = new Writable({
+    highWaterMark: 1024 * 1024,
+    write(chunk: Buffer, _enc, cb) {
+      const stdin = w.child.stdin as Writable;
+      if (stdin.write(chunk)) cb();
+      else stdin.once('drain', () => cb());
+    },
+    final(cb) {
+      w.child.stdin?.end();
+      void w.done.then((err) => cb(err ?? undefined));
+    },
+    destroy(err, cb) {
+      w.kill();
+      cb(err);
+    },
+  });
+  w = watch(cmd, args, o, 'pipe', 'ignore');
+  w.child.stdin?.on('error', (err) => {
+    // EPIPE: the process went away; its exit status says why.
+    void w.done.then((e) => s.destroy(e ?? err));
+  });
+  void w.done.then((err) => {
+    if (err && !s.destroyed) s.destroy(err);
+  });
+  return s;
+}
+
+/** Runs a process to completion, returning stdout; throws ProcessError on failure. */
+export async function runProcess(cmd: string, args: string[], o: ProcessOptions & { input?: string }): Promise<string> {
+  const w = watch(cmd, args, o, o.input !== undefined ? 'pipe' : 'ignore', 'pipe');
+  if (o.input !== undefined) {
+    w.child.stdin?.on('error', () => {});
+    w.child.stdin?.end(o.input);
+  }
+  const chunks: Buffer[] = [];
+  w.child.stdout?.on('data', (c: Buffer) => chunks.push(c));
+  const err = await w.done;
+  if (err) throw err;
+  return Buffer.concat(chunks).toString('utf8');
+}

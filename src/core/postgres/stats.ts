@@ -1,0 +1,131 @@
+/**
+ * Table row counts and content checksums (see CHECKSUM_ALGORITHM in manifest.ts), taken inside a
+ * REPEATABLE READ, READ ONLY transaction. For a backup that transaction exports its snapshot and pg_dump
+ * runs on it (`--snapshot`), so the manifest describes exactly the data in the dump.
+ */
+import pg from 'pg';
+import type { TableStats } from '../manifest.js';
+
+export interface TableRef {
+  schema: string;
+  name: string;
+}
+
+/** Output settings that make a row's text form the same on every server and session. */
+export const CANONICAL_SETTINGS = [
+  "SET TimeZone = 'UTC'",
+  "SET DateStyle = 'ISO, YMD'",
+  "SET IntervalStyle = 'postgres'",
+  'SET extra_float_digits = 3',
+  "SET bytea_output = 'hex'",
+  'SET statement_timeout = 0',
+];
+
+/** Ordinary tables pg_dump dumps: not system catalogs, not temporary, not owned by an extension. */
+const TABLES_SQL = `
+SELECT n.nspname AS schema, c.relname AS name
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r'
+  AND c.relpersistence <> 't'
+  AND n.nspname <> 'information_schema'
+  AND n.nspname NOT LIKE 'pg\\_%'
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_depend d
+    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY 1, 2`;
+
+export async function listTables(client: pg.ClientBase): Promise<TableRef[]> {
+  const r = await client.query<TableRef>(TABLES_SQL);
+  return r.rows.map((row) => ({ schema: row.schema, name: row.name }));
+}
+
+export function qualifiedName(t: TableRef): string {
+  return `${pg.escapeIdentifier(t.schema)}.${pg.escapeIdentifier(t.name)}`;
+}
+
+export function tableLabel(t: TableRef): string {
+  return `${t.schema}.${t.name}`;
+}
+
+export async function tableStats(
+  client: pg.ClientBase,
+  tables: TableRef[],
+  onTable?: (t: TableRef, index: number) => void,
+): Promise<TableStats[]> {
+  const out: TableStats[] = [];
+  for (const [i, t] of tables.entries()) {
+    onTable?.(t, i);
+    const r = await client.query<{ rows: string; checksum: string }>(
+      `SELECT count(*)::text AS rows,
+              coalesce(sum(('x' || substr(md5(ROW(r.*)::text), 1, 16))::bit(64)::bigint), 0)::text AS checksum
+       FROM ${qualifiedName(t)} AS r`,
+    );
+    const row = r.rows[0] as { rows: string; checksum: string };
+    out.push({ schema: t.schema, name: t.name, rows: Number(row.rows), checksum: row.checksum });
+  }
+  return out;
+}
+
+export interface ServerInfo {
+  version: string;
+  versionNum: number;
+  major: number;
+  database: string;
+  sizeBytes: number;
+}
+
+export async function serverInfo(client: pg.ClientBase): Promise<ServerInfo> {
+  const r = await client.query<{ v: string; n: string; db: string; size: string }>(
+    "SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS n, current_database() AS db, pg_database_size(current_database())::text AS size",
+  );
+  const row = r.rows[0] as { v: string; n: string; db: string; size: string };
+  const num = Number(row.n);
+  return {
+    version: row.v.split(' ')[0] as string,
+    versionNum: num,
+    major: Math.floor(num / 10000),
+    database: row.db,
+    sizeBytes: Number(row.size),
+  };
+}
+
+/** A read-only snapshot session whose snapshot pg_dump can share. */
+export class SnapshotSession {
+  private constructor(
+    readonly client: pg.Client,
+    readonly snapshotId: string,
+    readonly server: ServerInfo,
+  ) {}
+
+  static async open(config: pg.ClientConfig): Promise<SnapshotSession> {
+    const client = new pg.Client(config);
+    client.on('error', () => {}); // surfaced by the next query
+    await client.connect();
+    try {
+      await client.query('SET default_transaction_read_only = on');
+      for (const s of CANONICAL_SETTINGS) await client.query(s);
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const server = await serverInfo(client);
+      const r = await client.query<{ id: string }>('SELECT pg_catalog.pg_export_snapshot() AS id');
+      return new SnapshotSession(client, (r.rows[0] as { id: string }).id, server);
+    } catch (err) {
+      await client.end().catch(() => {});
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.query('ROLLBACK').catch(() => {});
+    await this.client.end().catch(() => {});
+  }
+}
+
+/** Opens a plain session with the canonical settings (for validating a restored database). */
+export async function openStatsClient(config: pg.ClientConfig): Promise<pg.Client> {
+  const client = new pg.Client(config);
+  client.on('error', () => {});
+  await client.connect();
+  for (const s of CANONICAL_SETTINGS) await client.query(s);
+  return client;
+}

@@ -1,0 +1,73 @@
+/**
+ * What a command reports: a small model that the actions render as a job summary and the CLI as text,
+ * so both show the same thing.
+ */
+export interface ReportTable {
+  title?: string;
+  header: string[];
+  rows: string[][];
+}
+
+export interface Report {
+  title: string;
+  status: 'success' | 'warning' | 'failure';
+  /** One line under the title: the verdict, in words. */
+  headline?: string;
+  /** Label/value pairs shown as a two-column table. */
+  facts: Array<[string, string]>;
+  tables: ReportTable[];
+  /** Raw markdown blocks for the job summary only (e.g. a Mermaid chart). */
+  markdown?: string[];
+  notes?: string[];
+}
+
+export interface CommandResult {
+  outputs: Record<string, string | number | boolean>;
+  report: Report;
+  /** Set when the command ran to the end but its verdict is a failure: the step fails with this message. */
+  failure?: string;
+  /** Warnings to annotate the run with. */
+  warnings?: string[];
+}
+
+export const STATUS_ICON: Record<Report['status'], string> = { success: '✅', warning: '⚠️', failure: '❌' };
+
+function escapeCell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+export function reportToMarkdown(r: Report): string {
+  const out: string[] = [`## ${STATUS_ICON[r.status]} ${r.title}`, ''];
+  if (r.headline) out.push(`**${r.headline}**`, '');
+  if (r.facts.length) {
+    out.push('| | |', '|---|---|');
+    for (const [k, v] of r.facts) out.push(`| ${escapeCell(k)} | ${escapeCell(v)} |`);
+    out.push('');
+  }
+  for (const t of r.tables) {
+    if (t.title) out.push(`### ${t.title}`, '');
+    out.push(`| ${t.header.map(escapeCell).join(' | ')} |`, `|${t.header.map(() => '---').join('|')}|`);
+    for (const row of t.rows) out.push(`| ${row.map(escapeCell).join(' | ')} |`);
+    out.push('');
+  }
+  for (const m of r.markdown ?? []) out.push(m, '');
+  for (const n of r.notes ?? []) out.push(`> ${n}`, '');
+  return out.join('\n');
+}
+
+export function reportToText(r: Report): string {
+  const out: string[] = [`${STATUS_ICON[r.status]} ${r.title}`];
+  if (r.headline) out.push(r.headline);
+  const w = Math.max(0, ...r.facts.map(([k]) => k.length));
+  for (const [k, v] of r.facts) out.push(`  ${k.padEnd(w)}  ${v}`);
+  for (const t of r.tables) {
+    out.push('');
+    if (t.title) out.push(t.title);
+    const widths = t.header.map((h, i) => Math.max(h.length, ...t.rows.map((row) => (row[i] ?? '').length)));
+    const line = (cells: string[]): string => `  ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}`.trimEnd();
+    out.push(line(t.header));
+    for (const row of t.rows) out.push(line(row));
+  }
+  for (const n of r.notes ?? []) out.push('', n);
+  return out.join('\n');
+}
