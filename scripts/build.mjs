@@ -8,7 +8,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.resolve(process.argv[2] ?? path.join(root, 'dist'));
-export const ACTIONS = ['backup', 'verify', 'restore', 'prune', 'monitor', 'notify', 'root'];
+// One wrapper per actions/<name>/action.yml, plus the root action.
+const ACTIONS = [
+  ...fs
+    .readdirSync(path.join(root, 'actions'))
+    .filter((d) => fs.existsSync(path.join(root, 'actions', d, 'action.yml'))),
+  'root',
+].sort();
 
 fs.rmSync(out, { recursive: true, force: true });
 execFileSync(

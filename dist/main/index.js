@@ -71953,7 +71953,7 @@ class errors_UserError extends Error {
     name = 'UserError';
 }
 /** The stored data is not what its manifest promises (corruption, truncation, wrong key, …). */
-class errors_IntegrityError extends Error {
+class IntegrityError extends Error {
     kind;
     name = 'IntegrityError';
     constructor(message, kind, options) {
@@ -72003,7 +72003,7 @@ function parseDuration(value, input) {
         matched = re.lastIndex;
     }
     if (!text || matched !== text.length) {
-        throw new UserError(`'${input}' must be a duration like 30m, 25h, 7d or 1h30m (got '${value}')`);
+        throw new errors_UserError(`'${input}' must be a duration like 30m, 25h, 7d or 1h30m (got '${value}')`);
     }
     return total;
 }
@@ -72099,7 +72099,7 @@ function parseChoice(value, input, choices) {
  */
 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
-const DATA_EXTENSIONS = (/* unused pure expression or super */ null && ([
+const DATA_EXTENSIONS = [
     'sql.gz',
     'sql.zst',
     'sql',
@@ -72108,7 +72108,7 @@ const DATA_EXTENSIONS = (/* unused pure expression or super */ null && ([
     'sql.zst.gpg',
     'sql.gpg',
     'dump.gpg',
-]));
+];
 function validateName(name, input = 'name') {
     if (!NAME_PATTERN.test(name) || name.length > 100) {
         throw new errors_UserError(`'${input}' must match [a-z0-9][a-z0-9._-]* (lower case, at most 100 characters; got '${name}')`);
@@ -72717,13 +72717,13 @@ const BASE_ARGS = ['--batch', '--no-tty', '--quiet', '--no-greeting', '--no-perm
 /** Maps GnuPG's stderr to errors that say what happened. */
 function decryptLineError(line) {
     if (/decryption failed: Bad session key/i.test(line)) {
-        return new errors_IntegrityError('wrong key: the passphrase does not decrypt this backup', 'wrong-key');
+        return new IntegrityError('wrong key: the passphrase does not decrypt this backup', 'wrong-key');
     }
     if (/decryption failed: No secret key/i.test(line)) {
-        return new errors_IntegrityError('wrong key: none of the given private keys can decrypt this backup', 'wrong-key');
+        return new IntegrityError('wrong key: none of the given private keys can decrypt this backup', 'wrong-key');
     }
     if (/encrypted message has been manipulated|mdc.*(fail|invalid)/i.test(line)) {
-        return new errors_IntegrityError('the encrypted data failed its integrity check (MDC): the object is corrupted', 'decrypt');
+        return new IntegrityError('the encrypted data failed its integrity check (MDC): the object is corrupted', 'decrypt');
     }
     if (/bad passphrase/i.test(line)) {
         return new errors_UserError("'encryption-private-key-passphrase' does not unlock the private key");
@@ -72766,7 +72766,11 @@ class GpgSession {
             throw new errors_UserError(`'${input}' must be an ASCII-armored OpenPGP private key (-----BEGIN PGP PRIVATE KEY BLOCK-----)`);
         }
         try {
-            await runProcess(gpgBinary(), this.args('--pinentry-mode', 'loopback', '--passphrase-fd', '3', '--import'), { name: 'gpg --import', input: armored, fd3: `${passphrase ?? ''}\n` });
+            await runProcess(gpgBinary(), this.args('--pinentry-mode', 'loopback', '--passphrase-fd', '3', '--import'), {
+                name: 'gpg --import',
+                input: armored,
+                fd3: `${passphrase ?? ''}\n`,
+            });
         }
         catch (err) {
             throw new errors_UserError(`'${input}' could not be imported by gpg: ${err.message}`);
@@ -72955,7 +72959,8 @@ function parseDatabaseUrl(value, input = 'database-url') {
         params[k] = val;
     }
     // postgres://user@/db?host=/var/run/postgresql selects a Unix socket directory.
-    const host = url.searchParams.get('host') ?? (url.hostname ? decodeURIComponent(url.hostname).replace(/^\[|\]$/g, '') : undefined);
+    const host = url.searchParams.get('host') ??
+        (url.hostname ? decodeURIComponent(url.hostname).replace(/^\[|\]$/g, '') : undefined);
     const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || undefined;
     if (url.port && !/^\d+$/.test(url.port))
         throw new errors_UserError(`'${input}': port must be a number`);
@@ -73005,7 +73010,11 @@ function pgClientConfig(conn, database) {
         ssl = { rejectUnauthorized: false };
     else if (sslmode === 'verify-ca' || sslmode === 'verify-full') {
         const ca = conn.params.sslrootcert ? external_node_fs_default().readFileSync(conn.params.sslrootcert, 'utf8') : undefined;
-        ssl = { rejectUnauthorized: true, ca, ...(sslmode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}) };
+        ssl = {
+            rejectUnauthorized: true,
+            ca,
+            ...(sslmode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
+        };
     }
     return {
         host: conn.host,
@@ -73102,7 +73111,13 @@ async function serverInfo(client) {
     const r = await client.query("SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS n, current_database() AS db, pg_database_size(current_database())::text AS size");
     const row = r.rows[0];
     const num = Number(row.n);
-    return { version: row.v.split(' ')[0], versionNum: num, major: Math.floor(num / 10000), database: row.db, sizeBytes: Number(row.size) };
+    return {
+        version: row.v.split(' ')[0],
+        versionNum: num,
+        major: Math.floor(num / 10000),
+        database: row.db,
+        sizeBytes: Number(row.size),
+    };
 }
 /** A read-only snapshot session whose snapshot pg_dump can share. */
 class SnapshotSession {
@@ -73242,7 +73257,10 @@ const TOOL_VERSION = '0.1.0';
 
 /** The set name for a database: lower case, invalid characters replaced. */
 function nameForDatabase(database) {
-    const n = database.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '');
+    const n = database
+        .toLowerCase()
+        .replace(/[^a-z0-9._-]+/g, '-')
+        .replace(/^[^a-z0-9]+/, '');
     if (!NAME_PATTERN.test(n)) {
         throw new errors_UserError(`cannot derive a backup name from the database name '${database}': set 'name'`);
     }
@@ -73359,7 +73377,9 @@ async function runBackup(cfg, deps) {
         if (cfg.format === 'plain')
             stages.push(compressStage(cfg.compression, cfg.compressionLevel, cfg.threads));
         if (gpg) {
-            stages.push(gpg.encrypt(cfg.encryption.kind === 'passphrase' ? { passphrase: cfg.encryption.passphrase } : { recipient: recipient }));
+            stages.push(gpg.encrypt(cfg.encryption.kind === 'passphrase'
+                ? { passphrase: cfg.encryption.passphrase }
+                : { recipient: recipient }));
         }
         stages.push(hash);
         const upload = new AbortController();
@@ -73425,7 +73445,11 @@ async function runBackup(cfg, deps) {
                 dumpSize: dumpMeter.bytes,
             },
             encryption: {
-                scheme: cfg.encryption.kind === 'passphrase' ? 'openpgp-passphrase' : cfg.encryption.kind === 'public-key' ? 'openpgp-public-key' : 'none',
+                scheme: cfg.encryption.kind === 'passphrase'
+                    ? 'openpgp-passphrase'
+                    : cfg.encryption.kind === 'public-key'
+                        ? 'openpgp-public-key'
+                        : 'none',
                 cipher: cfg.encryption.kind === 'none' ? null : 'AES256',
                 keyFingerprint: fingerprint,
             },
@@ -73691,7 +73715,11 @@ class S3Storage {
         }
     }
     async read(key, options = {}) {
-        const r = await this.client.send(new dist_cjs.GetObjectCommand({ Bucket: this.bucket, Key: key, Range: options.start ? `bytes=${options.start}-` : undefined }), { abortSignal: options.signal });
+        const r = await this.client.send(new dist_cjs.GetObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Range: options.start ? `bytes=${options.start}-` : undefined,
+        }), { abortSignal: options.signal });
         if (!r.Body)
             throw new Error(`s3://${this.bucket}/${key} has no body`);
         return r.Body;
@@ -73923,7 +73951,9 @@ function storageFor(cfg) {
 
 
 function readEncryption(get) {
-    const mode = get('encryption') ? parseChoice(get('encryption'), 'encryption', ['openpgp', 'none']) : 'openpgp';
+    const mode = get('encryption')
+        ? parseChoice(get('encryption'), 'encryption', ['openpgp', 'none'])
+        : 'openpgp';
     const passphrase = secretInput(get, 'encryption-passphrase');
     const publicKey = get('encryption-public-key');
     if (mode === 'none') {
@@ -74010,8 +74040,16 @@ const backupCommand = {
                     ['Snapshot time', m.createdAt],
                     ['Object', `${r.location}/${m.object.key}`],
                     ['Manifest', `${r.location}/${r.manifestKey}`],
-                    ['Format', `${m.dump.format}, ${m.dump.compression}${m.dump.compressionLevel ? ` -${m.dump.compressionLevel}` : ''}`],
-                    ['Encryption', m.encryption.scheme === 'none' ? 'none' : `OpenPGP AES-256 (${m.encryption.scheme === 'openpgp-public-key' ? `public key ${m.encryption.keyFingerprint}` : 'passphrase'})`],
+                    [
+                        'Format',
+                        `${m.dump.format}, ${m.dump.compression}${m.dump.compressionLevel ? ` -${m.dump.compressionLevel}` : ''}`,
+                    ],
+                    [
+                        'Encryption',
+                        m.encryption.scheme === 'none'
+                            ? 'none'
+                            : `OpenPGP AES-256 (${m.encryption.scheme === 'openpgp-public-key' ? `public key ${m.encryption.keyFingerprint}` : 'passphrase'})`,
+                    ],
                     ['Dump size', formatBytes(m.dump.dumpSize)],
                     ['Stored size', `${formatBytes(m.object.size)} (ratio ${ratio.toFixed(2)}×)`],
                     ['Duration', `${formatDuration(r.durationSeconds)} (${formatRate(m.dump.dumpSize, r.durationSeconds)})`],
@@ -74024,11 +74062,490 @@ const backupCommand = {
     },
 };
 
+;// CONCATENATED MODULE: ./src/core/catalog.ts
+/**
+ * What a destination holds: every backup set's backups (a data object with a valid manifest), the data
+ * objects without a manifest (interrupted runs), and manifests that do not parse. Reads every page of the
+ * listing; prune, verify, restore and monitor all see the destination through this one function.
+ */
+
+
+
+/**
+ * Lists backups under `prefix`, for one set (`name`) or all sets. Manifests are read concurrently
+ * (`concurrency` at a time).
+ */
+async function readCatalog(storage, prefix, name, options = {}) {
+    const listPrefix = name ? setPrefix(prefix, name) : prefix ? `${prefix.replace(/\/+$/, '')}/` : '';
+    const objects = await storage.list(listPrefix);
+    const byStem = new Map();
+    for (const info of objects) {
+        const parsed = parseKey(info.key, prefix);
+        if (!parsed || (name && parsed.name !== name))
+            continue;
+        const entry = byStem.get(parsed.stem) ?? {};
+        if (parsed.kind === 'manifest')
+            entry.manifest = { info, parsed };
+        else if (!entry.data)
+            entry.data = { info, parsed };
+        byStem.set(parsed.stem, entry);
+    }
+    const backups = [];
+    const incomplete = [];
+    const broken = [];
+    const entries = [...byStem.values()];
+    const concurrency = options.concurrency ?? 16;
+    let next = 0;
+    const worker = async () => {
+        while (next < entries.length) {
+            const e = entries[next++];
+            if (!e.manifest) {
+                if (e.data) {
+                    incomplete.push({
+                        name: e.data.parsed.name,
+                        data: e.data.info,
+                        ext: e.data.parsed.ext,
+                        createdAt: e.data.parsed.createdAt,
+                    });
+                }
+                continue;
+            }
+            const m = e.manifest;
+            let manifest;
+            try {
+                manifest = parseManifest(await storage.readText(m.info.key));
+            }
+            catch (err) {
+                broken.push({ name: m.parsed.name, manifestKey: m.info.key, reason: describeError(err) });
+                continue;
+            }
+            const reason = mismatch(manifest, m.parsed, e.data?.info);
+            if (reason) {
+                broken.push({ name: m.parsed.name, manifestKey: m.info.key, reason });
+                continue;
+            }
+            backups.push({
+                name: manifest.name,
+                manifest,
+                manifestKey: m.info.key,
+                data: e.data?.info,
+                createdAt: new Date(manifest.createdAt),
+            });
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
+    backups.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.data.key < b.data.key ? 1 : -1));
+    incomplete.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+    return { backups, incomplete, broken, objects };
+}
+/** Why a manifest does not describe the data object beside it, or null when it does. */
+function mismatch(m, key, data) {
+    if (!data)
+        return 'its data object is missing';
+    if (m.name !== key.name)
+        return `it names the set '${m.name}' but lies under '${key.name}'`;
+    if (m.object.key !== data.key)
+        return `it describes ${m.object.key}, not ${data.key}`;
+    if (m.object.size !== data.size)
+        return `the data object holds ${data.size} bytes, the manifest says ${m.object.size}`;
+    if (Math.floor(Date.parse(m.createdAt) / 1000) !== Math.floor(key.createdAt.getTime() / 1000)) {
+        return `its createdAt ${m.createdAt} does not match the key's time`;
+    }
+    return null;
+}
+
+;// CONCATENATED MODULE: ./src/core/retention.ts
+/**
+ * Retention: a pure function from (backups, policy, now) to one decision per backup, with the rules that
+ * kept it. Semantics are restic's `forget --keep-*`:
+ *
+ * - Each set (`name`) is decided on its own, newest first by `createdAt` (ties: manifest key, descending).
+ * - For each rule with a count n > 0, walk newest → oldest. A backup whose bucket (last: itself; daily
+ *   YYYY-MM-DD; weekly ISO year-week; monthly YYYY-MM; yearly YYYY) differs from the previous backup's is
+ *   the newest of its bucket: it is kept and counted, until n buckets are taken. Only buckets that hold a
+ *   backup count. If the rule still has counts left at the oldest backup, the oldest is kept too.
+ * - A backup is kept if any rule keeps it.
+ *
+ * Paranoia on top of restic: buckets are computed in UTC only; a backup dated after `now` is kept
+ * ("future") and takes no bucket, so a wrong clock cannot evict real backups; a backup whose time is not a
+ * number is kept ("invalid time"); the newest backup of each set is always kept.
+ */
+
+const RETENTION_RULES = ['last', 'daily', 'weekly', 'monthly', 'yearly'];
+const DEFAULT_POLICY = { last: 1, daily: 7, weekly: 4, monthly: 12, yearly: 0 };
+/** The action input that sets each rule's count. */
+const RULE_INPUT = {
+    last: 'keep-last',
+    daily: 'keep-daily',
+    weekly: 'keep-weekly',
+    monthly: 'keep-monthly',
+    yearly: 'keep-yearly',
+};
+/** Refuses a policy that would keep nothing (or holds counts that are not whole numbers ≥ 0). */
+function validatePolicy(policy) {
+    for (const rule of RETENTION_RULES) {
+        const n = policy[rule];
+        if (!Number.isSafeInteger(n) || n < 0) {
+            throw new errors_UserError(`'${RULE_INPUT[rule]}' must be a whole number 0 or more (got ${n})`);
+        }
+    }
+    if (RETENTION_RULES.every((r) => policy[r] === 0)) {
+        throw new errors_UserError(`every keep-* input is 0, which would delete every backup: set at least one of ${RETENTION_RULES.map((r) => `'${RULE_INPUT[r]}'`).join(', ')} above 0`);
+    }
+    return policy;
+}
+const DAY_MS = 86_400_000;
+/** ISO-8601 week of a UTC day, as `YYYY-Www` (the week's year is the year of its Thursday). */
+function isoWeekUTC(date) {
+    const day = Math.floor(date.getTime() / DAY_MS); // days since 1970-01-01 (a Thursday)
+    const weekday = (((day + 3) % 7) + 7) % 7; // 0 = Monday … 6 = Sunday
+    const thursday = new Date((day - weekday + 3) * DAY_MS);
+    const year = thursday.getUTCFullYear();
+    const week = Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / DAY_MS / 7) + 1;
+    return `${year}-W${String(week).padStart(2, '0')}`;
+}
+/** The bucket of a backup for a time rule, in UTC. */
+function bucketOf(rule, date) {
+    const iso = date.toISOString(); // always UTC, whatever TZ says
+    switch (rule) {
+        case 'daily':
+            return iso.slice(0, 10);
+        case 'weekly':
+            return isoWeekUTC(date);
+        case 'monthly':
+            return iso.slice(0, 7);
+        case 'yearly':
+            return iso.slice(0, 4);
+    }
+}
+function newestFirst(a, b) {
+    const ak = a.manifestKey;
+    const bk = b.manifestKey;
+    return b.createdAt.getTime() - a.createdAt.getTime() || (ak < bk ? 1 : ak > bk ? -1 : 0);
+}
+/**
+ * Decides which backups to keep. Returns one decision per backup, newest first within each set (sets in
+ * order of their name). Throws UserError for a policy that keeps nothing.
+ */
+function applyRetention(backups, policy, now) {
+    validatePolicy(policy);
+    const sets = new Map();
+    for (const b of backups) {
+        const list = sets.get(b.name);
+        if (list)
+            list.push(b);
+        else
+            sets.set(b.name, [b]);
+    }
+    const out = [];
+    for (const name of [...sets.keys()].sort()) {
+        out.push(...decideSet(sets.get(name), policy, now.getTime()));
+    }
+    return out;
+}
+function decideSet(set, policy, now) {
+    const invalid = [];
+    const dated = [];
+    for (const b of set)
+        (Number.isFinite(b.createdAt.getTime()) ? dated : invalid).push(b);
+    dated.sort(newestFirst);
+    const decisions = dated.map((backup) => ({ backup, keep: false, reasons: [] }));
+    // Future backups are kept and take no bucket: the walk sees only those at or before now.
+    const walk = decisions.filter((d) => {
+        if (d.backup.createdAt.getTime() <= now)
+            return true;
+        d.keep = true;
+        d.reasons.push('future');
+        return false;
+    });
+    for (const rule of RETENTION_RULES) {
+        const n = policy[rule];
+        if (n <= 0)
+            continue;
+        let taken = 0;
+        let last;
+        for (let i = 0; i < walk.length && taken < n; i++) {
+            const d = walk[i];
+            const bucket = rule === 'last' ? String(i) : bucketOf(rule, d.backup.createdAt);
+            if (bucket !== last) {
+                taken++;
+                d.keep = true;
+                d.reasons.push(`${rule} ${taken}/${n}`);
+                last = bucket;
+            }
+            else if (i === walk.length - 1) {
+                // Counts left at the oldest backup: keep it too, for the longest history (as restic does).
+                d.keep = true;
+                d.reasons.push(`${rule} (oldest)`);
+            }
+        }
+    }
+    // Whatever the policy, the newest backup of a set is never deleted.
+    const newest = walk[0];
+    if (newest && !newest.keep) {
+        newest.keep = true;
+        newest.reasons.push('newest');
+    }
+    for (const backup of invalid)
+        decisions.push({ backup, keep: true, reasons: ['invalid time'] });
+    return decisions;
+}
+
+;// CONCATENATED MODULE: ./src/core/prune.ts
+/**
+ * The prune use case: read the whole catalog of one backup set, decide with the retention policy, then
+ * delete what no rule keeps and the data objects of interrupted runs — or, in a dry run, only say so.
+ *
+ * Safety:
+ * - Nothing is deleted unless every page of the listing was read (readCatalog → Storage.list throws).
+ * - Only keys of the layout, of this set, that the catalog classified are ever deleted. Objects outside the
+ *   layout, other sets and broken manifests (and their data) are never touched.
+ * - Manifests go first, in requests of their own; a data object goes only after its manifest went. An
+ *   interruption in between leaves a data object without manifest: an incomplete object a later run collects.
+ * - Objects that Object Lock retains are skipped with a warning; any other per-key failure fails the run.
+ */
+
+
+
+
+
+/**
+ * True when a per-key delete error says that Object Lock retains the object. AWS answers
+ * `AccessDenied` "Access Denied because object protected by object lock."; MinIO (and gateways copying it)
+ * `InvalidRequest` "Object is WORM protected and cannot be overwritten"; some servers `ObjectLocked`.
+ * A bare AccessDenied (a missing permission) is not a lock and fails the run.
+ */
+function isObjectLockError(code, message) {
+    if (/^ObjectLocked$/i.test(code))
+        return true;
+    return (/object ?lock|worm|retention|legal ?hold|retain/i.test(message) &&
+        /^(AccessDenied|InvalidRequest|ObjectLocked|Forbidden)$/i.test(code));
+}
+/** Deletes keys; returns what went and what Object Lock retained; throws on any other per-key failure. */
+async function deleteKeys(storage, keys) {
+    if (keys.length === 0)
+        return { deleted: [], locked: [] };
+    try {
+        return { deleted: (await storage.delete(keys)).deleted, locked: [] };
+    }
+    catch (err) {
+        if (!(err instanceof DeleteError))
+            throw err;
+        const locked = err.failed.filter((f) => isObjectLockError(f.code, f.message));
+        const other = err.failed.filter((f) => !isObjectLockError(f.code, f.message));
+        if (other.length) {
+            throw new DeleteError(`could not delete ${other.length} object(s): ${other
+                .slice(0, 5)
+                .map((f) => `${f.key} (${f.code}: ${f.message})`)
+                .join(', ')}${other.length > 5 ? ', …' : ''}`, err.deleted, err.failed);
+        }
+        return { deleted: err.deleted, locked };
+    }
+}
+async function runPrune(config, deps) {
+    validatePolicy(config.policy);
+    const { storage, log } = deps;
+    const now = (deps.now ?? (() => new Date()))();
+    const catalog = await log.group(`Listing ${storage.location}/${config.prefix ? `${config.prefix}/` : ''}${config.name}/`, () => readCatalog(storage, config.prefix, config.name));
+    log.info(`${catalog.backups.length} backup(s), ${catalog.incomplete.length} data object(s) without manifest, ` +
+        `${catalog.broken.length} broken manifest(s), ${catalog.objects.length} object(s) listed`);
+    const warnings = [];
+    for (const b of catalog.broken) {
+        warnings.push(`left alone: ${b.manifestKey} is not a valid manifest (${b.reason}); its data object is kept too`);
+    }
+    const decisions = applyRetention(catalog.backups, config.policy, now);
+    const incomplete = catalog.incomplete.map((item) => {
+        const newest = Math.max(item.createdAt.getTime(), item.data.lastModified.getTime());
+        const ageSeconds = Math.floor((now.getTime() - newest) / 1000);
+        return { item, ageSeconds, action: ageSeconds >= config.minAgeIncompleteSeconds ? 'delete' : 'keep' };
+    });
+    const doomed = decisions.filter((d) => !d.keep).map((d) => d.backup);
+    const garbage = incomplete.filter((i) => i.action === 'delete').map((i) => i.item);
+    // Defence in depth: every key must be of the layout, of this set, under this prefix.
+    for (const key of [...doomed.flatMap((b) => [b.manifestKey, b.data.key]), ...garbage.map((g) => g.data.key)]) {
+        const parsed = parseKey(key, config.prefix);
+        if (!parsed || parsed.name !== config.name)
+            throw new Error(`refusing to delete ${key}: not a key of set '${config.name}'`);
+    }
+    const result = {
+        location: storage.location,
+        dryRun: config.dryRun,
+        decisions,
+        incomplete,
+        broken: catalog.broken.map((b) => ({ manifestKey: b.manifestKey, reason: b.reason })),
+        deletedKeys: [],
+        deletedBackups: [],
+        incompleteDeleted: [],
+        locked: [],
+        warnings,
+    };
+    if (config.dryRun) {
+        result.deletedBackups = doomed;
+        result.incompleteDeleted = garbage;
+        result.deletedKeys = [
+            ...doomed.map((b) => b.manifestKey),
+            ...doomed.map((b) => b.data.key),
+            ...garbage.map((g) => g.data.key),
+        ];
+        log.info(`dry run: would delete ${doomed.length} backup(s) and ${garbage.length} incomplete object(s)`);
+        return result;
+    }
+    await log.group(`Deleting ${doomed.length} backup(s) and ${garbage.length} incomplete object(s)`, async () => {
+        // 1. Manifests, on their own: a backup stops being a backup before its data goes.
+        let manifests;
+        try {
+            manifests = await deleteKeys(storage, doomed.map((b) => b.manifestKey));
+        }
+        catch (err) {
+            throw new Error(`deleting manifests failed; nothing else was deleted (data objects whose manifest did go are collected as incomplete by a later run): ${describeError(err)}`, { cause: err });
+        }
+        const gone = new Set(manifests.deleted);
+        result.deletedKeys.push(...manifests.deleted);
+        result.locked.push(...manifests.locked);
+        // 2. Data objects whose manifest went, and data objects of interrupted runs.
+        const goneBackups = doomed.filter((b) => gone.has(b.manifestKey));
+        const data = await deleteKeys(storage, [...goneBackups.map((b) => b.data.key), ...garbage.map((g) => g.data.key)]);
+        const dataGone = new Set(data.deleted);
+        result.deletedKeys.push(...data.deleted);
+        result.locked.push(...data.locked);
+        // A backup counts as deleted once its manifest went: it is no backup any more (a locked data object stays as incomplete).
+        result.deletedBackups = goneBackups;
+        result.incompleteDeleted = garbage.filter((g) => dataGone.has(g.data.key));
+    });
+    for (const l of result.locked) {
+        warnings.push(`kept by Object Lock: ${l.key} (${l.code}: ${l.message})`);
+    }
+    log.info(`deleted ${result.deletedBackups.length} backup(s) and ${result.incompleteDeleted.length} incomplete object(s)`);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/actions/prune.ts
+/** The prune action: inputs → runPrune → outputs and a summary of every backup and why it stays or goes. */
+
+
+
+
+
+
+/** Rows beyond this are summarised, to keep the job summary well under GitHub's 1 MiB per step. */
+const MAX_TABLE_ROWS = 2000;
+function readPruneConfig(get) {
+    const destination = readDestination(get);
+    const rawName = get('name');
+    if (!rawName)
+        throw new errors_UserError(`'name' is required: the backup set to prune (the 'name' output of backup)`);
+    const name = validateName(rawName);
+    const policy = { ...DEFAULT_POLICY };
+    for (const rule of RETENTION_RULES) {
+        const v = get(RULE_INPUT[rule]);
+        if (v)
+            policy[rule] = parseIntInput(v, RULE_INPUT[rule], { min: 0, max: 1_000_000 });
+    }
+    validatePolicy(policy);
+    const dryRun = get('dry-run') ? parseBoolean(get('dry-run'), 'dry-run') : false;
+    const minAgeIncompleteSeconds = parseDuration(get('min-age-incomplete') || '24h', 'min-age-incomplete');
+    return {
+        destination,
+        config: { prefix: destination.destination.prefix, name, policy, dryRun, minAgeIncompleteSeconds },
+    };
+}
+function policyText(p) {
+    return RETENTION_RULES.filter((r) => p[r] > 0)
+        .map((r) => `${r} ${p[r]}`)
+        .join(', ');
+}
+function backupTable(r) {
+    const lockedKeys = new Set(r.locked.map((l) => l.key));
+    const rows = [];
+    const deleteWord = r.dryRun ? 'would delete' : 'deleted';
+    let hidden = 0;
+    for (const d of r.decisions) {
+        const locked = !d.keep && lockedKeys.has(d.backup.manifestKey);
+        if (rows.length >= MAX_TABLE_ROWS) {
+            hidden++;
+            continue;
+        }
+        rows.push([
+            d.backup.manifest.createdAt,
+            formatBytes(d.backup.data.size),
+            d.keep ? 'keep' : locked ? 'kept (Object Lock)' : deleteWord,
+            d.reasons.join(', '),
+            d.backup.data.key,
+        ]);
+    }
+    if (hidden)
+        rows.push([`… ${hidden} more`, '', '', '', 'see the deleted-keys output']);
+    return { title: 'Backups', header: ['Time (UTC)', 'Size', 'Decision', 'Kept by', 'Object'], rows };
+}
+const pruneCommand = {
+    name: 'prune',
+    description: 'apply the retention policy (keep-last/daily/weekly/monthly/yearly), delete the rest',
+    async run(get, ctx) {
+        const { config, destination } = readPruneConfig(get);
+        const storage = storageFor(destination);
+        const r = await runPrune(config, { storage, log: ctx.log });
+        const kept = r.decisions.length - r.deletedBackups.length;
+        const freed = r.deletedBackups.reduce((s, b) => s + b.data.size, 0) + r.incompleteDeleted.reduce((s, i) => s + i.data.size, 0);
+        const verb = r.dryRun ? 'would delete' : 'deleted';
+        const tables = [backupTable(r)];
+        if (r.incomplete.length) {
+            tables.push({
+                title: 'Data objects without manifest (interrupted runs)',
+                header: ['Object', 'Size', 'Age', 'Decision'],
+                rows: r.incomplete.map((i) => [
+                    i.item.data.key,
+                    formatBytes(i.item.data.size),
+                    formatDuration(Math.max(0, i.ageSeconds)),
+                    i.action === 'keep'
+                        ? `keep (younger than min-age-incomplete ${formatDuration(config.minAgeIncompleteSeconds)})`
+                        : r.dryRun
+                            ? 'would delete'
+                            : r.incompleteDeleted.includes(i.item)
+                                ? 'deleted'
+                                : 'kept (Object Lock)',
+                ]),
+            });
+        }
+        if (r.broken.length) {
+            tables.push({
+                title: 'Broken manifests (left alone)',
+                header: ['Manifest', 'Problem'],
+                rows: r.broken.map((b) => [b.manifestKey, b.reason]),
+            });
+        }
+        return {
+            outputs: {
+                kept,
+                deleted: r.deletedBackups.length,
+                'deleted-keys': JSON.stringify(r.deletedKeys),
+                'incomplete-deleted': r.incompleteDeleted.length,
+                'dry-run': r.dryRun,
+            },
+            warnings: r.warnings,
+            report: {
+                title: `${r.dryRun ? 'Prune dry run' : 'Prune'} of ${config.name}`,
+                status: r.warnings.length ? 'warning' : 'success',
+                headline: `${kept} backup(s) kept, ${r.deletedBackups.length} ${verb}, ${r.incompleteDeleted.length} incomplete object(s) ${verb}${r.dryRun ? ' (dry run: nothing was deleted)' : ''}`,
+                facts: [
+                    ['Backup set', `${r.location}/${config.prefix ? `${config.prefix}/` : ''}${config.name}/`],
+                    ['Policy', policyText(config.policy)],
+                    ['Backups', `${r.decisions.length} (${kept} kept, ${r.deletedBackups.length} ${verb})`],
+                    ['Space freed', `${formatBytes(freed)}${r.dryRun ? ' (would be)' : ''}`],
+                    ...(r.locked.length ? [['Kept by Object Lock', String(r.locked.length)]] : []),
+                ],
+                tables,
+            },
+        };
+    },
+};
+
 ;// CONCATENATED MODULE: ./src/actions/index.ts
 /** Every command, by name. The actions, the root action's `command:` input and the CLI dispatch here. */
 
+
 const COMMANDS = {
     backup: backupCommand,
+    prune: pruneCommand,
 };
 const ACTION_NAMES = (/* unused pure expression or super */ null && (['backup', 'verify', 'restore', 'prune', 'monitor', 'notify']));
 
@@ -74134,7 +74651,13 @@ async function runAsAction(command) {
         const message = redact(err instanceof errors_UserError ? err.message : describeError(err));
         if (!(err instanceof errors_UserError) && err instanceof Error && err.stack)
             core_debug(redact(err.stack));
-        await writeSummary({ title: `${command.name} failed`, status: 'failure', headline: message, facts: [], tables: [] });
+        await writeSummary({
+            title: `${command.name} failed`,
+            status: 'failure',
+            headline: message,
+            facts: [],
+            tables: [],
+        });
         setFailed(message);
     }
 }
@@ -74188,7 +74711,7 @@ function usage() {
         'commands:',
         ...lines,
         '',
-        'Inputs are the actions\' inputs (see README). Each can also be given as PGDR_<INPUT> in the',
+        "Inputs are the actions' inputs (see README). Each can also be given as PGDR_<INPUT> in the",
         'environment, e.g. PGDR_ENCRYPTION_PASSPHRASE. Secrets are accepted only from the environment or a file.',
     ].join('\n');
 }

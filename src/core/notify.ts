@@ -1,0 +1,341 @@
+/**
+ * The notify use case: turn a run's status into something on-call sees. A failed (or cancelled) run opens
+ * an issue, or comments "occurrence #n" on the incident's open issue; the next successful run comments
+ * "recovered" and closes it. A Slack-compatible webhook is told as well. Nothing here fails the run: each
+ * problem reaching GitHub or the webhook becomes a warning, and the caller decides the step's exit status
+ * from the run's status alone.
+ */
+import { describeError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { redact } from '../util/secrets.js';
+import { formatBytes, formatDuration } from '../util/units.js';
+import { explainGitHubError, type GitHubIssues, type Issue, type RepoRef } from './github/client.js';
+import { HttpError } from './github/http.js';
+import {
+  findOpenIncident,
+  incidentKey,
+  incidentMarker,
+  neutralizeMarkers,
+  occurrencesIn,
+  occurrencesMarker,
+  withOccurrences,
+} from './github/incidents.js';
+
+export type RunStatus = 'success' | 'failure' | 'cancelled';
+
+/** Where the run is, from the runner's GITHUB_* environment. */
+export interface RunInfo {
+  serverUrl: string;
+  repository: string;
+  workflow: string;
+  job?: string;
+  runId?: string;
+  runAttempt?: string;
+}
+
+export interface LastGoodBackup {
+  key: string;
+  location: string;
+  createdAt: string;
+  size: number;
+  rows: number;
+}
+
+export interface NotifyConfig {
+  status: RunStatus;
+  notifyOn: 'failure' | 'always';
+  repo: RepoRef;
+  labels: string[];
+  assignees: string[];
+  /** Issue title; default names the workflow and the set. */
+  title?: string;
+  /** The backup set. */
+  name?: string;
+  details?: string;
+  runbookUrl?: string;
+  webhookUrl?: string;
+  run: RunInfo;
+}
+
+export interface NotifyDeps {
+  /** Absent when there is no token: then only the webhook is told. */
+  github?: GitHubIssues;
+  postWebhook?: (url: string, payload: { text: string }) => Promise<void>;
+  /** Reads the newest valid backup from the manifests (when a destination was given). */
+  lastGood?: () => Promise<LastGoodBackup | null>;
+  log: Logger;
+  now?: () => Date;
+}
+
+export interface NotifyResult {
+  action: 'opened' | 'commented' | 'closed' | 'none' | 'failed';
+  issue?: { number: number; url: string };
+  occurrence?: number;
+  webhook: 'sent' | 'failed' | 'skipped';
+  /** undefined: not looked up; null: looked up, none found. */
+  lastGood?: LastGoodBackup | null;
+  runUrl?: string;
+  warnings: string[];
+}
+
+const MAX_DETAILS = 20_000;
+
+export function runUrl(run: RunInfo): string | undefined {
+  if (!run.runId) return undefined;
+  const base = `${run.serverUrl.replace(/\/+$/, '')}/${run.repository}/actions/runs/${run.runId}`;
+  return run.runAttempt && run.runAttempt !== '1' ? `${base}/attempts/${run.runAttempt}` : base;
+}
+
+function runLink(run: RunInfo): string {
+  const url = runUrl(run);
+  if (!url) return 'a local run (pgdr)';
+  return `[run ${run.runId}${run.runAttempt ? `, attempt ${run.runAttempt}` : ''}](${url})`;
+}
+
+export function defaultTitle(c: Pick<NotifyConfig, 'status' | 'name' | 'run'>): string {
+  const what = c.status === 'cancelled' ? 'was cancelled' : 'failed';
+  return `Backup alert: ${c.run.workflow} ${what}${c.name ? ` for ${c.name}` : ''}`;
+}
+
+/** `details` as markdown: a JSON object becomes a table, other JSON a code block, text stays text. */
+export function renderDetails(details: string): string {
+  const text = details.length > MAX_DETAILS ? `${details.slice(0, MAX_DETAILS)}\n… (truncated)` : details;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return neutralizeMarkers(text);
+  }
+  if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+    const cell = (v: unknown): string =>
+      (typeof v === 'string' ? v : JSON.stringify(v)).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+    const rows = Object.entries(parsed as Record<string, unknown>).map(([k, v]) => `| ${cell(k)} | ${cell(v)} |`);
+    return neutralizeMarkers(['| | |', '|---|---|', ...rows].join('\n'));
+  }
+  return neutralizeMarkers(`\`\`\`json\n${JSON.stringify(parsed, null, 2)}\n\`\`\``);
+}
+
+export function describeLastGood(b: LastGoodBackup | null | undefined, now: Date): string {
+  if (b === undefined) return 'not looked up (give `destination` to name it from the manifests)';
+  if (b === null) return '**none**: no backup with a valid manifest was found';
+  const age = (now.getTime() - Date.parse(b.createdAt)) / 1000;
+  return `\`${b.location}/${b.key}\`, taken ${b.createdAt} (${formatDuration(Math.max(0, age))} ago), ${formatBytes(b.size)}, ${b.rows.toLocaleString('en-US')} rows`;
+}
+
+function failureVerb(status: RunStatus): string {
+  return status === 'cancelled' ? 'was cancelled' : 'failed';
+}
+
+export function issueBody(
+  c: NotifyConfig,
+  key: string,
+  lastGood: LastGoodBackup | null | undefined,
+  now: Date,
+): string {
+  const set = c.name ?? '(not named)';
+  const out = [
+    `### ${c.status === 'cancelled' ? '⏹️' : '❌'} ${c.run.workflow} ${failureVerb(c.status)}`,
+    '',
+    `The **${c.run.workflow}** workflow ${failureVerb(c.status)} in ${runLink(c.run)}. Backups of this set may not be happening: on-call, please look within the hour.`,
+    '',
+    '| | |',
+    '|---|---|',
+    `| Run | ${runLink(c.run)} |`,
+    `| Workflow / job | ${c.run.workflow}${c.run.job ? ` / ${c.run.job}` : ''} |`,
+    `| Backup set | ${set} |`,
+    `| Status | ${c.status} |`,
+    `| First seen | ${now.toISOString()} |`,
+    `| Last good backup | ${describeLastGood(lastGood, now)} |`,
+    '',
+  ];
+  if (c.details) out.push('#### Details', '', renderDetails(c.details), '');
+  out.push('#### Next steps', '');
+  const steps: string[] = [];
+  const url = runUrl(c.run);
+  if (url) steps.push(`Read the failed step's log in the [run](${url}).`);
+  if (c.runbookUrl) steps.push(`Follow the [runbook](${c.runbookUrl}).`);
+  steps.push(
+    'Compare the last good backup above with your recovery point objective: if it is too old, take a backup by hand now.',
+    'Fix the cause and re-run the workflow. The next successful run comments here and closes this issue; each further failure adds a comment.',
+  );
+  steps.forEach((s, i) => {
+    out.push(`${i + 1}. ${s}`);
+  });
+  out.push('', incidentMarker(key), occurrencesMarker(1));
+  return redact(out.join('\n'));
+}
+
+function repeatComment(c: NotifyConfig, n: number, lastGood: LastGoodBackup | null | undefined, now: Date): string {
+  const out = [
+    `### ${c.status === 'cancelled' ? '⏹️' : '❌'} Occurrence #${n}: ${c.run.workflow} ${failureVerb(c.status)} again`,
+    '',
+    `${runLink(c.run)} ${failureVerb(c.status)} at ${now.toISOString()}${c.run.job ? ` (job ${c.run.job})` : ''}.`,
+    '',
+    `Last good backup: ${describeLastGood(lastGood, now)}`,
+  ];
+  if (c.details) out.push('', '#### Details', '', renderDetails(c.details));
+  return redact(out.join('\n'));
+}
+
+function recoveredComment(c: NotifyConfig, occurrences: number, now: Date): string {
+  return redact(
+    [
+      `### ✅ Recovered`,
+      '',
+      `${runLink(c.run)} succeeded at ${now.toISOString()}, after ${occurrences} failed run${occurrences === 1 ? '' : 's'}. Closing this issue.`,
+      ...(c.details ? ['', '#### Details', '', renderDetails(c.details)] : []),
+    ].join('\n'),
+  );
+}
+
+function webhookText(c: NotifyConfig, r: NotifyResult): string {
+  const subject = `${c.run.workflow}${c.name ? ` (${c.name})` : ''} in ${c.repo.owner}/${c.repo.repo}`;
+  const run = runUrl(c.run);
+  const parts: string[] = [];
+  if (c.status === 'success') {
+    parts.push(
+      r.action === 'closed'
+        ? `:white_check_mark: Recovered: ${subject} succeeded`
+        : `:white_check_mark: ${subject} succeeded`,
+    );
+  } else {
+    parts.push(
+      `:x: ${subject} ${failureVerb(c.status)}${r.occurrence && r.occurrence > 1 ? ` (occurrence #${r.occurrence})` : ''}`,
+    );
+  }
+  if (run) parts.push(`run: ${run}`);
+  if (r.issue) parts.push(`issue: ${r.issue.url}`);
+  return redact(parts.join(' | '));
+}
+
+function gitHubProblem(what: string, err: unknown): string {
+  const hint = explainGitHubError(err);
+  return `${what}: ${describeError(err)}${hint ? ` (${hint})` : ''}`;
+}
+
+export async function notify(c: NotifyConfig, deps: NotifyDeps): Promise<NotifyResult> {
+  const now = (deps.now ?? (() => new Date()))();
+  const result: NotifyResult = { action: 'none', webhook: 'skipped', warnings: [], runUrl: runUrl(c.run) };
+  const warn = (m: string): void => {
+    result.warnings.push(redact(m));
+  };
+  const failed = c.status !== 'success';
+  const key = incidentKey(`${c.repo.owner}/${c.repo.repo}`, c.run.workflow, c.name ?? '');
+  const label = c.labels[0] as string;
+
+  if (failed && deps.lastGood) {
+    try {
+      result.lastGood = await deps.lastGood();
+    } catch (err) {
+      warn(`could not read the manifests to name the last good backup: ${describeError(err)}`);
+    }
+  }
+
+  if (deps.github) {
+    const gh = deps.github;
+    let open: Issue | undefined;
+    let looked = false;
+    try {
+      open = await findOpenIncident(gh, c.repo, label, key);
+      looked = true;
+    } catch (err) {
+      warn(gitHubProblem(`could not look for an open incident issue labelled '${label}'`, err));
+    }
+    if (failed) await onFailure(gh, c, key, open, looked, now, result, warn, deps.log);
+    else if (open) await onRecovery(gh, c, open, now, result, warn, deps.log);
+  } else {
+    warn('no github-token: no issue was opened or updated');
+  }
+
+  const tellWebhook = failed || c.notifyOn === 'always' || result.action === 'closed';
+  if (c.webhookUrl && tellWebhook && deps.postWebhook) {
+    try {
+      await deps.postWebhook(c.webhookUrl, { text: webhookText(c, result) });
+      result.webhook = 'sent';
+    } catch (err) {
+      result.webhook = 'failed';
+      warn(`could not post to webhook-url: ${describeError(err)}`);
+    }
+  }
+  return result;
+}
+
+async function onFailure(
+  gh: GitHubIssues,
+  c: NotifyConfig,
+  key: string,
+  open: Issue | undefined,
+  looked: boolean,
+  now: Date,
+  result: NotifyResult,
+  warn: (m: string) => void,
+  log: Logger,
+): Promise<void> {
+  if (open) {
+    const n = occurrencesIn(open.body) + 1;
+    try {
+      await gh.createComment(c.repo, open.number, repeatComment(c, n, result.lastGood, now));
+      result.action = 'commented';
+      result.issue = { number: open.number, url: open.url };
+      result.occurrence = n;
+      log.info(`commented occurrence #${n} on ${open.url}`);
+    } catch (err) {
+      result.action = 'failed';
+      warn(gitHubProblem(`could not comment on ${open.url}`, err));
+      return;
+    }
+    try {
+      await gh.updateIssue(c.repo, open.number, { body: withOccurrences(open.body, n) });
+    } catch (err) {
+      warn(gitHubProblem(`could not record occurrence #${n} in ${open.url}`, err));
+    }
+    return;
+  }
+  // When the search failed we open an issue anyway: a duplicate is better than a missed alert.
+  if (!looked) log.warn('opening a new issue without knowing whether one is already open');
+  const issue = {
+    title: redact(c.title ?? defaultTitle(c)),
+    body: issueBody(c, key, result.lastGood, now),
+    labels: c.labels,
+    assignees: c.assignees,
+  };
+  try {
+    let created: Issue;
+    try {
+      created = await gh.createIssue(c.repo, issue);
+    } catch (err) {
+      // 422: an assignee who cannot be assigned (no access, typo). Open it unassigned rather than not at all.
+      if (!(err instanceof HttpError && err.status === 422 && issue.assignees.length)) throw err;
+      warn(gitHubProblem(`could not assign ${issue.assignees.join(', ')}; opening the issue unassigned`, err));
+      created = await gh.createIssue(c.repo, { ...issue, assignees: [] });
+    }
+    result.action = 'opened';
+    result.issue = { number: created.number, url: created.url };
+    result.occurrence = 1;
+    log.info(`opened ${created.url}`);
+  } catch (err) {
+    result.action = 'failed';
+    warn(gitHubProblem(`could not open an issue in ${c.repo.owner}/${c.repo.repo}`, err));
+  }
+}
+
+async function onRecovery(
+  gh: GitHubIssues,
+  c: NotifyConfig,
+  open: Issue,
+  now: Date,
+  result: NotifyResult,
+  warn: (m: string) => void,
+  log: Logger,
+): Promise<void> {
+  result.issue = { number: open.number, url: open.url };
+  try {
+    await gh.createComment(c.repo, open.number, recoveredComment(c, occurrencesIn(open.body), now));
+    await gh.updateIssue(c.repo, open.number, { state: 'closed', stateReason: 'completed' });
+    result.action = 'closed';
+    log.info(`recovered: commented on and closed ${open.url}`);
+  } catch (err) {
+    result.action = 'failed';
+    warn(gitHubProblem(`could not close ${open.url}`, err));
+  }
+}
