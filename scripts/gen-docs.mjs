@@ -91,8 +91,8 @@ if (fs.existsSync(readmeFile)) {
   let readme = fs.readFileSync(readmeFile, 'utf8');
   const before = readme;
   for (const { name, spec } of actions) {
-    const re = new RegExp(`(<!-- inputs:${name} -->\\n)[\\s\\S]*?(\\n<!-- /inputs:${name} -->)`);
-    readme = readme.replace(re, (_m, a, b) => `${a}${tables(spec)}${b}`);
+    const re = new RegExp(`(<!-- inputs:${name} -->)[\\s\\S]*?(<!-- /inputs:${name} -->)`);
+    readme = readme.replace(re, (_m, a, b) => `${a}\n${tables(spec)}\n${b}`);
   }
   if (readme !== before) {
     stale = true;

@@ -71949,7 +71949,7 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
  * A problem the user fixes by changing an input or the environment. Its message names the input and
  * says what to change; it is shown as is, without a stack trace.
  */
-class errors_UserError extends Error {
+class UserError extends Error {
     name = 'UserError';
 }
 /** The stored data is not what its manifest promises (corruption, truncation, wrong key, …). */
@@ -72003,7 +72003,7 @@ function parseDuration(value, input) {
         matched = re.lastIndex;
     }
     if (!text || matched !== text.length) {
-        throw new errors_UserError(`'${input}' must be a duration like 30m, 25h, 7d or 1h30m (got '${value}')`);
+        throw new UserError(`'${input}' must be a duration like 30m, 25h, 7d or 1h30m (got '${value}')`);
     }
     return total;
 }
@@ -72068,7 +72068,7 @@ function parseIntInput(value, input, { min = 0, max = Number.MAX_SAFE_INTEGER } 
     const t = value.trim();
     if (!/^-?\d+$/.test(t) || Number(t) < min || Number(t) > max) {
         const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
-        throw new errors_UserError(`'${input}' must be a whole number ${range} (got '${value}')`);
+        throw new UserError(`'${input}' must be a whole number ${range} (got '${value}')`);
     }
     return Number(t);
 }
@@ -72078,13 +72078,13 @@ function parseBoolean(value, input) {
         return true;
     if (['false', 'no', '0', 'off', ''].includes(t))
         return false;
-    throw new errors_UserError(`'${input}' must be true or false (got '${value}')`);
+    throw new UserError(`'${input}' must be true or false (got '${value}')`);
 }
 function parseChoice(value, input, choices) {
     const t = value.trim().toLowerCase();
     if (choices.includes(t))
         return t;
-    throw new errors_UserError(`'${input}' must be one of ${choices.join(', ')} (got '${value}')`);
+    throw new UserError(`'${input}' must be one of ${choices.join(', ')} (got '${value}')`);
 }
 
 ;// CONCATENATED MODULE: ./src/core/layout.ts
@@ -72111,7 +72111,7 @@ const DATA_EXTENSIONS = [
 ];
 function validateName(name, input = 'name') {
     if (!NAME_PATTERN.test(name) || name.length > 100) {
-        throw new errors_UserError(`'${input}' must match [a-z0-9][a-z0-9._-]* (lower case, at most 100 characters; got '${name}')`);
+        throw new UserError(`'${input}' must match [a-z0-9][a-z0-9._-]* (lower case, at most 100 characters; got '${name}')`);
     }
     return name;
 }
@@ -72329,10 +72329,10 @@ class ParallelGzip extends external_node_stream_.Transform {
     inFlight = [];
     blocks = 0;
     constructor(o = {}) {
-        super({ highWaterMark: 1024 * 1024 });
+        super({ highWaterMark: 256 * 1024 });
         this.level = o.level ?? 6;
         this.threads = Math.max(1, o.threads ?? 2);
-        this.blockSize = o.blockSize ?? 4 * 1024 * 1024;
+        this.blockSize = o.blockSize ?? 1024 * 1024;
     }
     _transform(chunk, _enc, cb) {
         this.buffered.push(chunk);
@@ -72379,7 +72379,7 @@ const DEFAULT_LEVEL = { gzip: 6, zstd: 3, none: null };
 const LEVEL_RANGE = { gzip: [1, 9], zstd: [1, 19] };
 function checkCompressionSupported(c, input = 'compression') {
     if (c === 'zstd' && !zstdAvailable) {
-        throw new errors_UserError(`'${input}: zstd' needs Node.js 22.15 or newer (this is ${process.version}); use gzip`);
+        throw new UserError(`'${input}: zstd' needs Node.js 22.15 or newer (this is ${process.version}); use gzip`);
     }
 }
 function compressStage(c, level, threads = 2) {
@@ -72398,12 +72398,12 @@ function compressStage(c, level, threads = 2) {
 function decompressStage(c) {
     switch (c) {
         case 'gzip':
-            return zlib.createGunzip();
+            return external_node_zlib_default().createGunzip();
         case 'zstd':
             checkCompressionSupported(c);
             return z.createZstdDecompress?.();
         case 'none':
-            return new PassThrough();
+            return new external_node_stream_.PassThrough();
     }
 }
 
@@ -72577,7 +72577,7 @@ function pump(w, target) {
 function processSource(cmd, args, o) {
     let w;
     const r = new external_node_stream_.Readable({
-        highWaterMark: 1024 * 1024,
+        highWaterMark: 256 * 1024,
         read() {
             w.child.stdout?.resume();
         },
@@ -72598,8 +72598,8 @@ function processSource(cmd, args, o) {
 function processTransform(cmd, args, o) {
     let w;
     const d = new external_node_stream_.Duplex({
-        readableHighWaterMark: 1024 * 1024,
-        writableHighWaterMark: 1024 * 1024,
+        readableHighWaterMark: 256 * 1024,
+        writableHighWaterMark: 256 * 1024,
         write(chunk, _enc, cb) {
             const stdin = w.child.stdin;
             if (stdin.write(chunk))
@@ -72631,8 +72631,8 @@ function processTransform(cmd, args, o) {
 /** A process's stdin as a Writable (e.g. psql); 'finish' waits for a successful exit. */
 function processSink(cmd, args, o) {
     let w;
-    const s = new Writable({
-        highWaterMark: 1024 * 1024,
+    const s = new external_node_stream_.Writable({
+        highWaterMark: 256 * 1024,
         write(chunk, _enc, cb) {
             const stdin = w.child.stdin;
             if (stdin.write(chunk))
@@ -72689,29 +72689,33 @@ async function runProcess(cmd, args, o) {
 
 
 
-const scrypt = (0,external_node_util_.promisify)(external_node_crypto_.scrypt);
-const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 function gpgBinary() {
     return process.env.PGDR_GPG ?? 'gpg';
 }
-/** A salted scrypt digest that identifies a passphrase without revealing it: `scrypt:<salt>:<hash>`. */
+const pbkdf2 = (0,external_node_util_.promisify)(external_node_crypto_.pbkdf2);
+const PBKDF2_ITERATIONS = 600_000;
+/**
+ * A salted PBKDF2-SHA256 digest (600 000 iterations) that identifies a passphrase without revealing it:
+ * `pbkdf2-sha256:<iterations>:<salt>:<hash>`. Guessing against it costs more than guessing against the
+ * ciphertext's own S2K, so it gives nothing away; it lets verify and restore pick the right passphrase.
+ */
 async function passphraseFingerprint(passphrase, salt = (0,external_node_crypto_.randomBytes)(16)) {
-    const hash = await scrypt(passphrase, salt, 16, SCRYPT);
-    return `scrypt:${salt.toString('base64')}:${hash.toString('hex')}`;
+    const hash = await pbkdf2(passphrase, salt, PBKDF2_ITERATIONS, 16, 'sha256');
+    return `pbkdf2-sha256:${PBKDF2_ITERATIONS}:${salt.toString('base64')}:${hash.toString('hex')}`;
 }
 async function passphraseMatches(passphrase, fingerprint) {
-    const m = /^scrypt:([A-Za-z0-9+/=]+):([0-9a-f]+)$/.exec(fingerprint);
+    const m = /^pbkdf2-sha256:(\d+):([A-Za-z0-9+/=]+):([0-9a-f]+)$/.exec(fingerprint);
     if (!m)
         return false;
-    const expected = Buffer.from(m[2], 'hex');
-    const actual = await scrypt(passphrase, Buffer.from(m[1], 'base64'), expected.length, SCRYPT);
-    return timingSafeEqual(expected, actual);
+    const expected = Buffer.from(m[3], 'hex');
+    const actual = await pbkdf2(passphrase, Buffer.from(m[2], 'base64'), Number(m[1]), expected.length, 'sha256');
+    return (0,external_node_crypto_.timingSafeEqual)(expected, actual);
 }
 function checkPassphrase(passphrase, input) {
     if (/[\r\n]/.test(passphrase))
-        throw new errors_UserError(`'${input}' must be a single line`);
+        throw new UserError(`'${input}' must be a single line`);
     if (passphrase.length < 8)
-        throw new errors_UserError(`'${input}' is too short: use at least 8 characters (better 20+)`);
+        throw new UserError(`'${input}' is too short: use at least 8 characters (better 20+)`);
 }
 const BASE_ARGS = ['--batch', '--no-tty', '--quiet', '--no-greeting', '--no-permission-warning'];
 /** Maps GnuPG's stderr to errors that say what happened. */
@@ -72726,7 +72730,7 @@ function decryptLineError(line) {
         return new IntegrityError('the encrypted data failed its integrity check (MDC): the object is corrupted', 'decrypt');
     }
     if (/bad passphrase/i.test(line)) {
-        return new errors_UserError("'encryption-private-key-passphrase' does not unlock the private key");
+        return new UserError("'encryption-private-key-passphrase' does not unlock the private key");
     }
     return undefined;
 }
@@ -72747,23 +72751,23 @@ class GpgSession {
     /** Imports an armored public key; returns the primary key's fingerprint. */
     async importPublicKey(armored, input = 'encryption-public-key') {
         if (!/-----BEGIN PGP PUBLIC KEY BLOCK-----/.test(armored)) {
-            throw new errors_UserError(`'${input}' must be an ASCII-armored OpenPGP public key (-----BEGIN PGP PUBLIC KEY BLOCK-----)`);
+            throw new UserError(`'${input}' must be an ASCII-armored OpenPGP public key (-----BEGIN PGP PUBLIC KEY BLOCK-----)`);
         }
         try {
             await runProcess(gpgBinary(), this.args('--import'), { name: 'gpg --import', input: armored });
         }
         catch (err) {
-            throw new errors_UserError(`'${input}' could not be imported by gpg: ${err.message}`);
+            throw new UserError(`'${input}' could not be imported by gpg: ${err.message}`);
         }
         const fprs = await this.fingerprints(false);
         if (fprs.length !== 1)
-            throw new errors_UserError(`'${input}' must hold exactly one public key (found ${fprs.length})`);
+            throw new UserError(`'${input}' must hold exactly one public key (found ${fprs.length})`);
         return fprs[0];
     }
     /** Imports armored private keys; returns their primary fingerprints. */
     async importSecretKey(armored, passphrase, input = 'encryption-private-key') {
         if (!/-----BEGIN PGP PRIVATE KEY BLOCK-----/.test(armored)) {
-            throw new errors_UserError(`'${input}' must be an ASCII-armored OpenPGP private key (-----BEGIN PGP PRIVATE KEY BLOCK-----)`);
+            throw new UserError(`'${input}' must be an ASCII-armored OpenPGP private key (-----BEGIN PGP PRIVATE KEY BLOCK-----)`);
         }
         try {
             await runProcess(gpgBinary(), this.args('--pinentry-mode', 'loopback', '--passphrase-fd', '3', '--import'), {
@@ -72773,7 +72777,7 @@ class GpgSession {
             });
         }
         catch (err) {
-            throw new errors_UserError(`'${input}' could not be imported by gpg: ${err.message}`);
+            throw new UserError(`'${input}' could not be imported by gpg: ${err.message}`);
         }
         return this.fingerprints(true);
     }
@@ -72941,10 +72945,10 @@ function parseDatabaseUrl(value, input = 'database-url') {
         url = new URL(v);
     }
     catch {
-        throw new errors_UserError(`'${input}' must be a URL like postgres://user@host:5432/dbname`);
+        throw new UserError(`'${input}' must be a URL like postgres://user@host:5432/dbname`);
     }
     if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-        throw new errors_UserError(`'${input}' must start with postgres:// or postgresql:// (got '${url.protocol}//')`);
+        throw new UserError(`'${input}' must start with postgres:// or postgresql:// (got '${url.protocol}//')`);
     }
     const password = url.password ? decodeURIComponent(url.password) : undefined;
     registerSecret(password);
@@ -72954,7 +72958,7 @@ function parseDatabaseUrl(value, input = 'database-url') {
         if (k === 'host')
             continue;
         if (!(k in PARAM_ENV)) {
-            throw new errors_UserError(`'${input}': the parameter '${k}' is not supported (use one of ${Object.keys(PARAM_ENV).join(', ')})`);
+            throw new UserError(`'${input}': the parameter '${k}' is not supported (use one of ${Object.keys(PARAM_ENV).join(', ')})`);
         }
         params[k] = val;
     }
@@ -72963,7 +72967,7 @@ function parseDatabaseUrl(value, input = 'database-url') {
         (url.hostname ? decodeURIComponent(url.hostname).replace(/^\[|\]$/g, '') : undefined);
     const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || undefined;
     if (url.port && !/^\d+$/.test(url.port))
-        throw new errors_UserError(`'${input}': port must be a number`);
+        throw new UserError(`'${input}': port must be a number`);
     return {
         host,
         port: url.port ? Number(url.port) : undefined,
@@ -73154,7 +73158,7 @@ class SnapshotSession {
 }
 /** Opens a plain session with the canonical settings (for validating a restored database). */
 async function openStatsClient(config) {
-    const client = new pg.Client(config);
+    const client = new esm.Client(config);
     client.on('error', () => { });
     await client.connect();
     for (const s of CANONICAL_SETTINGS)
@@ -73222,7 +73226,7 @@ function candidates(tool, binDir) {
 async function findTool(tool, serverMajor, binDir, input = 'pg-bin-dir') {
     const found = (await Promise.all(candidates(tool, binDir).map(toolVersion))).filter((t) => t !== null);
     if (found.length === 0) {
-        throw new errors_UserError(binDir
+        throw new UserError(binDir
             ? `'${input}': no working ${tool} in ${binDir}`
             : `${tool} not found: install the PostgreSQL client (e.g. apt-get install postgresql-client) or set '${input}'`);
     }
@@ -73232,7 +73236,7 @@ async function findTool(tool, serverMajor, binDir, input = 'pg-bin-dir') {
     if (fit[0])
         return fit[0];
     const newest = found.sort((a, b) => b.major - a.major)[0];
-    throw new errors_UserError(`${tool} ${newest.version} (${newest.path}) is older than the server (PostgreSQL ${serverMajor}) and cannot ${tool === 'pg_dump' ? 'dump it' : 'be trusted with its output'}: install the PostgreSQL ${serverMajor} client — on Debian/Ubuntu: ` +
+    throw new UserError(`${tool} ${newest.version} (${newest.path}) is older than the server (PostgreSQL ${serverMajor}) and cannot ${tool === 'pg_dump' ? 'dump it' : 'be trusted with its output'}: install the PostgreSQL ${serverMajor} client — on Debian/Ubuntu: ` +
         `sudo apt-get install -y postgresql-common && sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && sudo apt-get install -y postgresql-client-${serverMajor}` +
         ` — or point '${input}' at a directory holding ${tool} ${serverMajor} or newer`);
 }
@@ -73262,7 +73266,7 @@ function nameForDatabase(database) {
         .replace(/[^a-z0-9._-]+/g, '-')
         .replace(/^[^a-z0-9]+/, '');
     if (!NAME_PATTERN.test(n)) {
-        throw new errors_UserError(`cannot derive a backup name from the database name '${database}': set 'name'`);
+        throw new UserError(`cannot derive a backup name from the database name '${database}': set 'name'`);
     }
     return n;
 }
@@ -73283,7 +73287,7 @@ function pgDumpArgs(o) {
             args.push(`--compress=${o.compressionLevel ?? 6}`);
         else {
             if (o.pgDumpMajor < 16) {
-                throw new errors_UserError(`'compression: zstd' with 'format: custom' needs pg_dump 16 or newer (found ${o.pgDumpMajor}); use gzip`);
+                throw new UserError(`'compression: zstd' with 'format: custom' needs pg_dump 16 or newer (found ${o.pgDumpMajor}); use gzip`);
             }
             args.push(`--compress=zstd:${o.compressionLevel ?? 3}`);
         }
@@ -73494,6 +73498,7 @@ class DeleteError extends Error {
 
 
 
+
 /** A directory as storage. Writes go to a hidden temporary file, fsynced and renamed into place. */
 class LocalStorage {
     root;
@@ -73567,12 +73572,9 @@ class LocalStorage {
         const target = this.pathOf(key);
         await external_node_fs_promises_default().mkdir(external_node_path_default().dirname(target), { recursive: true });
         const tmp = external_node_path_default().join(external_node_path_default().dirname(target), `.${external_node_path_default().basename(target)}.${process.pid}.${Date.now()}.partial`);
-        let size = 0;
-        body.on('data', (c) => {
-            size += c.length;
-        });
+        const meter = new Meter();
         try {
-            await (0,promises_namespaceObject.pipeline)(body, (0,external_node_fs_.createWriteStream)(tmp, { flags: 'wx', mode: 0o600 }), { signal: options.signal });
+            await (0,promises_namespaceObject.pipeline)(body, meter, (0,external_node_fs_.createWriteStream)(tmp, { flags: 'wx', mode: 0o600 }), { signal: options.signal });
             const fh = await external_node_fs_promises_default().open(tmp, 'r+');
             try {
                 await fh.sync();
@@ -73581,7 +73583,7 @@ class LocalStorage {
                 await fh.close();
             }
             await external_node_fs_promises_default().rename(tmp, target);
-            return { size };
+            return { size: meter.bytes };
         }
         catch (err) {
             await external_node_fs_promises_default().rm(tmp, { force: true });
@@ -73623,6 +73625,8 @@ var dist_cjs = __nccwpck_require__(3711);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
 var lib_storage_dist_cjs = __nccwpck_require__(2358);
 ;// CONCATENATED MODULE: ./src/core/storage/s3.ts
+
+
 
 
 
@@ -73739,16 +73743,17 @@ class S3Storage {
         };
     }
     async write(key, body, options = {}) {
-        let size = 0;
-        body.on('data', (c) => {
-            size += c.length;
-        });
+        // Counted on the way in; the body is consumed only by the upload (a second 'data' consumer would
+        // switch it to flowing mode and defeat backpressure).
+        const meter = new Meter();
+        const counted = (0,promises_namespaceObject.pipeline)(body, meter);
+        counted.catch(() => { });
         const upload = new lib_storage_dist_cjs/* Upload */._({
             client: this.client,
             params: {
                 Bucket: this.bucket,
                 Key: key,
-                Body: body,
+                Body: meter,
                 ContentType: options.contentType ?? 'application/octet-stream',
                 ...this.sseParams(),
                 ...(options.retainUntil
@@ -73765,21 +73770,22 @@ class S3Storage {
         options.signal?.addEventListener('abort', onAbort, { once: true });
         // If the body fails, lib-storage's reader throws and the upload aborts its multipart upload.
         let bodyError;
-        body.once('error', (err) => {
+        counted.catch((err) => {
             bodyError = err;
+            // If the body fails, lib-storage sees a failed stream and aborts its multipart upload.
         });
         try {
             await upload.done();
+            await counted;
         }
         catch (err) {
+            await upload.abort().catch(() => { });
             throw bodyError ?? err;
         }
         finally {
             options.signal?.removeEventListener('abort', onAbort);
         }
-        if (bodyError)
-            throw bodyError;
-        return { size };
+        return { size: meter.bytes };
     }
     async writeText(key, text, options = {}) {
         await this.client.send(new dist_cjs.PutObjectCommand({
@@ -73850,28 +73856,28 @@ const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 function parseDestination(value, input = 'destination') {
     const v = value.trim();
     if (!v)
-        throw new errors_UserError(`'${input}' is required: an s3://bucket/prefix URL or a local directory path`);
+        throw new UserError(`'${input}' is required: an s3://bucket/prefix URL or a local directory path`);
     const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(v);
     if (scheme) {
         if (scheme[1]?.toLowerCase() !== 's3') {
-            throw new errors_UserError(`'${input}' must be s3://bucket/prefix or a local directory path; '${scheme[1]}://' is not supported`);
+            throw new UserError(`'${input}' must be s3://bucket/prefix or a local directory path; '${scheme[1]}://' is not supported`);
         }
         const rest = v.slice(5);
         const slash = rest.indexOf('/');
         const bucket = slash === -1 ? rest : rest.slice(0, slash);
         if (!bucket)
-            throw new errors_UserError(`'${input}' names no bucket: write s3://<bucket>/<prefix>`);
+            throw new UserError(`'${input}' names no bucket: write s3://<bucket>/<prefix>`);
         if (!BUCKET_RE.test(bucket)) {
-            throw new errors_UserError(`'${input}': '${bucket}' is not a valid S3 bucket name (3-63 of a-z, 0-9, '.', '-')`);
+            throw new UserError(`'${input}': '${bucket}' is not a valid S3 bucket name (3-63 of a-z, 0-9, '.', '-')`);
         }
         if (bucket.includes('@') || rest.includes('@')) {
-            throw new errors_UserError(`'${input}' must not hold credentials; use the AWS credential chain instead`);
+            throw new UserError(`'${input}' must not hold credentials; use the AWS credential chain instead`);
         }
         const prefix = normalizePrefix(slash === -1 ? '' : rest.slice(slash + 1));
         return { kind: 's3', bucket, prefix, url: `s3://${bucket}${prefix ? `/${prefix}` : ''}` };
     }
     if (/^[a-z]+:[^\\/]/i.test(v) && !/^[a-z]:[\\/]/i.test(v)) {
-        throw new errors_UserError(`'${input}' must be s3://bucket/prefix or a local directory path (got '${v}')`);
+        throw new UserError(`'${input}' must be s3://bucket/prefix or a local directory path (got '${v}')`);
     }
     const expanded = v.startsWith('~/') ? external_node_path_default().join(process.env.HOME ?? '', v.slice(2)) : v;
     const root = external_node_path_default().resolve(expanded);
@@ -73910,13 +73916,13 @@ function readDestination(get, prefix = '') {
             u = new URL(endpoint);
         }
         catch {
-            throw new errors_UserError(`'${prefix}s3-endpoint' must be a URL like https://minio.example.com:9000 (got '${endpoint}')`);
+            throw new UserError(`'${prefix}s3-endpoint' must be a URL like https://minio.example.com:9000 (got '${endpoint}')`);
         }
         if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-            throw new errors_UserError(`'${prefix}s3-endpoint' must start with http:// or https://`);
+            throw new UserError(`'${prefix}s3-endpoint' must start with http:// or https://`);
         }
         if (u.username || u.password) {
-            throw new errors_UserError(`'${prefix}s3-endpoint' must not hold credentials; use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY`);
+            throw new UserError(`'${prefix}s3-endpoint' must not hold credentials; use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY`);
         }
     }
     const fps = get(`${prefix}s3-force-path-style`);
@@ -73924,7 +73930,7 @@ function readDestination(get, prefix = '') {
     const sse = sseRaw ? parseChoice(sseRaw, 'sse', ['aes256', 'aws:kms']) : undefined;
     const sseKmsKeyId = get('sse-kms-key-id').trim() || undefined;
     if (sseKmsKeyId && sse !== 'aws:kms')
-        throw new errors_UserError(`'sse-kms-key-id' needs 'sse: aws:kms'`);
+        throw new UserError(`'sse-kms-key-id' needs 'sse: aws:kms'`);
     return {
         destination,
         s3: {
@@ -73958,12 +73964,12 @@ function readEncryption(get) {
     const publicKey = get('encryption-public-key');
     if (mode === 'none') {
         if (passphrase || publicKey) {
-            throw new errors_UserError(`'encryption: none' conflicts with the key given in 'encryption-${passphrase ? 'passphrase' : 'public-key'}'`);
+            throw new UserError(`'encryption: none' conflicts with the key given in 'encryption-${passphrase ? 'passphrase' : 'public-key'}'`);
         }
         return { kind: 'none' };
     }
     if (passphrase && publicKey) {
-        throw new errors_UserError(`give either 'encryption-passphrase' or 'encryption-public-key', not both`);
+        throw new UserError(`give either 'encryption-passphrase' or 'encryption-public-key', not both`);
     }
     if (passphrase) {
         checkPassphrase(passphrase, 'encryption-passphrase');
@@ -73971,7 +73977,7 @@ function readEncryption(get) {
     }
     if (publicKey)
         return { kind: 'public-key', armoredKey: publicKey };
-    throw new errors_UserError(`backups are encrypted: set 'encryption-passphrase' (a secret) or 'encryption-public-key' (an armored OpenPGP public key), ` +
+    throw new UserError(`backups are encrypted: set 'encryption-passphrase' (a secret) or 'encryption-public-key' (an armored OpenPGP public key), ` +
         `or set 'encryption: none' to store them unencrypted`);
 }
 function readBackupConfig(get) {
@@ -73987,7 +73993,7 @@ function readBackupConfig(get) {
     let compressionLevel = DEFAULT_LEVEL[compression];
     if (get('compression-level')) {
         if (compression === 'none')
-            throw new errors_UserError(`'compression-level' has no effect with 'compression: none'`);
+            throw new UserError(`'compression-level' has no effect with 'compression: none'`);
         const [min, max] = LEVEL_RANGE[compression];
         compressionLevel = parseIntInput(get('compression-level'), 'compression-level', { min, max });
     }
@@ -74061,6 +74067,193 @@ const backupCommand = {
         };
     },
 };
+
+;// CONCATENATED MODULE: ./src/core/monitor/buckets.ts
+/**
+ * Bucket settings that protect data outside the database (attachments, transcripts): versioning must be
+ * enabled, and replication configured when required. Read with GetBucketVersioning / GetBucketReplication.
+ */
+
+
+class S3BucketAuditor {
+    client;
+    constructor(client) {
+        this.client = client;
+    }
+    async versioning(bucket) {
+        const r = await this.client.send(new dist_cjs.GetBucketVersioningCommand({ Bucket: bucket }));
+        return r.Status ?? '';
+    }
+    async replication(bucket) {
+        try {
+            const r = await this.client.send(new dist_cjs.GetBucketReplicationCommand({ Bucket: bucket }));
+            const rules = (r.ReplicationConfiguration?.Rules ?? []).filter((x) => x.Status === 'Enabled');
+            return {
+                enabledRules: rules.length,
+                destinations: rules.map((x) => x.Destination?.Bucket ?? '?'),
+            };
+        }
+        catch (err) {
+            if (err.name === 'ReplicationConfigurationNotFoundError')
+                return null;
+            throw err;
+        }
+    }
+}
+async function auditBucket(auditor, bucket, requireReplication) {
+    const out = [];
+    const check = `Versioning (${bucket})`;
+    try {
+        const status = await auditor.versioning(bucket);
+        out.push(status === 'Enabled'
+            ? { check, value: 'Enabled', threshold: 'Enabled', level: 'ok', message: `${bucket}: versioning enabled` }
+            : {
+                check,
+                value: status || 'never enabled',
+                threshold: 'Enabled',
+                level: 'critical',
+                message: `bucket ${bucket} does not have versioning enabled (${status || 'never enabled'}): a deleted or overwritten object cannot be recovered`,
+            });
+    }
+    catch (err) {
+        out.push({
+            check,
+            value: 'unknown',
+            threshold: 'Enabled',
+            level: 'warning',
+            message: `could not read the versioning of bucket ${bucket} (needs s3:GetBucketVersioning): ${describeError(err)}`,
+        });
+    }
+    if (!requireReplication)
+        return out;
+    const rcheck = `Replication (${bucket})`;
+    try {
+        const r = await auditor.replication(bucket);
+        out.push(r && r.enabledRules > 0
+            ? {
+                check: rcheck,
+                value: `${r.enabledRules} rule(s) → ${r.destinations.join(', ')}`,
+                threshold: 'an enabled rule',
+                level: 'ok',
+                message: `${bucket}: replication enabled`,
+            }
+            : {
+                check: rcheck,
+                value: r ? 'no enabled rule' : 'not configured',
+                threshold: 'an enabled rule',
+                level: 'critical',
+                message: `bucket ${bucket} is not replicated (${r ? 'no enabled rule' : 'no replication configuration'}), but require-replication is set`,
+            });
+    }
+    catch (err) {
+        out.push({
+            check: rcheck,
+            value: 'unknown',
+            threshold: 'an enabled rule',
+            level: 'warning',
+            message: `could not read the replication of bucket ${bucket} (needs s3:GetReplicationConfiguration): ${describeError(err)}`,
+        });
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/core/monitor/wal.ts
+/**
+ * WAL archiving health from `pg_stat_archiver`: failing when the last failure is newer than the last
+ * success, stale when the last archived segment is older than `max-wal-age`. Times are the server's own
+ * (`now()`), so the runner's clock does not matter.
+ */
+
+
+
+async function readArchiverStats(conn) {
+    const client = new esm.Client(pgClientConfig(conn));
+    client.on('error', () => { });
+    await client.connect();
+    try {
+        const r = await client.query(`SELECT current_setting('archive_mode') AS archive_mode, pg_is_in_recovery() AS in_recovery, now() AS now,
+              archived_count, last_archived_wal, last_archived_time,
+              failed_count, last_failed_wal, last_failed_time, stats_reset
+         FROM pg_stat_archiver`);
+        const row = r.rows[0];
+        return {
+            archiveMode: String(row.archive_mode),
+            inRecovery: row.in_recovery === true,
+            now: row.now,
+            archivedCount: Number(row.archived_count),
+            lastArchivedWal: row.last_archived_wal ?? null,
+            lastArchivedTime: row.last_archived_time ?? null,
+            failedCount: Number(row.failed_count),
+            lastFailedWal: row.last_failed_wal ?? null,
+            lastFailedTime: row.last_failed_time ?? null,
+            statsReset: row.stats_reset ?? null,
+        };
+    }
+    finally {
+        await client.end().catch(() => { });
+    }
+}
+function checkWalArchiving(s, maxWalAgeSeconds, required) {
+    const check = 'WAL archiving';
+    const threshold = `no failure after the last success; last archive ≤ ${formatDuration(maxWalAgeSeconds)}`;
+    const ago = (d) => `${formatDuration(Math.max(0, (s.now.getTime() - d.getTime()) / 1000))} ago`;
+    if (s.archiveMode === 'off') {
+        return {
+            check,
+            value: 'archive_mode = off',
+            threshold: required ? 'required' : 'not required',
+            level: required ? 'critical' : 'n/a',
+            message: required
+                ? 'WAL archiving is required (require-wal-archiving) but archive_mode is off'
+                : 'WAL archiving is not enabled (archive_mode = off): not applicable',
+        };
+    }
+    if (s.inRecovery && s.archiveMode !== 'always') {
+        return {
+            check,
+            value: `standby, archive_mode = ${s.archiveMode}`,
+            threshold,
+            level: 'n/a',
+            message: 'a standby with archive_mode = on does not archive: check the primary',
+        };
+    }
+    const lastOk = s.lastArchivedTime ? `${s.lastArchivedWal} ${ago(s.lastArchivedTime)}` : 'never';
+    if (s.failedCount > 0 && s.lastFailedTime && (!s.lastArchivedTime || s.lastFailedTime > s.lastArchivedTime)) {
+        return {
+            check,
+            value: `failing: ${s.failedCount} failure(s), last ${s.lastFailedWal} ${ago(s.lastFailedTime)}`,
+            threshold,
+            level: 'critical',
+            message: `WAL archiving is failing: archive_command failed for ${s.lastFailedWal} ${ago(s.lastFailedTime)} (${s.failedCount} failure(s) since ${s.statsReset?.toISOString() ?? 'the stats reset'}); last success: ${lastOk}. WAL piles up in pg_wal until it works again`,
+        };
+    }
+    if (!s.lastArchivedTime) {
+        return {
+            check,
+            value: 'nothing archived yet',
+            threshold,
+            level: 'warning',
+            message: `no WAL segment has been archived since ${s.statsReset?.toISOString() ?? 'the stats reset'}`,
+        };
+    }
+    const age = (s.now.getTime() - s.lastArchivedTime.getTime()) / 1000;
+    if (age > maxWalAgeSeconds) {
+        return {
+            check,
+            value: `last ${lastOk}`,
+            threshold,
+            level: 'warning',
+            message: `the last WAL segment was archived ${ago(s.lastArchivedTime)} (max-wal-age ${formatDuration(maxWalAgeSeconds)}): is archive_timeout set on a quiet database?`,
+        };
+    }
+    return {
+        check,
+        value: `last ${lastOk}, ${s.archivedCount} archived`,
+        threshold,
+        level: 'ok',
+        message: 'WAL archiving works',
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/core/catalog.ts
 /**
@@ -74154,6 +74347,1060 @@ function mismatch(m, key, data) {
     return null;
 }
 
+;// CONCATENATED MODULE: ./src/core/monitor/checks.ts
+/**
+ * The monitor's checks, as pure functions from what was read (catalog, usage, archiver statistics, bucket
+ * settings) to verdicts. Each verdict has a value, its threshold and a one-line finding, so the summary
+ * table and the `findings` output say the same thing.
+ */
+
+const LEVEL_RANK = { 'n/a': 0, ok: 0, warning: 1, critical: 2 };
+function worst(levels) {
+    const rank = Math.max(0, ...levels.map((l) => LEVEL_RANK[l]));
+    return rank === 2 ? 'critical' : rank === 1 ? 'warning' : 'ok';
+}
+/** The newest backup with a valid manifest must be younger than `maxAgeSeconds`; none at all is critical. */
+function checkBackupAge(set, backups, now, maxAgeSeconds) {
+    const threshold = `≤ ${formatDuration(maxAgeSeconds)}`;
+    const newest = backups[0];
+    const check = `Newest backup age (${set})`;
+    if (!newest) {
+        return {
+            check,
+            value: 'no backup',
+            threshold,
+            level: 'critical',
+            message: `no backup of ${set} has a valid manifest`,
+        };
+    }
+    const age = Math.max(0, (now.getTime() - newest.createdAt.getTime()) / 1000);
+    const value = `${formatDuration(age)} (${newest.manifest.createdAt})`;
+    if (age > maxAgeSeconds) {
+        return {
+            check,
+            value,
+            threshold,
+            level: 'critical',
+            message: `the newest backup of ${set} is ${formatDuration(age)} old (max-age ${formatDuration(maxAgeSeconds)}): ${newest.data.key}, taken ${newest.manifest.createdAt}`,
+        };
+    }
+    return { check, value, threshold, level: 'ok', message: `the newest backup of ${set} is ${formatDuration(age)} old` };
+}
+/** Data objects newer than the newest valid backup without a manifest, and manifests that do not parse. */
+function checkIncomplete(set, catalog) {
+    const newest = catalog.backups.find((b) => b.name === set);
+    const stray = catalog.incomplete.filter((i) => i.name === set && (!newest || i.createdAt > newest.createdAt));
+    const broken = catalog.broken.filter((b) => b.name === set);
+    if (!stray.length && !broken.length)
+        return null;
+    const parts = [];
+    if (stray.length) {
+        parts.push(`${stray.length} newer data object(s) without a manifest (an interrupted backup does not count): ${stray[0]?.data.key}`);
+    }
+    if (broken.length)
+        parts.push(`${broken.length} unusable manifest(s): ${broken[0]?.manifestKey} (${broken[0]?.reason})`);
+    return {
+        check: `Incomplete backups (${set})`,
+        value: `${stray.length} without manifest, ${broken.length} broken`,
+        threshold: 'none',
+        level: 'warning',
+        message: `${set}: ${parts.join('; ')}`,
+    };
+}
+function checkUsage(usedBytes, capacityBytes, warnPercent, criticalPercent) {
+    const check = 'Storage used';
+    const threshold = `warning ${warnPercent} %, critical ${criticalPercent} %`;
+    if (!capacityBytes) {
+        return {
+            check,
+            value: formatBytes(usedBytes),
+            threshold: 'set capacity to check',
+            level: 'n/a',
+            message: `${formatBytes(usedBytes)} used`,
+        };
+    }
+    const percent = (usedBytes / capacityBytes) * 100;
+    const value = `${formatBytes(usedBytes)} of ${formatBytes(capacityBytes)} (${percent.toFixed(1)} %)`;
+    const level = percent >= criticalPercent ? 'critical' : percent >= warnPercent ? 'warning' : 'ok';
+    const limit = level === 'critical' ? criticalPercent : warnPercent;
+    return {
+        check,
+        value,
+        threshold,
+        level,
+        message: level === 'ok'
+            ? `storage ${percent.toFixed(1)} % used`
+            : `storage is ${percent.toFixed(1)} % full (${value}), over the ${level} level of ${limit} %: prune old backups or raise the quota`,
+    };
+}
+function median(values) {
+    const s = [...values].sort((a, b) => a - b);
+    if (!s.length)
+        return 0;
+    const mid = Math.floor(s.length / 2);
+    return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+/**
+ * A backup much smaller than the recent ones (stored bytes or rows under `minRatio` × the median of the
+ * `window` before it) is a warning: a dropped table or a truncated dump looks exactly like that.
+ */
+function checkTrend(set, backups, minRatio, window = 7) {
+    const [newest, ...older] = backups;
+    const previous = older.slice(0, window);
+    const threshold = `≥ ${Math.round(minRatio * 100)} % of the median of the previous ${window}`;
+    if (!newest || !previous.length) {
+        return [
+            {
+                check: `Size trend (${set})`,
+                value: `${backups.length} backup(s)`,
+                threshold,
+                level: 'n/a',
+                message: 'not enough history',
+            },
+        ];
+    }
+    const measures = [
+        ['Size trend', (b) => b.manifest.object.size, formatBytes],
+        ['Row trend', (b) => b.manifest.totals.rows, (n) => `${Math.round(n).toLocaleString('en-US')} rows`],
+    ];
+    return measures.map(([label, of, fmt]) => {
+        const base = median(previous.map(of));
+        const now = of(newest);
+        const ratio = base > 0 ? now / base : 1;
+        const value = `${fmt(now)} vs ${fmt(base)} (${Math.round(ratio * 100)} %)`;
+        const low = base > 0 && ratio < minRatio;
+        return {
+            check: `${label} (${set})`,
+            value,
+            threshold,
+            level: low ? 'warning' : 'ok',
+            message: low
+                ? `the newest backup of ${set} holds ${fmt(now)}, ${Math.round(ratio * 100)} % of the median ${fmt(base)} of the previous ${previous.length}: a dropped table or a truncated dump? ${newest.data.key}`
+                : `${label.toLowerCase()} of ${set} normal`,
+        };
+    });
+}
+/** Mermaid xychart-beta charts of stored size and rows over the last `count` backups of a set. */
+function trendCharts(set, backups, count = 30) {
+    const series = backups.slice(0, count).reverse();
+    if (series.length < 2)
+        return null;
+    const max = Math.max(...series.map((b) => b.manifest.object.size));
+    const [unit, div] = max >= 2 ** 30
+        ? ['GiB', 2 ** 30]
+        : max >= 2 ** 20
+            ? ['MiB', 2 ** 20]
+            : max >= 2 ** 10
+                ? ['KiB', 2 ** 10]
+                : ['B', 1];
+    const labels = series.map((b) => `"${b.manifest.createdAt.slice(5, 16).replace('T', ' ')}"`).join(', ');
+    const sizes = series.map((b) => Number((b.manifest.object.size / div).toFixed(2))).join(', ');
+    const rows = series.map((b) => b.manifest.totals.rows).join(', ');
+    const safe = set.replace(/"/g, '');
+    return [
+        '```mermaid',
+        'xychart-beta',
+        `    title "Backup size of ${safe} (${unit}), last ${series.length}"`,
+        `    x-axis [${labels}]`,
+        `    y-axis "${unit}"`,
+        `    bar [${sizes}]`,
+        '```',
+        '',
+        '```mermaid',
+        'xychart-beta',
+        `    title "Rows in backups of ${safe}, last ${series.length}"`,
+        `    x-axis [${labels}]`,
+        '    y-axis "rows"',
+        `    line [${rows}]`,
+        '```',
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/core/monitor.ts
+/**
+ * The monitor use case: is the backup system healthy right now? Reads the catalog once and runs every
+ * check (backup age, storage used, size and row trend, interrupted backups, bucket settings, WAL
+ * archiving); the worst verdict is the status. Silent backup failure is the most common way teams lose
+ * data, so "no backup at all" and "the newest backup is too old" are critical.
+ */
+
+
+
+
+
+async function runMonitor(c, deps) {
+    const now = (deps.now ?? (() => new Date()))();
+    const p = c.policy;
+    const checks = [];
+    const charts = [];
+    // All sets are read even for one `name`: usage counts every object under the prefix.
+    const catalog = await deps.log.group(`Reading ${deps.storage.location}/${c.prefix}`, () => readCatalog(deps.storage, c.prefix));
+    const sets = c.name
+        ? [c.name]
+        : [...new Set([...catalog.backups, ...catalog.incomplete, ...catalog.broken].map((b) => b.name))].sort();
+    if (!sets.length) {
+        checks.push({
+            check: 'Backups',
+            value: 'none',
+            threshold: 'at least one',
+            level: 'critical',
+            message: `no backups at all under ${deps.storage.location}/${c.prefix}`,
+        });
+    }
+    let newest;
+    for (const set of sets) {
+        const backups = catalog.backups.filter((b) => b.name === set);
+        const age = checkBackupAge(set, backups, now, p.maxAgeSeconds);
+        checks.push(age);
+        const first = backups[0];
+        if (first) {
+            const ageSeconds = Math.max(0, Math.round((now.getTime() - first.createdAt.getTime()) / 1000));
+            if (!newest || ageSeconds > newest.ageSeconds)
+                newest = { key: first.data.key, ageSeconds, set };
+        }
+        const incomplete = checkIncomplete(set, catalog);
+        if (incomplete)
+            checks.push(incomplete);
+        checks.push(...checkTrend(set, backups, p.minSizeRatio));
+        const chart = trendCharts(set, backups);
+        if (chart && charts.length < 5)
+            charts.push(chart);
+    }
+    const usedBytes = catalog.objects.reduce((n, o) => n + o.size, 0);
+    checks.push(checkUsage(usedBytes, p.capacityBytes, p.warnPercent, p.criticalPercent));
+    if (p.auditBuckets.length && deps.auditor) {
+        const auditor = deps.auditor;
+        for (const bucket of p.auditBuckets)
+            checks.push(...(await auditBucket(auditor, bucket, p.requireReplication)));
+    }
+    if (deps.archiver) {
+        try {
+            checks.push(checkWalArchiving(await deps.archiver(), p.maxWalAgeSeconds, p.requireWalArchiving));
+        }
+        catch (err) {
+            checks.push({
+                check: 'WAL archiving',
+                value: 'unknown',
+                threshold: 'readable',
+                level: 'warning',
+                message: `could not read pg_stat_archiver: ${describeError(err)}`,
+            });
+        }
+    }
+    return {
+        status: worst(checks.map((x) => x.level)),
+        checks,
+        newest,
+        usedBytes,
+        usedPercent: p.capacityBytes ? Math.round((usedBytes / p.capacityBytes) * 1000) / 10 : undefined,
+        sets,
+        charts,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core/github/http.ts
+/**
+ * JSON over HTTP with bounded retries, for the GitHub REST API and chat webhooks: 5xx, 429, GitHub's
+ * secondary rate limit (403 with Retry-After or x-ratelimit-remaining: 0) and network errors are retried
+ * with exponential backoff and jitter; a Retry-After header is honoured up to `maxRetryAfterMs`, beyond which
+ * we give up rather than block the job. Errors never carry the request's headers (the token) or URL query.
+ */
+
+const DEFAULT_RETRY = { attempts: 4, baseDelayMs: 500, maxRetryAfterMs: 60_000 };
+/** An HTTP answer we did not want (after retries), with the service's own message when it gave one. */
+class HttpError extends Error {
+    status;
+    serviceMessage;
+    name = 'HttpError';
+    constructor(message, status, serviceMessage, options) {
+        super(message, options);
+        this.status = status;
+        this.serviceMessage = serviceMessage;
+    }
+}
+const sleepFor = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Retry-After: delta-seconds or an HTTP date; null when absent or unreadable. */
+function parseRetryAfter(value, now = Date.now()) {
+    if (!value)
+        return null;
+    const t = value.trim();
+    if (/^\d+(\.\d+)?$/.test(t))
+        return Math.round(Number(t) * 1000);
+    const at = Date.parse(t);
+    return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+function isRetryable(status, headers) {
+    if (status >= 500 || status === 429)
+        return true;
+    // GitHub's secondary rate limits answer 403 with Retry-After or an exhausted primary limit.
+    return status === 403 && (headers.has('retry-after') || headers.get('x-ratelimit-remaining') === '0');
+}
+/** The service's error text: GitHub's `{"message": …}`, or the first 200 characters of the body. */
+async function serviceMessage(res) {
+    const text = await res.text().catch(() => '');
+    try {
+        const j = JSON.parse(text);
+        const extra = (j.errors ?? []).map((e) => e.message ?? e.code).filter(Boolean);
+        if (typeof j.message === 'string')
+            return extra.length ? `${j.message} (${extra.join('; ')})` : j.message;
+    }
+    catch {
+        // not JSON
+    }
+    return text.slice(0, 200).trim();
+}
+/**
+ * Sends one request, retrying as described above. `what` names it in errors ("POST /repos/o/r/issues").
+ * Resolves with the response of the first non-retryable answer when it is 2xx; throws HttpError otherwise.
+ */
+async function requestWithRetry(url, init, what, deps = {}) {
+    const policy = { ...DEFAULT_RETRY, ...deps.retry };
+    const doFetch = deps.fetch ?? ((u, i) => fetch(u, i));
+    const sleep = deps.sleep ?? sleepFor;
+    const random = deps.random ?? Math.random;
+    let lastError;
+    for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+        let waitMs = policy.baseDelayMs * 2 ** (attempt - 1) * (0.75 + random() * 0.5);
+        let res;
+        try {
+            res = await doFetch(url, init);
+        }
+        catch (err) {
+            // fetch rejects on network errors (refused, reset, DNS): worth another try.
+            lastError = new HttpError(`${what} failed: ${describeError(err)}`, null, '', { cause: err });
+        }
+        if (res) {
+            if (res.ok)
+                return res;
+            const msg = await serviceMessage(res);
+            lastError = new HttpError(`${what} answered ${res.status}${msg ? `: ${msg}` : ''}`, res.status, msg);
+            if (!isRetryable(res.status, res.headers))
+                throw lastError;
+            const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
+            if (retryAfter !== null) {
+                if (retryAfter > policy.maxRetryAfterMs) {
+                    throw new HttpError(`${lastError.message} (asked to retry after ${Math.ceil(retryAfter / 1000)}s: giving up)`, res.status, msg);
+                }
+                waitMs = retryAfter;
+            }
+        }
+        if (attempt < policy.attempts) {
+            deps.onRetry?.(`${lastError?.message}; retrying in ${(waitMs / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${policy.attempts})`);
+            await sleep(waitMs);
+        }
+    }
+    throw new HttpError(`${lastError?.message ?? what} (gave up after ${policy.attempts} attempts)`, lastError?.status ?? null, lastError?.serviceMessage ?? '', { cause: lastError?.cause });
+}
+/** POSTs `{"text": …}` to a Slack-compatible incoming webhook. The URL is a secret: it is never in errors. */
+async function postWebhook(url, payload, deps = {}) {
+    await requestWithRetry(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'postgres-dr' },
+        body: JSON.stringify(payload),
+        signal: AbortSignal.timeout(15_000),
+    }, 'POST webhook-url', deps);
+}
+
+;// CONCATENATED MODULE: ./src/core/github/client.ts
+/**
+ * The GitHub port the incident logic needs (four issue calls), and its implementation over the REST API
+ * with fetch. GITHUB_API_URL makes it work with GitHub Enterprise Server; the token needs `issues: write`.
+ */
+
+
+function parseRepository(value, input = 'repository') {
+    const m = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/.exec(value.trim());
+    if (!m)
+        throw new UserError(`'${input}' must be owner/name, like octo-org/app (got '${value}')`);
+    return { owner: m[1], repo: m[2] };
+}
+function toIssue(r) {
+    return {
+        number: r.number,
+        title: r.title,
+        body: r.body ?? '',
+        state: r.state === 'closed' ? 'closed' : 'open',
+        labels: (r.labels ?? []).map((l) => (typeof l === 'string' ? l : (l.name ?? ''))),
+        assignees: (r.assignees ?? []).map((a) => a.login),
+        url: r.html_url,
+    };
+}
+/** What a failed call means for the user, when we know (permissions, a missing repository, …). */
+function explainGitHubError(err) {
+    if (!(err instanceof HttpError))
+        return '';
+    if (err.status === 401)
+        return 'the token was refused: check github-token';
+    if (err.status === 403) {
+        return "the token may not write issues: give the job `permissions: issues: write` (or a token with the 'issues' scope)";
+    }
+    if (err.status === 404)
+        return 'the repository was not found, or the token cannot see it';
+    if (err.status === 410)
+        return 'issues are disabled in this repository';
+    return '';
+}
+const MAX_PAGES = 10;
+class GitHubRestClient {
+    token;
+    http;
+    apiUrl;
+    constructor(apiUrl, token, http = {}) {
+        this.token = token;
+        this.http = http;
+        this.apiUrl = apiUrl.replace(/\/+$/, '');
+    }
+    async call(method, path, body) {
+        const res = await requestWithRetry(`${this.apiUrl}${path}`, {
+            method,
+            headers: {
+                accept: 'application/vnd.github+json',
+                authorization: `Bearer ${this.token}`,
+                'x-github-api-version': '2022-11-28',
+                'user-agent': 'postgres-dr',
+                ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            },
+            body: body === undefined ? undefined : JSON.stringify(body),
+            signal: AbortSignal.timeout(30_000),
+        }, `${method} ${path.replace(/\?.*$/, '')}`, this.http);
+        return { data: (await res.json()), link: res.headers.get('link') };
+    }
+    repoPath(r) {
+        return `/repos/${encodeURIComponent(r.owner)}/${encodeURIComponent(r.repo)}`;
+    }
+    async listOpenIssues(repo, label) {
+        const out = [];
+        for (let page = 1; page <= MAX_PAGES; page++) {
+            const q = new URLSearchParams({ state: 'open', labels: label, per_page: '100', page: String(page) });
+            const { data, link } = await this.call('GET', `${this.repoPath(repo)}/issues?${q}`);
+            for (const r of data)
+                if (!r.pull_request)
+                    out.push(toIssue(r));
+            if (data.length < 100 || !link?.includes('rel="next"'))
+                break;
+        }
+        return out;
+    }
+    async createIssue(repo, issue) {
+        const body = { title: issue.title, body: issue.body, labels: issue.labels };
+        if (issue.assignees.length)
+            body.assignees = issue.assignees;
+        return toIssue((await this.call('POST', `${this.repoPath(repo)}/issues`, body)).data);
+    }
+    async createComment(repo, issueNumber, body) {
+        const { data } = await this.call('POST', `${this.repoPath(repo)}/issues/${issueNumber}/comments`, { body });
+        return { url: data.html_url };
+    }
+    async updateIssue(repo, issueNumber, update) {
+        const body = {};
+        if (update.state)
+            body.state = update.state;
+        if (update.stateReason)
+            body.state_reason = update.stateReason;
+        if (update.body !== undefined)
+            body.body = update.body;
+        return toIssue((await this.call('PATCH', `${this.repoPath(repo)}/issues/${issueNumber}`, body)).data);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/github/incidents.ts
+const MARKER_PREFIX = '<!-- postgres-dr:incident:';
+const COUNT_RE = /<!-- postgres-dr:occurrences:(\d+) -->/;
+/** The incident key: stable for a workflow and set, safe inside an HTML comment. */
+function incidentKey(repository, workflow, set) {
+    return [repository, workflow, set || '-'].map((p) => encodeURIComponent(p.trim())).join(':');
+}
+function incidentMarker(key) {
+    return `${MARKER_PREFIX}${key} -->`;
+}
+function occurrencesMarker(n) {
+    return `<!-- postgres-dr:occurrences:${n} -->`;
+}
+/** Occurrences recorded in an issue body (1 when the issue predates the counter). */
+function occurrencesIn(body) {
+    const m = COUNT_RE.exec(body);
+    return m ? Math.max(1, Number(m[1])) : 1;
+}
+function withOccurrences(body, n) {
+    return COUNT_RE.test(body) ? body.replace(COUNT_RE, occurrencesMarker(n)) : `${body}\n${occurrencesMarker(n)}`;
+}
+/** Removes anything that could pose as our markers from user-supplied text. */
+function neutralizeMarkers(text) {
+    return text.replace(/<!--\s*postgres-dr:/gi, '<!-- (quoted) postgres-dr-');
+}
+/** The open issue of this incident, if any: the oldest when several carry the marker. */
+async function findOpenIncident(github, repo, label, key) {
+    const marker = incidentMarker(key);
+    const issues = await github.listOpenIssues(repo, label);
+    return issues.filter((i) => i.body.includes(marker)).sort((a, b) => a.number - b.number)[0];
+}
+
+;// CONCATENATED MODULE: ./src/core/notify.ts
+/**
+ * The notify use case: turn a run's status into something on-call sees. A failed (or cancelled) run opens
+ * an issue, or comments "occurrence #n" on the incident's open issue; the next successful run comments
+ * "recovered" and closes it. A Slack-compatible webhook is told as well. Nothing here fails the run: each
+ * problem reaching GitHub or the webhook becomes a warning, and the caller decides the step's exit status
+ * from the run's status alone.
+ */
+
+
+
+
+
+
+
+const MAX_DETAILS = 20_000;
+function runUrl(run) {
+    if (!run.runId)
+        return undefined;
+    const base = `${run.serverUrl.replace(/\/+$/, '')}/${run.repository}/actions/runs/${run.runId}`;
+    return run.runAttempt && run.runAttempt !== '1' ? `${base}/attempts/${run.runAttempt}` : base;
+}
+function runLink(run) {
+    const url = runUrl(run);
+    if (!url)
+        return 'a local run (pgdr)';
+    return `[run ${run.runId}${run.runAttempt ? `, attempt ${run.runAttempt}` : ''}](${url})`;
+}
+function defaultTitle(c) {
+    const what = c.status === 'cancelled' ? 'was cancelled' : 'failed';
+    return `Backup alert: ${c.run.workflow} ${what}${c.name ? ` for ${c.name}` : ''}`;
+}
+/** `details` as markdown: a JSON object becomes a table, other JSON a code block, text stays text. */
+function renderDetails(details) {
+    const text = details.length > MAX_DETAILS ? `${details.slice(0, MAX_DETAILS)}\n… (truncated)` : details;
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch {
+        return neutralizeMarkers(text);
+    }
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+        const cell = (v) => (typeof v === 'string' ? v : JSON.stringify(v)).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+        const rows = Object.entries(parsed).map(([k, v]) => `| ${cell(k)} | ${cell(v)} |`);
+        return neutralizeMarkers(['| | |', '|---|---|', ...rows].join('\n'));
+    }
+    return neutralizeMarkers(`\`\`\`json\n${JSON.stringify(parsed, null, 2)}\n\`\`\``);
+}
+function describeLastGood(b, now) {
+    if (b === undefined)
+        return 'not looked up (give `destination` to name it from the manifests)';
+    if (b === null)
+        return '**none**: no backup with a valid manifest was found';
+    const age = (now.getTime() - Date.parse(b.createdAt)) / 1000;
+    return `\`${b.location}/${b.key}\`, taken ${b.createdAt} (${formatDuration(Math.max(0, age))} ago), ${formatBytes(b.size)}, ${b.rows.toLocaleString('en-US')} rows`;
+}
+function failureVerb(status) {
+    return status === 'cancelled' ? 'was cancelled' : 'failed';
+}
+function issueBody(c, key, lastGood, now) {
+    const set = c.name ?? '(not named)';
+    const out = [
+        `### ${c.status === 'cancelled' ? '⏹️' : '❌'} ${c.run.workflow} ${failureVerb(c.status)}`,
+        '',
+        `The **${c.run.workflow}** workflow ${failureVerb(c.status)} in ${runLink(c.run)}. Backups of this set may not be happening: on-call, please look within the hour.`,
+        '',
+        '| | |',
+        '|---|---|',
+        `| Run | ${runLink(c.run)} |`,
+        `| Workflow / job | ${c.run.workflow}${c.run.job ? ` / ${c.run.job}` : ''} |`,
+        `| Backup set | ${set} |`,
+        `| Status | ${c.status} |`,
+        `| First seen | ${now.toISOString()} |`,
+        `| Last good backup | ${describeLastGood(lastGood, now)} |`,
+        '',
+    ];
+    if (c.details)
+        out.push('#### Details', '', renderDetails(c.details), '');
+    out.push('#### Next steps', '');
+    const steps = [];
+    const url = runUrl(c.run);
+    if (url)
+        steps.push(`Read the failed step's log in the [run](${url}).`);
+    if (c.runbookUrl)
+        steps.push(`Follow the [runbook](${c.runbookUrl}).`);
+    steps.push('Compare the last good backup above with your recovery point objective: if it is too old, take a backup by hand now.', 'Fix the cause and re-run the workflow. The next successful run comments here and closes this issue; each further failure adds a comment.');
+    steps.forEach((s, i) => {
+        out.push(`${i + 1}. ${s}`);
+    });
+    out.push('', incidentMarker(key), occurrencesMarker(1));
+    return redact(out.join('\n'));
+}
+function repeatComment(c, n, lastGood, now) {
+    const out = [
+        `### ${c.status === 'cancelled' ? '⏹️' : '❌'} Occurrence #${n}: ${c.run.workflow} ${failureVerb(c.status)} again`,
+        '',
+        `${runLink(c.run)} ${failureVerb(c.status)} at ${now.toISOString()}${c.run.job ? ` (job ${c.run.job})` : ''}.`,
+        '',
+        `Last good backup: ${describeLastGood(lastGood, now)}`,
+    ];
+    if (c.details)
+        out.push('', '#### Details', '', renderDetails(c.details));
+    return redact(out.join('\n'));
+}
+function recoveredComment(c, occurrences, now) {
+    return redact([
+        `### ✅ Recovered`,
+        '',
+        `${runLink(c.run)} succeeded at ${now.toISOString()}, after ${occurrences} failed run${occurrences === 1 ? '' : 's'}. Closing this issue.`,
+        ...(c.details ? ['', '#### Details', '', renderDetails(c.details)] : []),
+    ].join('\n'));
+}
+function webhookText(c, r) {
+    const subject = `${c.run.workflow}${c.name ? ` (${c.name})` : ''} in ${c.repo.owner}/${c.repo.repo}`;
+    const run = runUrl(c.run);
+    const parts = [];
+    if (c.status === 'success') {
+        parts.push(r.action === 'closed'
+            ? `:white_check_mark: Recovered: ${subject} succeeded`
+            : `:white_check_mark: ${subject} succeeded`);
+    }
+    else {
+        parts.push(`:x: ${subject} ${failureVerb(c.status)}${r.occurrence && r.occurrence > 1 ? ` (occurrence #${r.occurrence})` : ''}`);
+    }
+    if (run)
+        parts.push(`run: ${run}`);
+    if (r.issue)
+        parts.push(`issue: ${r.issue.url}`);
+    return redact(parts.join(' | '));
+}
+function gitHubProblem(what, err) {
+    const hint = explainGitHubError(err);
+    return `${what}: ${describeError(err)}${hint ? ` (${hint})` : ''}`;
+}
+async function notify(c, deps) {
+    const now = (deps.now ?? (() => new Date()))();
+    const result = { action: 'none', webhook: 'skipped', warnings: [], runUrl: runUrl(c.run) };
+    const warn = (m) => {
+        result.warnings.push(redact(m));
+    };
+    const failed = c.status !== 'success';
+    const key = incidentKey(`${c.repo.owner}/${c.repo.repo}`, c.run.workflow, c.name ?? '');
+    const label = c.labels[0];
+    if (failed && deps.lastGood) {
+        try {
+            result.lastGood = await deps.lastGood();
+        }
+        catch (err) {
+            warn(`could not read the manifests to name the last good backup: ${describeError(err)}`);
+        }
+    }
+    if (deps.github) {
+        const gh = deps.github;
+        let open;
+        let looked = false;
+        try {
+            open = await findOpenIncident(gh, c.repo, label, key);
+            looked = true;
+        }
+        catch (err) {
+            warn(gitHubProblem(`could not look for an open incident issue labelled '${label}'`, err));
+        }
+        if (failed)
+            await onFailure(gh, c, key, open, looked, now, result, warn, deps.log);
+        else if (open)
+            await onRecovery(gh, c, open, now, result, warn, deps.log);
+    }
+    else {
+        warn('no github-token: no issue was opened or updated');
+    }
+    const tellWebhook = failed || c.notifyOn === 'always' || result.action === 'closed';
+    if (c.webhookUrl && tellWebhook && deps.postWebhook) {
+        try {
+            await deps.postWebhook(c.webhookUrl, { text: webhookText(c, result) });
+            result.webhook = 'sent';
+        }
+        catch (err) {
+            result.webhook = 'failed';
+            warn(`could not post to webhook-url: ${describeError(err)}`);
+        }
+    }
+    return result;
+}
+async function onFailure(gh, c, key, open, looked, now, result, warn, log) {
+    if (open) {
+        const n = occurrencesIn(open.body) + 1;
+        try {
+            await gh.createComment(c.repo, open.number, repeatComment(c, n, result.lastGood, now));
+            result.action = 'commented';
+            result.issue = { number: open.number, url: open.url };
+            result.occurrence = n;
+            log.info(`commented occurrence #${n} on ${open.url}`);
+        }
+        catch (err) {
+            result.action = 'failed';
+            warn(gitHubProblem(`could not comment on ${open.url}`, err));
+            return;
+        }
+        try {
+            await gh.updateIssue(c.repo, open.number, { body: withOccurrences(open.body, n) });
+        }
+        catch (err) {
+            warn(gitHubProblem(`could not record occurrence #${n} in ${open.url}`, err));
+        }
+        return;
+    }
+    // When the search failed we open an issue anyway: a duplicate is better than a missed alert.
+    if (!looked)
+        log.warn('opening a new issue without knowing whether one is already open');
+    const issue = {
+        title: redact(c.title ?? defaultTitle(c)),
+        body: issueBody(c, key, result.lastGood, now),
+        labels: c.labels,
+        assignees: c.assignees,
+    };
+    try {
+        let created;
+        try {
+            created = await gh.createIssue(c.repo, issue);
+        }
+        catch (err) {
+            // 422: an assignee who cannot be assigned (no access, typo). Open it unassigned rather than not at all.
+            if (!(err instanceof HttpError && err.status === 422 && issue.assignees.length))
+                throw err;
+            warn(gitHubProblem(`could not assign ${issue.assignees.join(', ')}; opening the issue unassigned`, err));
+            created = await gh.createIssue(c.repo, { ...issue, assignees: [] });
+        }
+        result.action = 'opened';
+        result.issue = { number: created.number, url: created.url };
+        result.occurrence = 1;
+        log.info(`opened ${created.url}`);
+    }
+    catch (err) {
+        result.action = 'failed';
+        warn(gitHubProblem(`could not open an issue in ${c.repo.owner}/${c.repo.repo}`, err));
+    }
+}
+async function onRecovery(gh, c, open, now, result, warn, log) {
+    result.issue = { number: open.number, url: open.url };
+    try {
+        await gh.createComment(c.repo, open.number, recoveredComment(c, occurrencesIn(open.body), now));
+        await gh.updateIssue(c.repo, open.number, { state: 'closed', stateReason: 'completed' });
+        result.action = 'closed';
+        log.info(`recovered: commented on and closed ${open.url}`);
+    }
+    catch (err) {
+        result.action = 'failed';
+        warn(gitHubProblem(`could not close ${open.url}`, err));
+    }
+}
+/** The newest backup with a valid manifest (of set `name`, or of any set), from the catalog. */
+async function lastGoodFromCatalog(storage, prefix, name) {
+    const newest = (await readCatalog(storage, prefix, name)).backups[0];
+    if (!newest)
+        return null;
+    return {
+        key: newest.data.key,
+        location: storage.location,
+        createdAt: newest.manifest.createdAt,
+        size: newest.manifest.object.size,
+        rows: newest.manifest.totals.rows,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/actions/notify.ts
+/** The notify action: a run's status → an issue for on-call (opened, commented, or closed) and a webhook. */
+
+
+
+
+
+
+
+
+/** Splits a comma- or newline-separated list input. */
+function parseList(value) {
+    return value
+        .split(/[,\n]/)
+        .map((s) => s.trim())
+        .filter(Boolean);
+}
+function httpUrl(value, input) {
+    let u;
+    try {
+        u = new URL(value);
+    }
+    catch {
+        throw new UserError(`'${input}' must be an https:// URL (got something that is not a URL)`);
+    }
+    if (u.protocol !== 'https:' && u.protocol !== 'http:')
+        throw new UserError(`'${input}' must be an https:// URL`);
+    return value;
+}
+function readRunInfo(env, repository) {
+    return {
+        serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+        repository,
+        workflow: env.GITHUB_WORKFLOW || 'postgres-dr',
+        job: env.GITHUB_JOB || undefined,
+        runId: env.GITHUB_RUN_ID || undefined,
+        runAttempt: env.GITHUB_RUN_ATTEMPT || undefined,
+    };
+}
+function readNotifyInputs(get, env = process.env) {
+    if (!get('status')) {
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a workflow expression, shown to the user
+        throw new UserError("'status' is required: pass `status: ${{ job.status }}` and run the step with `if: always()`");
+    }
+    const status = parseChoice(get('status'), 'status', ['success', 'failure', 'cancelled']);
+    // The CLI has no `${{ github.token }}` default: fall back to GITHUB_TOKEN there.
+    const token = secretInput(get, 'github-token') || env.GITHUB_TOKEN || '';
+    registerSecret(token);
+    const webhookUrl = secretInput(get, 'webhook-url') || undefined;
+    if (webhookUrl)
+        httpUrl(webhookUrl, 'webhook-url');
+    const repoText = get('repository') || env.GITHUB_REPOSITORY || '';
+    if (!repoText)
+        throw new UserError("'repository' is required outside GitHub Actions: owner/name");
+    const repo = parseRepository(repoText);
+    const labels = get('issue-labels') ? parseList(get('issue-labels')) : ['backup-failure'];
+    if (!labels.length) {
+        throw new UserError("'issue-labels' needs at least one label: open incidents are found by their first label");
+    }
+    const assignees = parseList(get('issue-assignees')).map((a) => a.replace(/^@/, ''));
+    for (const a of assignees) {
+        if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(a)) {
+            throw new UserError(`'issue-assignees': '${a}' is not a GitHub user name`);
+        }
+    }
+    const name = get('name') ? validateName(get('name')) : undefined;
+    const notifyOn = get('notify-on')
+        ? parseChoice(get('notify-on'), 'notify-on', ['failure', 'always'])
+        : 'failure';
+    const runbookUrl = get('runbook-url') ? httpUrl(get('runbook-url'), 'runbook-url') : undefined;
+    const failOnFailure = get('fail-on-failure') ? parseBoolean(get('fail-on-failure'), 'fail-on-failure') : true;
+    const destination = get('destination') ? readDestination(get) : undefined;
+    const config = {
+        status,
+        notifyOn,
+        repo,
+        labels,
+        assignees,
+        title: get('title') || undefined,
+        name,
+        details: get('details') || undefined,
+        runbookUrl,
+        webhookUrl,
+        run: readRunInfo(env, `${repo.owner}/${repo.repo}`),
+    };
+    return {
+        config,
+        token,
+        destination,
+        failOnFailure,
+        apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+    };
+}
+const ACTION_WORDS = {
+    opened: 'opened',
+    commented: 'commented on (repeat failure)',
+    closed: 'commented "recovered" and closed',
+    none: 'nothing to do',
+    failed: 'could not be updated (see warnings)',
+};
+function notifyReport(c, r) {
+    const failed = c.status !== 'success';
+    const headline = failed
+        ? r.issue
+            ? `On-call alerted: ${r.issue.url}${r.occurrence && r.occurrence > 1 ? ` (occurrence #${r.occurrence})` : ''}`
+            : 'The run failed, and no issue could be opened: see the warnings'
+        : r.action === 'closed'
+            ? `Recovered: ${r.issue?.url} closed`
+            : 'The run succeeded; no open incident';
+    const facts = [
+        ['Run status', c.status],
+        ['Workflow / job', `${c.run.workflow}${c.run.job ? ` / ${c.run.job}` : ''}`],
+        ['Backup set', c.name ?? '(not named)'],
+        ['Issue', r.issue ? `#${r.issue.number} ${r.issue.url}: ${ACTION_WORDS[r.action]}` : ACTION_WORDS[r.action]],
+        ['Webhook', r.webhook],
+    ];
+    if (r.occurrence)
+        facts.push(['Occurrence', String(r.occurrence)]);
+    if (r.lastGood !== undefined)
+        facts.push(['Last good backup', describeLastGood(r.lastGood, new Date())]);
+    return {
+        title: failed
+            ? `Backup run ${c.status === 'cancelled' ? 'cancelled' : 'failed'}: notify`
+            : 'Backup run succeeded: notify',
+        status: r.warnings.length ? 'warning' : failed ? 'failure' : 'success',
+        headline,
+        facts,
+        tables: [],
+        notes: r.warnings,
+    };
+}
+const notifyCommand = {
+    name: 'notify',
+    description: 'open, comment on or close an on-call issue (and post to a webhook) from a run status',
+    async run(get, ctx) {
+        const { config, token, destination, failOnFailure, apiUrl } = readNotifyInputs(get);
+        const onRetry = (m) => ctx.log.info(m);
+        const storage = destination ? storageFor(destination) : undefined;
+        const r = await notify(config, {
+            github: token ? new GitHubRestClient(apiUrl, token, { onRetry }) : undefined,
+            postWebhook: (url, payload) => postWebhook(url, payload, { onRetry }),
+            lastGood: storage && destination
+                ? () => lastGoodFromCatalog(storage, destination.destination.prefix, config.name)
+                : undefined,
+            log: ctx.log,
+        });
+        const failed = config.status !== 'success';
+        return {
+            outputs: {
+                action: r.action,
+                'issue-number': r.issue?.number ?? '',
+                'issue-url': r.issue?.url ?? '',
+                occurrence: r.occurrence ?? '',
+                webhook: r.webhook,
+            },
+            report: notifyReport(config, r),
+            warnings: r.warnings,
+            failure: failed && failOnFailure
+                ? `the run ${config.status === 'cancelled' ? 'was cancelled' : 'failed'}${r.issue ? `; on-call issue: ${r.issue.url}` : ''} (set 'fail-on-failure: false' to let this step pass)`
+                : undefined,
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/actions/monitor.ts
+/** The monitor action: inputs → runMonitor → status outputs, a table of checks and a trend chart. */
+
+
+
+
+
+
+
+
+
+
+function parseNumber(value, input, min, max, example) {
+    const n = Number(value.trim().replace(/%$/, ''));
+    if (!value.trim() || !Number.isFinite(n) || n < min || n > max) {
+        throw new UserError(`'${input}' must be a number from ${min} to ${max}, like ${example} (got '${value}')`);
+    }
+    return n;
+}
+const monitor_BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+function readMonitorInputs(get) {
+    const destination = readDestination(get);
+    const name = get('name') ? validateName(get('name')) : undefined;
+    const maxAgeSeconds = parseDuration(get('max-age') || '25h', 'max-age');
+    const capacityBytes = get('capacity') ? parseSize(get('capacity'), 'capacity') : undefined;
+    if (capacityBytes === 0)
+        throw new UserError("'capacity' must be more than 0 (or empty to skip the usage check)");
+    const warnPercent = get('warn-percent') ? parseNumber(get('warn-percent'), 'warn-percent', 1, 100, '80') : 80;
+    const criticalPercent = get('critical-percent')
+        ? parseNumber(get('critical-percent'), 'critical-percent', 1, 100, '90')
+        : 90;
+    if (warnPercent > criticalPercent) {
+        throw new UserError(`'warn-percent' (${warnPercent}) must not be above 'critical-percent' (${criticalPercent})`);
+    }
+    const minSizeRatio = get('min-size-ratio') ? parseNumber(get('min-size-ratio'), 'min-size-ratio', 0, 1, '0.5') : 0.5;
+    const auditBuckets = parseList(get('audit-buckets'));
+    for (const b of auditBuckets) {
+        if (!monitor_BUCKET_RE.test(b))
+            throw new UserError(`'audit-buckets': '${b}' is not a bucket name (give names, not s3:// URLs)`);
+    }
+    const requireReplication = get('require-replication')
+        ? parseBoolean(get('require-replication'), 'require-replication')
+        : false;
+    if (requireReplication && !auditBuckets.length) {
+        throw new UserError("'require-replication' needs 'audit-buckets': the buckets whose replication to check");
+    }
+    const databaseUrl = secretInput(get, 'database-url');
+    const connection = databaseUrl ? parseDatabaseUrl(databaseUrl) : undefined;
+    const maxWalAgeSeconds = parseDuration(get('max-wal-age') || '1h', 'max-wal-age');
+    const requireWalArchiving = get('require-wal-archiving')
+        ? parseBoolean(get('require-wal-archiving'), 'require-wal-archiving')
+        : false;
+    if (requireWalArchiving && !connection) {
+        throw new UserError("'require-wal-archiving' needs 'database-url': the server whose archiver to check");
+    }
+    const failOn = get('fail-on')
+        ? parseChoice(get('fail-on'), 'fail-on', ['critical', 'warning', 'never'])
+        : 'critical';
+    const policy = {
+        maxAgeSeconds,
+        capacityBytes,
+        warnPercent,
+        criticalPercent,
+        minSizeRatio,
+        auditBuckets,
+        requireReplication,
+        maxWalAgeSeconds,
+        requireWalArchiving,
+    };
+    return { destination, name, policy, connection, failOn };
+}
+const VERDICT = { ok: '✅ ok', warning: '⚠️ warning', critical: '❌ critical', 'n/a': '– n/a' };
+function monitorReport(r, location) {
+    const problems = r.checks.filter((c) => c.level === 'warning' || c.level === 'critical');
+    const facts = [
+        ['Destination', location],
+        ['Backup sets', r.sets.join(', ') || '(none)'],
+    ];
+    if (r.newest)
+        facts.push(['Newest backup', `${r.newest.key} (${formatDuration(r.newest.ageSeconds)} old)`]);
+    facts.push([
+        'Storage used',
+        `${formatBytes(r.usedBytes)}${r.usedPercent !== undefined ? ` (${r.usedPercent} %)` : ''}`,
+    ]);
+    return {
+        title: `Backup monitor: ${r.status}`,
+        status: r.status === 'ok' ? 'success' : r.status === 'warning' ? 'warning' : 'failure',
+        headline: problems.length
+            ? problems.map((p) => `${p.level}: ${p.message}`).join(' — ')
+            : `All ${r.checks.length} checks pass`,
+        facts,
+        tables: [
+            {
+                title: 'Checks',
+                header: ['Check', 'Value', 'Threshold', 'Verdict'],
+                rows: r.checks.map((c) => [c.check, c.value, c.threshold, VERDICT[c.level]]),
+            },
+        ],
+        markdown: r.charts.length ? ['### Backup sizes and rows', ...r.charts] : undefined,
+    };
+}
+const monitorCommand = {
+    name: 'monitor',
+    description: 'check backup age, storage use, size trend, bucket versioning and WAL archiving',
+    async run(get, ctx) {
+        const { destination, name, policy, connection, failOn } = readMonitorInputs(get);
+        const storage = storageFor(destination);
+        const r = await runMonitor({ prefix: destination.destination.prefix, name, policy }, {
+            storage,
+            auditor: policy.auditBuckets.length ? new S3BucketAuditor(createS3Client(destination.s3)) : undefined,
+            archiver: connection ? () => readArchiverStats(connection) : undefined,
+            log: ctx.log,
+        });
+        const findings = r.checks
+            .filter((c) => c.level === 'warning' || c.level === 'critical')
+            .map((c) => `${c.level}: ${c.message}`);
+        const critical = r.checks.filter((c) => c.level === 'critical').map((c) => c.message);
+        const fails = failOn === 'never' ? false : failOn === 'warning' ? r.status !== 'ok' : r.status === 'critical';
+        return {
+            outputs: {
+                status: r.status,
+                'newest-backup-age-seconds': r.newest?.ageSeconds ?? '',
+                'newest-backup-key': r.newest?.key ?? '',
+                'used-bytes': r.usedBytes,
+                'used-percent': r.usedPercent ?? '',
+                findings: findings.join('\n'),
+            },
+            report: monitorReport(r, `${storage.location}${destination.destination.prefix ? `/${destination.destination.prefix}` : ''}`),
+            // Criticals fail the step (one message); everything else annotates the run.
+            warnings: !fails ? findings : critical.length ? findings.filter((f) => f.startsWith('warning: ')) : [],
+            failure: fails
+                ? `backup monitor: ${r.status}: ${(critical.length ? critical : findings.map((f) => f.replace(/^warning: /, ''))).join('; ')}`
+                : undefined,
+        };
+    },
+};
+
 ;// CONCATENATED MODULE: ./src/core/retention.ts
 /**
  * Retention: a pure function from (backups, policy, now) to one decision per backup, with the rules that
@@ -74186,11 +75433,11 @@ function validatePolicy(policy) {
     for (const rule of RETENTION_RULES) {
         const n = policy[rule];
         if (!Number.isSafeInteger(n) || n < 0) {
-            throw new errors_UserError(`'${RULE_INPUT[rule]}' must be a whole number 0 or more (got ${n})`);
+            throw new UserError(`'${RULE_INPUT[rule]}' must be a whole number 0 or more (got ${n})`);
         }
     }
     if (RETENTION_RULES.every((r) => policy[r] === 0)) {
-        throw new errors_UserError(`every keep-* input is 0, which would delete every backup: set at least one of ${RETENTION_RULES.map((r) => `'${RULE_INPUT[r]}'`).join(', ')} above 0`);
+        throw new UserError(`every keep-* input is 0, which would delete every backup: set at least one of ${RETENTION_RULES.map((r) => `'${RULE_INPUT[r]}'`).join(', ')} above 0`);
     }
     return policy;
 }
@@ -74433,7 +75680,7 @@ function readPruneConfig(get) {
     const destination = readDestination(get);
     const rawName = get('name');
     if (!rawName)
-        throw new errors_UserError(`'name' is required: the backup set to prune (the 'name' output of backup)`);
+        throw new UserError(`'name' is required: the backup set to prune (the 'name' output of backup)`);
     const name = validateName(rawName);
     const policy = { ...DEFAULT_POLICY };
     for (const rule of RETENTION_RULES) {
@@ -74486,7 +75733,7 @@ const pruneCommand = {
         const r = await runPrune(config, { storage, log: ctx.log });
         const kept = r.decisions.length - r.deletedBackups.length;
         const freed = r.deletedBackups.reduce((s, b) => s + b.data.size, 0) + r.incompleteDeleted.reduce((s, i) => s + i.data.size, 0);
-        const verb = r.dryRun ? 'would delete' : 'deleted';
+        const verb = r.dryRun ? 'would be deleted' : 'deleted';
         const tables = [backupTable(r)];
         if (r.incomplete.length) {
             tables.push({
@@ -74539,13 +75786,1120 @@ const pruneCommand = {
     },
 };
 
+;// CONCATENATED MODULE: ./src/core/fetch.ts
+/**
+ * Finding a backup and streaming it back, checked against its manifest: shared by verify and restore.
+ *
+ *   storage → SHA-256 + size check → gpg --decrypt → gunzip / zstd -d → sink (psql, pg_restore, a file)
+ *
+ * Nothing that comes out of the chain counts until the whole chain has ended cleanly (gpg exit 0 with
+ * its MDC check passed, size and SHA-256 equal to the manifest's). When any stage fails first — gpg,
+ * gunzip and psql all see a damaged stream before the hash is complete — the object is read again to
+ * say why: corrupted, truncated, or intact (then the stage's own error stands: wrong key, a bad dump).
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+function missingManifest(dataKey, manifestKey) {
+    return new IntegrityError(`missing manifest: ${dataKey} has no ${manifestKey} beside it, so the backup never completed (or its manifest was deleted) and cannot be checked`, 'missing-manifest');
+}
+/** A manifest the catalog rejected because its object's size differs is a damaged object, not a bad manifest. */
+function brokenError(key, reason) {
+    const m = /the data object holds (\d+) bytes, the manifest says (\d+)/.exec(reason);
+    if (m && Number(m[1]) < Number(m[2])) {
+        return new IntegrityError(`truncated: ${key} holds ${m[1]} bytes, its manifest says ${m[2]}`, 'truncated');
+    }
+    if (m) {
+        return new IntegrityError(`corrupted: ${key} holds ${m[1]} bytes, its manifest says ${m[2]}`, 'size');
+    }
+    return new IntegrityError(`the manifest of ${key} cannot be used: ${reason}`, 'missing-manifest');
+}
+/** Finds the backup a selector names, with its manifest; throws IntegrityError or UserError saying why not. */
+async function locateBackup(storage, prefix, selector) {
+    if (selector.kind === 'file')
+        return locateFile(selector.path);
+    if (!storage)
+        throw new Error('no storage to locate the backup in');
+    if (selector.kind === 'latest') {
+        const catalog = await readCatalog(storage, prefix, selector.name);
+        let backups = catalog.backups;
+        if (!selector.name) {
+            const names = [...new Set(backups.map((b) => b.name))].sort();
+            if (names.length > 1) {
+                throw new UserError(`'name' is required: ${storage.location}/${prefix} holds several backup sets (${names.join(', ')})`);
+            }
+            backups = backups.filter((b) => b.name === names[0]);
+        }
+        const newest = backups[0];
+        if (!newest) {
+            const where = `${storage.location}/${prefix}${selector.name ? `${prefix ? '/' : ''}${selector.name}` : ''}`;
+            const incomplete = catalog.incomplete[0];
+            if (incomplete) {
+                throw missingManifest(incomplete.data.key, manifestKeyFor(prefix, incomplete.name, incomplete.createdAt));
+            }
+            const broken = catalog.broken[0];
+            if (broken)
+                throw brokenError(broken.manifestKey, broken.reason);
+            throw new UserError(`no backup found in ${where}: check 'destination' and 'name'`);
+        }
+        const skipped = [
+            ...catalog.incomplete
+                .filter((i) => i.name === newest.name && i.createdAt > newest.createdAt)
+                .map((i) => `${i.data.key} (missing manifest)`),
+            ...catalog.broken
+                .filter((b) => b.name === newest.name && b.manifestKey > newest.manifestKey)
+                .map((b) => `${b.manifestKey} (${b.reason})`),
+        ];
+        return fromBackup(storage, newest, skipped);
+    }
+    const parsed = parseKey(selector.key, prefix);
+    if (!parsed) {
+        throw new UserError(`'backup': '${selector.key}' is not a backup key under '${prefix || '(the root)'}'; give 'latest' or a key like ${prefix ? `${prefix}/` : ''}<name>/YYYY/MM/DD/<name>-YYYYMMDDTHHMMSSZ.sql.gz.gpg`);
+    }
+    const catalog = await readCatalog(storage, prefix, parsed.name);
+    const found = catalog.backups.find((b) => b.manifestKey === selector.key || b.data.key === selector.key);
+    if (found)
+        return fromBackup(storage, found, []);
+    const manifestKey = manifestKeyFor(prefix, parsed.name, parsed.createdAt);
+    const broken = catalog.broken.find((b) => b.manifestKey === manifestKey);
+    if (broken)
+        throw brokenError(broken.manifestKey.replace(/\.manifest\.json$/, ''), broken.reason);
+    const incomplete = catalog.incomplete.find((i) => i.data.key === selector.key || i.data.key.startsWith(parsed.stem));
+    if (incomplete)
+        throw missingManifest(incomplete.data.key, manifestKey);
+    throw new UserError(`'backup': ${storage.location}/${selector.key} does not exist`);
+}
+function fromBackup(storage, b, skipped) {
+    return {
+        manifest: b.manifest,
+        manifestKey: b.manifestKey,
+        dataKey: b.data.key,
+        storage,
+        label: `${storage.location}/${b.data.key}`,
+        skipped,
+    };
+}
+async function locateFile(file) {
+    const abs = external_node_path_default().resolve(file);
+    const base = external_node_path_default().basename(abs);
+    const ext = [...DATA_EXTENSIONS].sort((a, b) => b.length - a.length).find((e) => base.endsWith(`.${e}`));
+    if (!ext) {
+        throw new UserError(`'backup-file': ${file} does not end in a backup extension (${DATA_EXTENSIONS.join(', ')})`);
+    }
+    const stat = await external_node_fs_promises_default().stat(abs).catch(() => null);
+    if (!stat?.isFile())
+        throw new UserError(`'backup-file': ${file} does not exist`);
+    const manifestName = `${base.slice(0, -ext.length - 1)}.manifest.json`;
+    const storage = new LocalStorage(external_node_path_default().dirname(abs));
+    let text;
+    try {
+        text = await storage.readText(manifestName);
+    }
+    catch {
+        throw missingManifest(abs, external_node_path_default().join(external_node_path_default().dirname(abs), manifestName));
+    }
+    const manifest = parseManifest(text);
+    if (external_node_path_default().posix.basename(manifest.object.key) !== base) {
+        throw new IntegrityError(`the manifest beside ${file} describes ${manifest.object.key}, not ${base}`, 'missing-manifest');
+    }
+    return { manifest, manifestKey: manifestName, dataKey: base, storage, label: abs, skipped: [] };
+}
+/**
+ * Checks the given key against what the manifest records, before any download: a passphrase against
+ * its scrypt digest, private keys against the recipient's fingerprint. Imports private keys into `gpg`.
+ * Returns the passphrase gpg needs (the message's, or the private key's).
+ */
+async function prepareDecryption(manifest, d, gpg) {
+    const scheme = manifest.encryption.scheme;
+    if (scheme === 'none')
+        return undefined;
+    if (!gpg)
+        throw new Error('a gpg session is needed to decrypt');
+    if (scheme === 'openpgp-passphrase') {
+        if (!d.passphrase) {
+            throw new UserError(`this backup is encrypted with a passphrase: set 'encryption-passphrase'`);
+        }
+        const fpr = manifest.encryption.keyFingerprint;
+        if (fpr?.startsWith('scrypt:') && !(await passphraseMatches(d.passphrase, fpr))) {
+            throw new IntegrityError(`wrong key: 'encryption-passphrase' is not the passphrase this backup was encrypted with`, 'wrong-key');
+        }
+        return d.passphrase;
+    }
+    if (!d.privateKey) {
+        throw new UserError(`this backup is encrypted to the public key ${manifest.encryption.keyFingerprint ?? '(unknown)'}: set 'encryption-private-key' to its private key`);
+    }
+    const fprs = await gpg.importSecretKey(d.privateKey, d.privateKeyPassphrase);
+    const expected = manifest.encryption.keyFingerprint;
+    if (expected && !fprs.includes(expected)) {
+        throw new IntegrityError(`wrong key: this backup was encrypted to ${expected}, but 'encryption-private-key' holds ${fprs.join(', ') || 'no usable key'}`, 'wrong-key');
+    }
+    return d.privateKeyPassphrase;
+}
+/** Fails the stream when more bytes arrive than the manifest says, and at the end on any difference. */
+class ManifestCheck extends external_node_stream_.Transform {
+    hash;
+    expected;
+    label;
+    bytes = 0;
+    constructor(hash, expected, label) {
+        super();
+        this.hash = hash;
+        this.expected = expected;
+        this.label = label;
+    }
+    _transform(chunk, _enc, cb) {
+        this.bytes += chunk.length;
+        if (this.bytes > this.expected.size) {
+            cb(new IntegrityError(`corrupted: ${this.label} is longer than the ${this.expected.size} bytes its manifest records`, 'size'));
+        }
+        else
+            cb(null, chunk);
+    }
+    _flush(cb) {
+        cb(integrityProblem(this.label, this.expected, { bytes: this.hash.bytes, sha256: this.hash.sha256 }) ?? null);
+    }
+}
+/** How a read of the object differs from its manifest, or null when it matches. */
+function integrityProblem(label, expected, actual) {
+    if (actual.bytes < expected.size) {
+        return new IntegrityError(`truncated: ${label} holds ${actual.bytes} bytes, its manifest says ${expected.size} (${formatBytes(expected.size - actual.bytes)} missing)`, 'truncated');
+    }
+    if (actual.bytes > expected.size) {
+        return new IntegrityError(`corrupted: ${label} holds ${actual.bytes} bytes, its manifest says ${expected.size}`, 'size');
+    }
+    if (actual.sha256 !== expected.sha256) {
+        return new IntegrityError(`checksum mismatch: ${label} is corrupted (sha256 ${actual.sha256}, its manifest says ${expected.sha256})`, 'checksum');
+    }
+    return null;
+}
+/** Reads the object again to find out whether it is damaged; null when it matches its manifest. */
+async function diagnoseObject(b, signal) {
+    const head = await b.storage.head(b.dataKey);
+    if (!head)
+        return new IntegrityError(`${b.label} has disappeared`, 'truncated');
+    if (head.size !== b.manifest.object.size) {
+        return integrityProblem(b.label, b.manifest.object, { bytes: head.size, sha256: '' });
+    }
+    const actual = await hashOf(await b.storage.read(b.dataKey, { signal }), signal);
+    return integrityProblem(b.label, b.manifest.object, actual);
+}
+/**
+ * Streams the backup's plaintext dump into `sink`, checking the object against its manifest. Resolves
+ * only when every stage (including the sink's process) ended cleanly; otherwise throws the cause:
+ * an IntegrityError (corrupted, truncated, wrong key), CancelledError, or the sink's own error wrapped as
+ * IntegrityError kind 'restore' when the object itself is intact.
+ */
+async function streamBackup(b, o) {
+    const m = b.manifest;
+    const hash = new HashStage();
+    const stages = [hash, new ManifestCheck(hash, m.object, b.label)];
+    if (m.encryption.scheme !== 'none') {
+        if (!o.gpg)
+            throw new Error('a gpg session is needed to decrypt');
+        stages.push(o.gpg.decrypt(o.gpgPassphrase));
+    }
+    if (m.dump.format === 'plain')
+        stages.push(decompressStage(m.dump.compression));
+    try {
+        const source = await b.storage.read(b.dataKey, { signal: o.signal });
+        await (0,promises_namespaceObject.pipeline)([source, ...stages, o.sink], { signal: o.signal });
+        return { bytes: hash.bytes, sha256: hash.sha256 };
+    }
+    catch (err) {
+        if (o.signal?.aborted)
+            throw o.signal.reason ?? new CancelledError('cancelled');
+        if (err instanceof IntegrityError && err.kind !== 'wrong-key' && err.kind !== 'decrypt')
+            throw err;
+        o.log.info(`the restore stream failed (${describeError(err)}); reading ${b.label} again to find out why`);
+        let damage;
+        try {
+            damage = await diagnoseObject(b, o.signal);
+        }
+        catch (diagErr) {
+            throw new Error(`${describeError(err)} (and reading the object again failed: ${describeError(diagErr)})`, {
+                cause: err,
+            });
+        }
+        if (damage)
+            throw new IntegrityError(damage.message, damage.kind, { cause: err });
+        if (err instanceof IntegrityError)
+            throw err;
+        throw new IntegrityError(`the backup object is intact but could not be restored: ${describeError(err)}`, 'restore', {
+            cause: err,
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/postgres/restore-tools.ts
+/**
+ * The server side of verify and restore: a control session that creates, renames and drops databases,
+ * and the psql / pg_restore processes that load a dump into one. Connection details reach the tools
+ * through the libpq environment only (no password on argv).
+ */
+
+
+
+
+
+
+const MAX_IDENTIFIER_BYTES = 63;
+/** `YYYYMMDD_HHMMSS` in UTC. */
+function utcStamp(date) {
+    const iso = date.toISOString();
+    return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}_${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
+}
+/** Lower-case letters, digits and underscores only: a name nobody has to quote. */
+function identifierPart(text) {
+    return (text
+        .toLowerCase()
+        .replace(/[^a-z0-9_]+/g, '_')
+        .replace(/^_+|_+$/g, '') || 'db');
+}
+/** Cuts `text` to at most `bytes` UTF-8 bytes without splitting a character. */
+function cutBytes(text, bytes) {
+    let out = '';
+    for (const ch of text) {
+        if (Buffer.byteLength(out + ch) > bytes)
+            break;
+        out += ch;
+    }
+    return out;
+}
+/**
+ * `pgdr_<purpose>_<name>_<YYYYMMDD_HHMMSS>_<rand>`: unique, a valid unquoted identifier, ≤ 63 bytes
+ * (the name part is shortened when needed).
+ */
+function scratchDatabaseName(purpose, name, now, rand = (0,external_node_crypto_.randomBytes)(3).toString('hex')) {
+    const head = `pgdr_${identifierPart(purpose)}_`;
+    const tail = `_${utcStamp(now)}_${identifierPart(rand)}`;
+    const room = MAX_IDENTIFIER_BYTES - head.length - tail.length;
+    const middle = cutBytes(identifierPart(name), Math.max(1, room)).replace(/_+$/, '') || 'db';
+    return `${head}${middle}${tail}`;
+}
+/** `<target>_pre_restore_<YYYYMMDD_HHMMSS>`, the target's part shortened to keep it ≤ 63 bytes. */
+function previousDatabaseName(target, now) {
+    const tail = `_pre_restore_${utcStamp(now)}`;
+    return `${cutBytes(target, MAX_IDENTIFIER_BYTES - tail.length)}${tail}`;
+}
+/** A session on the server's maintenance database, for CREATE / ALTER / DROP DATABASE. */
+class ServerSession {
+    client;
+    major;
+    database;
+    constructor(client, major, database) {
+        this.client = client;
+        this.major = major;
+        this.database = database;
+    }
+    static async open(conn, database) {
+        const client = new esm.Client(pgClientConfig(conn, database));
+        client.on('error', () => { }); // surfaced by the next query
+        await client.connect();
+        try {
+            const r = await client.query("SELECT current_setting('server_version_num') AS n, current_database() AS db");
+            const row = r.rows[0];
+            return new ServerSession(client, Math.floor(Number(row.n) / 10000), row.db);
+        }
+        catch (err) {
+            await client.end().catch(() => { });
+            throw err;
+        }
+    }
+    async exists(db) {
+        const r = await this.client.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1', [db]);
+        return (r.rowCount ?? 0) > 0;
+    }
+    /**
+     * Creates an empty database from template0 (nothing from template1 leaks in). With `like`, it takes
+     * that database's encoding, locale and owner.
+     */
+    async createDatabase(db, like) {
+        const options = ['TEMPLATE template0'];
+        let owner;
+        if (like) {
+            const r = await this.client.query(`SELECT to_jsonb(d) AS d, pg_catalog.pg_encoding_to_char(d.encoding) AS enc, pg_catalog.pg_get_userbyid(d.datdba) AS owner
+         FROM pg_catalog.pg_database d WHERE d.datname = $1`, [like]);
+            const row = r.rows[0];
+            if (!row)
+                throw new Error(`database ${like} does not exist`);
+            owner = row.owner;
+            const lit = (v) => esm.escapeLiteral(String(v));
+            options.push(`ENCODING ${lit(row.enc)}`, `LC_COLLATE ${lit(row.d.datcollate)}`, `LC_CTYPE ${lit(row.d.datctype)}`);
+            const provider = row.d.datlocprovider;
+            const icu = row.d.daticulocale ?? row.d.datlocale;
+            if (provider === 'i' && icu)
+                options.push('LOCALE_PROVIDER icu', `ICU_LOCALE ${lit(icu)}`);
+            else if (provider === 'b' && icu)
+                options.push('LOCALE_PROVIDER builtin', `BUILTIN_LOCALE ${lit(icu)}`);
+        }
+        await this.client.query(`CREATE DATABASE ${esm.escapeIdentifier(db)} ${options.join(' ')}`);
+        if (owner)
+            await this.client.query(`ALTER DATABASE ${esm.escapeIdentifier(db)} OWNER TO ${esm.escapeIdentifier(owner)}`);
+    }
+    /** Drops a database and any sessions on it; true when it was there. */
+    async dropDatabase(db) {
+        if (!(await this.exists(db)))
+            return false;
+        if (this.major >= 13) {
+            await this.client.query(`DROP DATABASE IF EXISTS ${esm.escapeIdentifier(db)} WITH (FORCE)`);
+        }
+        else {
+            await this.client.query('SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db]);
+            await this.client.query(`DROP DATABASE IF EXISTS ${esm.escapeIdentifier(db)}`);
+        }
+        return true;
+    }
+    /** Other sessions connected to `db`, grouped by application_name. */
+    async sessionsOn(db) {
+        const r = await this.client.query(`SELECT coalesce(nullif(application_name, ''), '(no application_name)') AS app, count(*)::text AS n
+       FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()
+       GROUP BY 1 ORDER BY 2 DESC, 1`, [db]);
+        return r.rows.map((row) => ({ applicationName: row.app, count: Number(row.n) }));
+    }
+    async renameDatabase(from, to) {
+        await this.client.query(`ALTER DATABASE ${esm.escapeIdentifier(from)} RENAME TO ${esm.escapeIdentifier(to)}`);
+    }
+    async close() {
+        await this.client.end().catch(() => { });
+    }
+}
+/** Arguments of psql for loading a plain dump from stdin: stop at the first error. */
+function psqlArgs() {
+    return ['-X', '-q', '--no-password', '-v', 'ON_ERROR_STOP=1', '-f', '-'];
+}
+/**
+ * Arguments of pg_restore. `file` undefined reads stdin (one job only). `portable` drops ownership and
+ * privileges (a scratch copy on another server need not have the same roles).
+ */
+function pgRestoreArgs(o) {
+    const args = ['--exit-on-error', '--no-password'];
+    if (o.portable)
+        args.push('--no-owner', '--no-privileges');
+    if (o.file) {
+        if (o.jobs > 1)
+            args.push(`--jobs=${o.jobs}`);
+        args.push(o.file);
+    }
+    return args;
+}
+function stderrHandler(tool, log) {
+    return (line) => {
+        // psql: "psql:<stdin>:42: ERROR:  relation …"; pg_restore: "pg_restore: error: could not execute query: …"
+        if (/\b(ERROR|FATAL|PANIC):|^pg_restore: error:|^psql: error:/.test(line)) {
+            return new Error(`${tool} failed: ${line.replace(/^(psql|pg_restore): (error: )?/, '')}`);
+        }
+        log.debug(`${tool}: ${line}`);
+        return undefined;
+    };
+}
+/** A sink that loads a dump streamed into it into `db`; 'finish' waits for the tool's exit status 0. */
+function restoreSink(o) {
+    const tool = o.format === 'plain' ? 'psql' : 'pg_restore';
+    const args = o.format === 'plain' ? psqlArgs() : [...pgRestoreArgs({ jobs: 1, portable: o.portable }), '-d', o.db];
+    return processSink(o.toolPath, args, {
+        name: tool,
+        env: childEnv(o.connection, o.db),
+        onStderrLine: stderrHandler(tool, o.log),
+    });
+}
+/** pg_restore of a custom-format file with several jobs (pg_restore needs a seekable file for -j). */
+async function restoreFile(o) {
+    const sink = processSink(o.toolPath, [...pgRestoreArgs(o), '-d', o.db], {
+        name: 'pg_restore',
+        env: childEnv(o.connection, o.db),
+        onStderrLine: stderrHandler('pg_restore', o.log),
+    });
+    await (0,promises_namespaceObject.pipeline)(external_node_stream_.Readable.from([]), sink, { signal: o.signal });
+}
+
+;// CONCATENATED MODULE: ./src/core/verify.ts
+/**
+ * The verify use case: restore a backup into an isolated scratch database, check every table against
+ * the manifest (row count and content checksum), measure RPO (backup age) and RTO (download + restore +
+ * validate), and always drop the scratch database. Also home of the restore-and-validate steps that the
+ * restore use case shares.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Compares the restored tables with the manifest's: each expected table present, same rows, same checksum. */
+function compareTables(expected, actual) {
+    const key = (t) => JSON.stringify([t.schema, t.name]);
+    const byKey = new Map(actual.map((t) => [key(t), t]));
+    const out = [];
+    for (const e of expected) {
+        const a = byKey.get(key(e));
+        byKey.delete(key(e));
+        if (!a) {
+            out.push({ ...pick(e), expectedRows: e.rows, actualRows: null, checksumOk: false, problem: 'missing' });
+            continue;
+        }
+        const checksumOk = a.checksum === e.checksum;
+        const problem = a.rows !== e.rows
+            ? `${a.rows} rows, expected ${e.rows}`
+            : checksumOk
+                ? null
+                : 'same row count, different contents (checksum)';
+        out.push({ ...pick(e), expectedRows: e.rows, actualRows: a.rows, checksumOk, problem });
+    }
+    for (const a of byKey.values()) {
+        out.push({ ...pick(a), expectedRows: null, actualRows: a.rows, checksumOk: false, problem: 'not in the manifest' });
+    }
+    return out;
+}
+function pick(t) {
+    return { schema: t.schema, name: t.name };
+}
+function mismatchesOf(checks) {
+    return checks.filter((c) => c.problem !== null);
+}
+/** The major version at the start of a version string ("15.18", "17beta1"). */
+function majorOf(version) {
+    return Number(/^(\d+)/.exec(version)?.[1] ?? 0);
+}
+/**
+ * Streams the backup into the (empty) database `db` and validates it against the manifest. Throws
+ * IntegrityError for a damaged object, a wrong key or a dump that does not load; returns the table
+ * checks (which may hold mismatches).
+ */
+async function loadAndValidate(b, db, o, deps) {
+    const { log } = deps;
+    const m = b.manifest;
+    const toolName = m.dump.format === 'plain' ? 'psql' : 'pg_restore';
+    // The tool must handle both the server and the dump (plain dumps of pg_dump 15.14+ use psql's \restrict).
+    const tool = await findTool(toolName, Math.max(o.serverMajor, majorOf(m.dump.pgDumpVersion)), o.pgBinDir);
+    log.info(`${toolName}: ${tool.version} (${tool.path})`);
+    let bytes = 0;
+    const t0 = Date.now();
+    const stop = every(10_000, () => log.info(`… restoring: ${formatBytes(bytes)} read in ${formatDuration((Date.now() - t0) / 1000)}`));
+    const stream = async (sink) => {
+        const r = await streamBackup(b, {
+            sink: sink,
+            gpg: deps.gpg,
+            gpgPassphrase: deps.gpgPassphrase,
+            signal: deps.signal,
+            log,
+        });
+        bytes = r.bytes;
+    };
+    try {
+        await log.group(`Restore ${b.label} into ${db}`, async () => {
+            if (m.dump.format === 'custom' && o.jobs > 1) {
+                const dir = await external_node_fs_promises_default().mkdtemp(external_node_path_default().join(o.tempDir ?? external_node_os_default().tmpdir(), 'pgdr-restore-'));
+                const file = external_node_path_default().join(dir, 'backup.dump');
+                log.info(`jobs: ${o.jobs} — staging the decrypted archive in ${file} (${formatBytes(m.dump.dumpSize)}): pg_restore needs a seekable file to restore in parallel; with jobs: 1 it streams without a temporary file`);
+                try {
+                    await stream((0,external_node_fs_.createWriteStream)(file, { flags: 'wx', mode: 0o600 }));
+                    try {
+                        await restoreFile({ toolPath: tool.path, connection: o.connection, db, file, jobs: o.jobs, portable: o.portable, log, signal: deps.signal });
+                    }
+                    catch (err) {
+                        if (deps.signal?.aborted)
+                            throw deps.signal.reason ?? new CancelledError('cancelled');
+                        throw new IntegrityError(`the backup object is intact but could not be restored: ${describeError(err)}`, 'restore', { cause: err });
+                    }
+                }
+                finally {
+                    await external_node_fs_promises_default().rm(dir, { recursive: true, force: true });
+                }
+            }
+            else {
+                await stream(restoreSink({ format: m.dump.format, toolPath: tool.path, connection: o.connection, db, portable: o.portable, log }));
+            }
+            log.info(`restored: ${formatBytes(bytes)} read, size and sha256 match the manifest`);
+        });
+    }
+    finally {
+        stop();
+    }
+    const checks = await log.group(`Validate ${m.tables.length} tables against the manifest`, async () => {
+        const client = await openStatsClient(pgClientConfig(o.connection, db));
+        try {
+            const actual = await tableStats(client, await listTables(client));
+            const result = compareTables(m.tables, actual);
+            for (const c of mismatchesOf(result))
+                log.warn(`table ${tableLabel(c)}: ${c.problem}`);
+            return result;
+        }
+        finally {
+            await client.end().catch(() => { });
+        }
+    });
+    return { checks, bytes };
+}
+function selectorLabel(s) {
+    return s.kind === 'latest' ? `latest${s.name ? ` of ${s.name}` : ''}` : s.kind === 'key' ? s.key : s.path;
+}
+async function verifyBackup(cfg, deps) {
+    const { log } = deps;
+    const now = deps.now ?? (() => new Date());
+    const outcome = {
+        passed: false,
+        backupKey: selectorLabel(cfg.selector),
+        label: selectorLabel(cfg.selector),
+        tables: [],
+        failures: [],
+        keptDatabase: false,
+        skipped: [],
+        maxAgeSeconds: cfg.maxAgeSeconds,
+        maxRestoreSeconds: cfg.maxRestoreSeconds,
+    };
+    const fail = (err) => {
+        if (!(err instanceof IntegrityError))
+            throw err;
+        outcome.failures.unshift({ kind: err.kind, message: err.message });
+        return outcome;
+    };
+    let b;
+    try {
+        b = await log.group('Find the backup', () => locateBackup(deps.storage, cfg.prefix, cfg.selector));
+    }
+    catch (err) {
+        return fail(err);
+    }
+    const m = b.manifest;
+    Object.assign(outcome, { backupKey: b.dataKey, label: b.label, manifest: m, skipped: b.skipped });
+    outcome.backupAgeSeconds = Math.max(0, (now().getTime() - Date.parse(m.createdAt)) / 1000);
+    log.info(`backup: ${b.label} (${formatBytes(m.object.size)}, taken ${m.createdAt}, ${formatDuration(outcome.backupAgeSeconds)} ago)`);
+    for (const s of b.skipped)
+        log.warn(`skipped a newer object that is not a usable backup: ${s}`);
+    if (outcome.backupAgeSeconds > cfg.maxAgeSeconds) {
+        outcome.failures.push({
+            kind: 'rpo',
+            message: `RPO target missed: the backup is ${formatDuration(outcome.backupAgeSeconds)} old, 'max-age' is ${formatDuration(cfg.maxAgeSeconds)}`,
+        });
+    }
+    const gpg = m.encryption.scheme === 'none' ? undefined : await GpgSession.create();
+    let server;
+    let scratch;
+    try {
+        let gpgPassphrase;
+        try {
+            gpgPassphrase = await prepareDecryption(m, cfg.decryption, gpg);
+        }
+        catch (err) {
+            return fail(err);
+        }
+        try {
+            server = await ServerSession.open(cfg.connection);
+        }
+        catch (err) {
+            throw new Error(`cannot connect to ${describeConnection(cfg.connection)}: ${describeError(err)}`, { cause: err });
+        }
+        scratch = scratchDatabaseName('verify', m.name, now());
+        await server.createDatabase(scratch);
+        outcome.scratchDatabase = scratch;
+        log.info(`scratch database: ${scratch} on ${describeConnection(cfg.connection, scratch)} (PostgreSQL ${server.major})`);
+        const t0 = Date.now();
+        try {
+            const { checks } = await loadAndValidate(b, scratch, { connection: cfg.connection, jobs: cfg.jobs, pgBinDir: cfg.pgBinDir, tempDir: cfg.tempDir, portable: true, serverMajor: server.major }, { log, signal: deps.signal, gpg, gpgPassphrase });
+            outcome.tables = checks;
+        }
+        catch (err) {
+            return fail(err);
+        }
+        finally {
+            outcome.restoreSeconds = (Date.now() - t0) / 1000;
+        }
+        const bad = mismatchesOf(outcome.tables);
+        if (bad.length) {
+            outcome.failures.unshift({
+                kind: 'table-mismatch',
+                message: `${bad.length} of ${outcome.tables.length} tables do not match the manifest: ${bad
+                    .slice(0, 5)
+                    .map((c) => `${tableLabel(c)} (${c.problem})`)
+                    .join(', ')}${bad.length > 5 ? ', …' : ''}`,
+            });
+        }
+        if (outcome.restoreSeconds > cfg.maxRestoreSeconds) {
+            outcome.failures.push({
+                kind: 'rto',
+                message: `RTO target missed: download, restore and validation took ${formatDuration(outcome.restoreSeconds)}, 'max-restore-time' is ${formatDuration(cfg.maxRestoreSeconds)}`,
+            });
+        }
+        outcome.passed = outcome.failures.length === 0;
+        return outcome;
+    }
+    finally {
+        if (deps.signal?.aborted)
+            log.warn('cancelled: cleaning up');
+        if (server && scratch) {
+            if (cfg.keepDatabase && !deps.signal?.aborted) {
+                outcome.keptDatabase = true;
+                log.info(`keep-database: ${scratch} is kept; drop it with DROP DATABASE ${scratch}`);
+            }
+            else {
+                try {
+                    await server.dropDatabase(scratch);
+                    log.info(`scratch database ${scratch} dropped`);
+                }
+                catch (err) {
+                    log.warn(`could not drop the scratch database ${scratch}: ${describeError(err)}; drop it by hand`);
+                }
+            }
+        }
+        await server?.close();
+        await gpg?.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/restore.ts
+/**
+ * The restore use case: replace a live database with a backup without ever leaving it half-written.
+ *
+ *   refuse while sessions hold the target → (optional) back the target up → restore into a fresh
+ *   database beside it → validate against the manifest → rename target → <target>_pre_restore_<stamp>,
+ *   fresh → target.
+ *
+ * Until the two renames, the target is untouched; any failure drops the fresh database.
+ */
+
+
+
+
+
+
+
+
+
+/** The name of the backup set that pre-restore backups of set `name` go to. */
+function preRestoreSetName(name) {
+    return `${name.slice(0, 88)}-pre-restore`;
+}
+function describeSessions(sessions) {
+    return sessions.map((s) => `${s.applicationName}: ${s.count}`).join(', ');
+}
+function refuseSessions(target, sessions) {
+    const total = sessions.reduce((a, s) => a + s.count, 0);
+    return new UserError(`${total} other session${total === 1 ? ' is' : 's are'} connected to ${target} (${describeSessions(sessions)}): stop the application and any other writers, then run the restore again. Nothing was changed.`);
+}
+/** A session on the server that is not on the target: the target itself cannot be renamed while we sit in it. */
+async function openControl(conn, target) {
+    let lastErr;
+    for (const db of ['postgres', 'template1']) {
+        if (db === target)
+            continue;
+        try {
+            return await ServerSession.open(conn, db);
+        }
+        catch (err) {
+            lastErr = err;
+            if (err.code !== '3D000')
+                break; // only "database does not exist" moves on
+        }
+    }
+    throw new Error(`cannot connect to ${describeConnection(conn, 'postgres')}: ${describeError(lastErr)}`, {
+        cause: lastErr,
+    });
+}
+async function runRestore(cfg, deps) {
+    const { log, storage } = deps;
+    const now = deps.now ?? (() => new Date());
+    const target = cfg.connection.database;
+    if (!target)
+        throw new UserError(`'database-url' must name the target database`);
+    const started = Date.now();
+    const server = await openControl(cfg.connection, target);
+    let gpg;
+    let fresh;
+    let swapped = false;
+    try {
+        const targetExists = await server.exists(target);
+        const sessions = targetExists ? await server.sessionsOn(target) : [];
+        if (sessions.length)
+            throw refuseSessions(target, sessions);
+        log.info(targetExists
+            ? `target: ${describeConnection(cfg.connection)} (PostgreSQL ${server.major}), no other sessions`
+            : `target: ${target} does not exist on ${describeConnection(cfg.connection)}: it will be created`);
+        const b = await log.group('Find the backup', () => locateBackup(storage, cfg.prefix, cfg.selector));
+        const m = b.manifest;
+        for (const s of b.skipped)
+            log.warn(`skipped a newer object that is not a usable backup: ${s}`);
+        log.info(`backup: ${b.label} (${formatBytes(m.object.size)}, taken ${m.createdAt})`);
+        gpg = m.encryption.scheme === 'none' ? undefined : await GpgSession.create();
+        const gpgPassphrase = await prepareDecryption(m, cfg.decryption, gpg);
+        let preRestoreBackupKey = null;
+        if (cfg.preRestoreBackup && targetExists) {
+            const encryption = cfg.preRestoreBackup;
+            const r = await log.group(`Back up the current ${target} first`, () => runBackup({
+                connection: { ...cfg.connection, database: target },
+                prefix: cfg.prefix,
+                name: preRestoreSetName(m.name),
+                format: 'plain',
+                compression: 'gzip',
+                compressionLevel: 6,
+                encryption,
+                pgBinDir: cfg.pgBinDir,
+                verifyUpload: true,
+            }, { storage, log, signal: deps.signal, now }));
+            preRestoreBackupKey = r.manifest.object.key;
+            log.info(`pre-restore backup: ${r.location}/${preRestoreBackupKey}`);
+        }
+        else if (cfg.preRestoreBackup) {
+            log.info('pre-restore backup skipped: the target does not exist');
+        }
+        else {
+            log.warn('pre-restore-backup: false — the current data is kept only as the renamed database');
+        }
+        fresh = scratchDatabaseName('restore', target, now());
+        await server.createDatabase(fresh, targetExists ? target : undefined);
+        log.info(`restoring into the fresh database ${fresh}`);
+        const t0 = Date.now();
+        const { checks } = await loadAndValidate(b, fresh, {
+            connection: cfg.connection,
+            jobs: cfg.jobs,
+            pgBinDir: cfg.pgBinDir,
+            tempDir: cfg.tempDir,
+            portable: false,
+            serverMajor: server.major,
+        }, { log, signal: deps.signal, gpg, gpgPassphrase });
+        const bad = mismatchesOf(checks);
+        if (bad.length) {
+            throw new IntegrityError(`the restored copy does not match the manifest (${bad.map((c) => `${tableLabel(c)}: ${c.problem}`).join('; ')}); ${target} was not touched`, 'table-mismatch');
+        }
+        // Fresh statistics, so the application's first queries get sensible plans.
+        const stats = await openStatsClient(pgClientConfig(cfg.connection, fresh));
+        try {
+            await stats.query('ANALYZE');
+        }
+        finally {
+            await stats.end().catch(() => { });
+        }
+        log.info(`restored and validated in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+        if (deps.signal?.aborted)
+            throw deps.signal.reason ?? new CancelledError('cancelled');
+        let previous = null;
+        await log.group(`Swap ${fresh} in as ${target}`, async () => {
+            if (targetExists) {
+                const late = await server.sessionsOn(target);
+                if (late.length)
+                    throw refuseSessions(target, late);
+                previous = previousDatabaseName(target, now());
+                // Fails, changing nothing, if a session connected in the meantime.
+                await server.renameDatabase(target, previous);
+                try {
+                    await server.renameDatabase(fresh, target);
+                }
+                catch (err) {
+                    await server.renameDatabase(previous, target).catch((e) => {
+                        log.warn(`could not rename ${previous} back to ${target}: ${describeError(e)}`);
+                    });
+                    throw err;
+                }
+                log.info(`${target} → ${previous}; ${fresh} → ${target}`);
+            }
+            else {
+                await server.renameDatabase(fresh, target);
+                log.info(`${fresh} → ${target}`);
+            }
+        });
+        swapped = true;
+        return {
+            manifest: m,
+            restoredKey: b.dataKey,
+            label: b.label,
+            target,
+            previousDatabase: previous,
+            preRestoreBackupKey,
+            dataLossWindowSeconds: Math.max(0, (now().getTime() - Date.parse(m.createdAt)) / 1000),
+            restoreSeconds: (Date.now() - started) / 1000,
+            tables: checks,
+        };
+    }
+    finally {
+        if (fresh && !swapped) {
+            try {
+                if (await server.dropDatabase(fresh))
+                    log.info(`dropped ${fresh}; ${target} is unchanged`);
+            }
+            catch (err) {
+                log.warn(`could not drop ${fresh}: ${describeError(err)}; drop it by hand`);
+            }
+        }
+        await server.close();
+        await gpg?.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/actions/verify.ts
+/** The verify action: inputs → verifyBackup (restore into a scratch database, compare) → outputs and a report. */
+
+
+
+
+
+
+
+/** The keys that open a backup: a passphrase, or private key(s) with their passphrase. */
+function readDecryption(get) {
+    const passphrase = secretInput(get, 'encryption-passphrase') || undefined;
+    const privateKey = secretInput(get, 'encryption-private-key') || undefined;
+    const privateKeyPassphrase = secretInput(get, 'encryption-private-key-passphrase') || undefined;
+    if (privateKeyPassphrase && !privateKey) {
+        throw new UserError(`'encryption-private-key-passphrase' is set but 'encryption-private-key' is not`);
+    }
+    if (privateKey && !/-----BEGIN PGP PRIVATE KEY BLOCK-----/.test(privateKey)) {
+        throw new UserError(`'encryption-private-key' must be an ASCII-armored OpenPGP private key (-----BEGIN PGP PRIVATE KEY BLOCK-----), e.g. from gpg --export-secret-keys --armor`);
+    }
+    return { passphrase, privateKey, privateKeyPassphrase };
+}
+/** `backup` (latest or a key) and `name`; `backup-file` when `allowFile`. */
+function readSelector(get, allowFile) {
+    const backup = get('backup') || 'latest';
+    const name = get('name') ? validateName(get('name')) : undefined;
+    const file = allowFile ? get('backup-file') : '';
+    if (file) {
+        if (backup !== 'latest')
+            throw new UserError(`give either 'backup' or 'backup-file', not both`);
+        if (get('destination'))
+            throw new UserError(`give either 'destination' or 'backup-file', not both`);
+        return { kind: 'file', path: file };
+    }
+    if (backup === 'latest')
+        return { kind: 'latest', name };
+    if (/\s/.test(backup) || backup.startsWith('/')) {
+        throw new UserError(`'backup' must be 'latest' or an object key like <prefix>/<name>/YYYY/MM/DD/<name>-…Z.sql.gz.gpg (got '${backup}')`);
+    }
+    return { kind: 'key', key: backup };
+}
+function readJobs(get) {
+    return get('jobs') ? parseIntInput(get('jobs'), 'jobs', { min: 1, max: 64 }) : 2;
+}
+function tempDir() {
+    return process.env.RUNNER_TEMP || external_node_os_default().tmpdir();
+}
+function readVerifyConfig(get) {
+    const connection = parseDatabaseUrl(secretInput(get, 'database-url'));
+    const selector = readSelector(get, true);
+    const destination = selector.kind === 'file' ? undefined : readDestination(get);
+    const decryption = readDecryption(get);
+    const jobs = readJobs(get);
+    const keepDatabase = get('keep-database') ? parseBoolean(get('keep-database'), 'keep-database') : false;
+    const maxAgeSeconds = parseDuration(get('max-age') || '24h', 'max-age');
+    const maxRestoreSeconds = parseDuration(get('max-restore-time') || '4h', 'max-restore-time');
+    return {
+        destination,
+        config: {
+            connection,
+            prefix: destination?.destination.prefix ?? '',
+            selector,
+            decryption,
+            jobs,
+            keepDatabase,
+            maxAgeSeconds,
+            maxRestoreSeconds,
+            pgBinDir: get('pg-bin-dir') || undefined,
+            tempDir: tempDir(),
+        },
+    };
+}
+function tableRows(checks) {
+    return checks.map((c) => [
+        `${c.schema}.${c.name}`,
+        c.expectedRows === null ? '—' : c.expectedRows.toLocaleString('en-US'),
+        c.actualRows === null ? '—' : c.actualRows.toLocaleString('en-US'),
+        c.expectedRows === null || c.actualRows === null ? '—' : c.checksumOk ? 'ok' : 'DIFFERS',
+        c.problem === null ? '✅' : `❌ ${c.problem}`,
+    ]);
+}
+const TABLE_HEADER = ['Table', 'Expected rows', 'Actual rows', 'Checksum', 'Status'];
+function verifyReport(o) {
+    const m = o.manifest;
+    const mark = (ok) => (ok ? '✅' : '❌');
+    const rows = o.tables.reduce((a, t) => a + (t.actualRows ?? 0), 0);
+    const facts = [['Verdict', o.passed ? 'passed' : 'FAILED']];
+    if (o.backupAgeSeconds !== undefined) {
+        facts.push([
+            'RPO (backup age)',
+            `${mark(o.backupAgeSeconds <= o.maxAgeSeconds)} ${formatDuration(o.backupAgeSeconds)} (target ≤ ${formatDuration(o.maxAgeSeconds)})`,
+        ]);
+    }
+    if (o.restoreSeconds !== undefined) {
+        facts.push([
+            'RTO (download + restore + validate)',
+            `${mark(o.restoreSeconds <= o.maxRestoreSeconds)} ${formatDuration(o.restoreSeconds)} (target ≤ ${formatDuration(o.maxRestoreSeconds)})`,
+        ]);
+    }
+    facts.push(['Backup', o.label]);
+    if (m) {
+        facts.push(['Snapshot time', m.createdAt], ['Source', `${m.dump.database} (PostgreSQL ${m.dump.serverVersion}, pg_dump ${m.dump.pgDumpVersion})`], ['Format', `${m.dump.format}, ${m.dump.compression}, ${formatBytes(m.object.size)} stored`], ['Encryption', m.encryption.scheme], ['Tables / rows', `${o.tables.length} / ${rows.toLocaleString('en-US')} (manifest: ${m.totals.tables} / ${m.totals.rows.toLocaleString('en-US')})`]);
+    }
+    if (o.scratchDatabase) {
+        facts.push(['Scratch database', `${o.scratchDatabase} (${o.keptDatabase ? 'kept' : 'dropped'})`]);
+    }
+    const first = o.failures[0];
+    return {
+        title: `Restore test ${o.passed ? 'passed' : 'failed'}${m ? `: ${m.name}` : ''}`,
+        status: o.passed ? 'success' : 'failure',
+        headline: o.passed
+            ? `${o.label} restored into a scratch database and matched its manifest: ${o.tables.length} tables, ${rows.toLocaleString('en-US')} rows`
+            : (first?.message ?? 'failed'),
+        facts,
+        tables: o.tables.length ? [{ title: 'Tables', header: TABLE_HEADER, rows: tableRows(o.tables) }] : [],
+        notes: [
+            ...o.failures.slice(1).map((f) => f.message),
+            ...o.skipped.map((s) => `Skipped a newer object that is not a usable backup: ${s}`),
+        ],
+    };
+}
+const verifyCommand = {
+    name: 'verify',
+    description: 'restore a backup into a scratch database and check every table against its manifest',
+    async run(get, ctx) {
+        const { config, destination } = readVerifyConfig(get);
+        const storage = destination ? storageFor(destination) : undefined;
+        const o = await verifyBackup(config, { storage, log: ctx.log, signal: ctx.signal });
+        const bad = mismatchesOf(o.tables);
+        return {
+            outputs: {
+                result: o.passed ? 'passed' : 'failed',
+                'failure-kind': o.failures[0]?.kind ?? '',
+                'backup-key': o.backupKey,
+                'backup-age-seconds': o.backupAgeSeconds === undefined ? '' : Math.round(o.backupAgeSeconds),
+                'restore-seconds': o.restoreSeconds === undefined ? '' : Math.round(o.restoreSeconds * 10) / 10,
+                tables: o.tables.length,
+                rows: o.tables.reduce((a, t) => a + (t.actualRows ?? 0), 0),
+                mismatches: bad.length,
+                'mismatch-details': JSON.stringify(bad),
+                'scratch-database': o.keptDatabase ? (o.scratchDatabase ?? '') : '',
+            },
+            report: verifyReport(o),
+            failure: o.passed ? undefined : o.failures.map((f) => f.message).join('; '),
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/actions/restore.ts
+
+
+
+
+
+
+
+function readRestoreConfig(get) {
+    const connection = parseDatabaseUrl(secretInput(get, 'database-url'));
+    const target = connection.database;
+    if (!target) {
+        throw new UserError(`'database-url' must name the target database (postgres://user@host:5432/<database>)`);
+    }
+    const confirm = get('confirm');
+    if (confirm !== target) {
+        throw new UserError(`'confirm' must be exactly the name of the database to replace ('${target}')${confirm ? `, got '${confirm}'` : ''}: nothing was changed`);
+    }
+    const selector = readSelector(get, false);
+    if (selector.kind === 'file')
+        throw new UserError(`restore reads from 'destination'; 'backup-file' is for verify`);
+    const destination = readDestination(get);
+    const decryption = readDecryption(get);
+    const pre = get('pre-restore-backup') ? parseBoolean(get('pre-restore-backup'), 'pre-restore-backup') : true;
+    let preRestoreBackup = null;
+    if (pre) {
+        try {
+            preRestoreBackup = readEncryption(get);
+        }
+        catch (err) {
+            if (!(err instanceof UserError))
+                throw err;
+            throw new UserError(`the pre-restore backup of '${target}' needs encryption like any backup: ${err.message}; or set 'pre-restore-backup: false'`);
+        }
+    }
+    return {
+        destination,
+        config: {
+            connection,
+            prefix: destination.destination.prefix,
+            selector,
+            decryption,
+            preRestoreBackup,
+            jobs: readJobs(get),
+            pgBinDir: get('pg-bin-dir') || undefined,
+            tempDir: tempDir(),
+        },
+    };
+}
+const restoreCommand = {
+    name: 'restore',
+    description: 'replace a database with a backup (validated first, swapped in by rename, old data kept)',
+    async run(get, ctx) {
+        const { config, destination } = readRestoreConfig(get);
+        const storage = storageFor(destination);
+        const r = await runRestore(config, { storage, log: ctx.log, signal: ctx.signal });
+        const m = r.manifest;
+        const rows = r.tables.reduce((a, t) => a + (t.actualRows ?? 0), 0);
+        return {
+            outputs: {
+                'restored-key': r.restoredKey,
+                'previous-database': r.previousDatabase ?? '',
+                'pre-restore-backup-key': r.preRestoreBackupKey ?? '',
+                'data-loss-window-seconds': Math.round(r.dataLossWindowSeconds),
+                'restore-seconds': Math.round(r.restoreSeconds * 10) / 10,
+                tables: r.tables.length,
+                rows,
+            },
+            report: {
+                title: `${r.target} restored from ${m.name}`,
+                status: 'success',
+                headline: `${r.target} now holds the data as of ${m.createdAt}: anything written after that is not in it (${formatDuration(r.dataLossWindowSeconds)})`,
+                facts: [
+                    ['Restored from', r.label],
+                    ['Snapshot time', m.createdAt],
+                    ['Data-loss window', formatDuration(r.dataLossWindowSeconds)],
+                    ['Duration', formatDuration(r.restoreSeconds)],
+                    [
+                        'Previous data',
+                        r.previousDatabase
+                            ? `database ${r.previousDatabase} (drop it once you no longer need it)`
+                            : `none: ${r.target} did not exist`,
+                    ],
+                    ['Pre-restore backup', r.preRestoreBackupKey ?? 'none'],
+                    ['Source', `${m.dump.database} (PostgreSQL ${m.dump.serverVersion}), ${formatBytes(m.object.size)} stored`],
+                    ['Tables / rows', `${r.tables.length} / ${rows.toLocaleString('en-US')}, all matching the manifest`],
+                ],
+                tables: [{ title: 'Tables', header: TABLE_HEADER, rows: tableRows(r.tables) }],
+                notes: [
+                    'Database-level settings (ALTER DATABASE … SET) and database GRANTs are not part of a pg_dump archive: re-apply them if you use them.',
+                ],
+            },
+        };
+    },
+};
+
 ;// CONCATENATED MODULE: ./src/actions/index.ts
 /** Every command, by name. The actions, the root action's `command:` input and the CLI dispatch here. */
+
+
+
+
 
 
 const COMMANDS = {
     backup: backupCommand,
     prune: pruneCommand,
+    notify: notifyCommand,
+    monitor: monitorCommand,
+    verify: verifyCommand,
+    restore: restoreCommand,
 };
 const ACTION_NAMES = (/* unused pure expression or super */ null && (['backup', 'verify', 'restore', 'prune', 'monitor', 'notify']));
 
@@ -74648,8 +77002,8 @@ async function runAsAction(command) {
             setFailed(redact(result.failure));
     }
     catch (err) {
-        const message = redact(err instanceof errors_UserError ? err.message : describeError(err));
-        if (!(err instanceof errors_UserError) && err instanceof Error && err.stack)
+        const message = redact(err instanceof UserError ? err.message : describeError(err));
+        if (!(err instanceof UserError) && err instanceof Error && err.stack)
             core_debug(redact(err.stack));
         await writeSummary({
             title: `${command.name} failed`,
@@ -74732,7 +77086,7 @@ function parseCliArgs(argv) {
         }
         const m = /^--?([a-z0-9-]+)(?:=(.*))?$/s.exec(arg);
         if (!m)
-            throw new errors_UserError(`unexpected argument '${arg}'; flags look like --name value`);
+            throw new UserError(`unexpected argument '${arg}'; flags look like --name value`);
         let name = m[1];
         let value = m[2];
         if (value === undefined) {
@@ -74752,10 +77106,10 @@ function parseCliArgs(argv) {
             continue;
         }
         if (SECRET_INPUTS.test(name)) {
-            throw new errors_UserError(`--${name} would put a secret on the command line; use PGDR_${name.toUpperCase().replace(/-/g, '_')} or --${name}-file PATH`);
+            throw new UserError(`--${name} would put a secret on the command line; use PGDR_${name.toUpperCase().replace(/-/g, '_')} or --${name}-file PATH`);
         }
         if (name === 'database-url' && /:\/\/[^/@]*:[^/@]*@/.test(value)) {
-            throw new errors_UserError(`--database-url holds a password; use PGDR_DATABASE_URL, --database-url-file PATH, PGPASSWORD or ~/.pgpass`);
+            throw new UserError(`--database-url holds a password; use PGDR_DATABASE_URL, --database-url-file PATH, PGPASSWORD or ~/.pgpass`);
         }
         flags.set(name, value);
     }
@@ -74815,8 +77169,8 @@ async function runCli(argv) {
         return 0;
     }
     catch (err) {
-        console.error(`pgdr ${parsed.command}: ${redact(err instanceof errors_UserError ? err.message : describeError(err))}`);
-        return err instanceof errors_UserError ? 2 : 1;
+        console.error(`pgdr ${parsed.command}: ${redact(err instanceof UserError ? err.message : describeError(err))}`);
+        return err instanceof UserError ? 2 : 1;
     }
 }
 

@@ -78,7 +78,7 @@ export const pruneCommand: Command = {
     const kept = r.decisions.length - r.deletedBackups.length;
     const freed =
       r.deletedBackups.reduce((s, b) => s + b.data.size, 0) + r.incompleteDeleted.reduce((s, i) => s + i.data.size, 0);
-    const verb = r.dryRun ? 'would delete' : 'deleted';
+    const verb = r.dryRun ? 'would be deleted' : 'deleted';
     const tables: ReportTable[] = [backupTable(r)];
     if (r.incomplete.length) {
       tables.push({

@@ -50,7 +50,8 @@ export interface Manifest {
     cipher: 'AES256' | null;
     /**
      * Identifies the key without revealing it: the OpenPGP fingerprint of the public key, or for a
-     * passphrase `scrypt:<salt>:<hash>` (a salted scrypt digest, as costly to guess as the ciphertext).
+     * passphrase `pbkdf2-sha256:<iterations>:<salt>:<hash>` (a salted PBKDF2 digest,
+     * costlier to guess against than the ciphertext itself).
      */
     keyFingerprint: string | null;
   };

@@ -9,6 +9,7 @@ import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { redact } from '../util/secrets.js';
 import { formatBytes, formatDuration } from '../util/units.js';
+import { readCatalog } from './catalog.js';
 import { explainGitHubError, type GitHubIssues, type Issue, type RepoRef } from './github/client.js';
 import { HttpError } from './github/http.js';
 import {
@@ -20,6 +21,7 @@ import {
   occurrencesMarker,
   withOccurrences,
 } from './github/incidents.js';
+import type { Storage } from './storage/index.js';
 
 export type RunStatus = 'success' | 'failure' | 'cancelled';
 
@@ -338,4 +340,21 @@ async function onRecovery(
     result.action = 'failed';
     warn(gitHubProblem(`could not close ${open.url}`, err));
   }
+}
+
+/** The newest backup with a valid manifest (of set `name`, or of any set), from the catalog. */
+export async function lastGoodFromCatalog(
+  storage: Storage,
+  prefix: string,
+  name: string | undefined,
+): Promise<LastGoodBackup | null> {
+  const newest = (await readCatalog(storage, prefix, name)).backups[0];
+  if (!newest) return null;
+  return {
+    key: newest.data.key,
+    location: storage.location,
+    createdAt: newest.manifest.createdAt,
+    size: newest.manifest.object.size,
+    rows: newest.manifest.totals.rows,
+  };
 }

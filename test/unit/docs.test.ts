@@ -1,4 +1,4 @@
-/** The root action.yml and the README's input/output tables are generated from actions/*/action.yml. */
+/** The root action.yml and the README input/output tables are generated from actions/<name>/action.yml. */
 
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';

@@ -126,3 +126,18 @@ export async function requestWithRetry(
     { cause: lastError?.cause },
   );
 }
+
+/** POSTs `{"text": …}` to a Slack-compatible incoming webhook. The URL is a secret: it is never in errors. */
+export async function postWebhook(url: string, payload: { text: string }, deps: HttpDeps = {}): Promise<void> {
+  await requestWithRetry(
+    url,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'postgres-dr' },
+      body: JSON.stringify(payload),
+      signal: AbortSignal.timeout(15_000),
+    },
+    'POST webhook-url',
+    deps,
+  );
+}

@@ -4,7 +4,7 @@
  * JavaScript implementations; secrets reach it through a pipe on fd 3, never argv or a file. Each use
  * gets its own temporary home directory, removed afterwards.
  */
-import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { pbkdf2 as pbkdf2Cb, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,24 +13,34 @@ import { promisify } from 'node:util';
 import { IntegrityError, UserError } from '../../util/errors.js';
 import { processTransform, runProcess } from './process.js';
 
-const scrypt = promisify(scryptCb) as (p: string, s: Buffer, len: number, o: object) => Promise<Buffer>;
-const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
-
 export function gpgBinary(): string {
   return process.env.PGDR_GPG ?? 'gpg';
 }
 
-/** A salted scrypt digest that identifies a passphrase without revealing it: `scrypt:<salt>:<hash>`. */
+const pbkdf2 = promisify(pbkdf2Cb);
+const PBKDF2_ITERATIONS = 600_000;
+
+/**
+ * A salted PBKDF2-SHA256 digest (600 000 iterations) that identifies a passphrase without revealing it:
+ * `pbkdf2-sha256:<iterations>:<salt>:<hash>`. Guessing against it costs more than guessing against the
+ * ciphertext's own S2K, so it gives nothing away; it lets verify and restore pick the right passphrase.
+ */
 export async function passphraseFingerprint(passphrase: string, salt = randomBytes(16)): Promise<string> {
-  const hash = await scrypt(passphrase, salt, 16, SCRYPT);
-  return `scrypt:${salt.toString('base64')}:${hash.toString('hex')}`;
+  const hash = await pbkdf2(passphrase, salt, PBKDF2_ITERATIONS, 16, 'sha256');
+  return `pbkdf2-sha256:${PBKDF2_ITERATIONS}:${salt.toString('base64')}:${hash.toString('hex')}`;
 }
 
 export async function passphraseMatches(passphrase: string, fingerprint: string): Promise<boolean> {
-  const m = /^scrypt:([A-Za-z0-9+/=]+):([0-9a-f]+)$/.exec(fingerprint);
+  const m = /^pbkdf2-sha256:(\d+):([A-Za-z0-9+/=]+):([0-9a-f]+)$/.exec(fingerprint);
   if (!m) return false;
-  const expected = Buffer.from(m[2] as string, 'hex');
-  const actual = await scrypt(passphrase, Buffer.from(m[1] as string, 'base64'), expected.length, SCRYPT);
+  const expected = Buffer.from(m[3] as string, 'hex');
+  const actual = await pbkdf2(
+    passphrase,
+    Buffer.from(m[2] as string, 'base64'),
+    Number(m[1]),
+    expected.length,
+    'sha256',
+  );
   return timingSafeEqual(expected, actual);
 }
 

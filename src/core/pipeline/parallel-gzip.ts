@@ -20,10 +20,10 @@ export class ParallelGzip extends Transform {
   private blocks = 0;
 
   constructor(o: { level?: number; threads?: number; blockSize?: number } = {}) {
-    super({ highWaterMark: 1024 * 1024 });
+    super({ highWaterMark: 256 * 1024 });
     this.level = o.level ?? 6;
     this.threads = Math.max(1, o.threads ?? 2);
-    this.blockSize = o.blockSize ?? 4 * 1024 * 1024;
+    this.blockSize = o.blockSize ?? 1024 * 1024;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {

@@ -134,7 +134,7 @@ function pump(w: Watched, target: Readable | Duplex): void {
 export function processSource(cmd: string, args: string[], o: ProcessOptions): Readable {
   let w: Watched;
   const r = new Readable({
-    highWaterMark: 1024 * 1024,
+    highWaterMark: 256 * 1024,
     read() {
       w.child.stdout?.resume();
     },
@@ -155,8 +155,8 @@ export function processSource(cmd: string, args: string[], o: ProcessOptions): R
 export function processTransform(cmd: string, args: string[], o: ProcessOptions): Duplex {
   let w: Watched;
   const d = new Duplex({
-    readableHighWaterMark: 1024 * 1024,
-    writableHighWaterMark: 1024 * 1024,
+    readableHighWaterMark: 256 * 1024,
+    writableHighWaterMark: 256 * 1024,
     write(chunk: Buffer, _enc, cb) {
       const stdin = w.child.stdin as Writable;
       if (stdin.write(chunk)) cb();
@@ -187,7 +187,7 @@ export function processTransform(cmd: string, args: string[], o: ProcessOptions)
 export function processSink(cmd: string, args: string[], o: ProcessOptions): Writable {
   let w: Watched;
   const s = new Writable({
-    highWaterMark: 1024 * 1024,
+    highWaterMark: 256 * 1024,
     write(chunk: Buffer, _enc, cb) {
       const stdin = w.child.stdin as Writable;
       if (stdin.write(chunk)) cb();

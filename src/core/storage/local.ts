@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { Meter } from '../pipeline/streams.js';
 import { DeleteError, type ObjectInfo, type Storage, type WriteOptions } from './types.js';
 
 /** A directory as storage. Writes go to a hidden temporary file, fsynced and renamed into place. */
@@ -75,12 +76,9 @@ export class LocalStorage implements Storage {
     const target = this.pathOf(key);
     await fs.mkdir(path.dirname(target), { recursive: true });
     const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now()}.partial`);
-    let size = 0;
-    body.on('data', (c: Buffer) => {
-      size += c.length;
-    });
+    const meter = new Meter();
     try {
-      await pipeline(body, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), { signal: options.signal });
+      await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), { signal: options.signal });
       const fh = await fs.open(tmp, 'r+');
       try {
         await fh.sync();
@@ -88,7 +86,7 @@ export class LocalStorage implements Storage {
         await fh.close();
       }
       await fs.rename(tmp, target);
-      return { size };
+      return { size: meter.bytes };
     } catch (err) {
       await fs.rm(tmp, { force: true });
       throw err;

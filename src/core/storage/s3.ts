@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -12,6 +13,7 @@ import {
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { Meter } from '../pipeline/streams.js';
 import { DeleteError, type ObjectInfo, type Storage, type WriteOptions } from './types.js';
 
 export interface S3StorageOptions {
@@ -156,16 +158,17 @@ export class S3Storage implements Storage {
   }
 
   async write(key: string, body: Readable, options: WriteOptions = {}): Promise<{ size: number }> {
-    let size = 0;
-    body.on('data', (c: Buffer) => {
-      size += c.length;
-    });
+    // Counted on the way in; the body is consumed only by the upload (a second 'data' consumer would
+    // switch it to flowing mode and defeat backpressure).
+    const meter = new Meter();
+    const counted = pipeline(body, meter);
+    counted.catch(() => {});
     const upload = new Upload({
       client: this.client,
       params: {
         Bucket: this.bucket,
         Key: key,
-        Body: body,
+        Body: meter,
         ContentType: options.contentType ?? 'application/octet-stream',
         ...this.sseParams(),
         ...(options.retainUntil
@@ -182,18 +185,20 @@ export class S3Storage implements Storage {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     // If the body fails, lib-storage's reader throws and the upload aborts its multipart upload.
     let bodyError: unknown;
-    body.once('error', (err) => {
+    counted.catch((err) => {
       bodyError = err;
+      // If the body fails, lib-storage sees a failed stream and aborts its multipart upload.
     });
     try {
       await upload.done();
+      await counted;
     } catch (err) {
+      await upload.abort().catch(() => {});
       throw bodyError ?? err;
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
-    if (bodyError) throw bodyError;
-    return { size };
+    return { size: meter.bytes };
   }
 
   async writeText(key: string, text: string, options: Omit<WriteOptions, 'expectedSize'> = {}): Promise<void> {

@@ -1,0 +1,207 @@
+#!/usr/bin/env node
+// `npm run bench [-- --size-mb 1024 --runs 3]`: postgres-dr against the shell pipeline a user would write
+// instead, on the same data in the same run, alternating runs; median and spread; peak RSS from
+// /usr/bin/time. Writes bench/results/<date>.md and prints it. Needs the prerequisites of `npm test`.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startPostgres } from '../test/harness/postgres.ts';
+import { createBucket, startS3 } from '../test/harness/s3.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values: opts } = parseArgs({
+  options: {
+    'size-mb': { type: 'string', default: '1024' },
+    'small-mb': { type: 'string', default: '100' },
+    runs: { type: 'string', default: '3' },
+    only: { type: 'string', default: '' },
+  },
+});
+const SIZE_MB = Number(opts['size-mb']);
+const SMALL_MB = Number(opts['small-mb']);
+const RUNS = Number(opts.runs);
+const PASS = 'bench passphrase 0123456789';
+
+const pg = await startPostgres({
+  settings: { shared_buffers: "'256MB'", max_wal_size: "'4GB'", checkpoint_timeout: "'30min'" },
+});
+const s3 = await startS3();
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-bench-'));
+const psqlBin = path.join(pg.binDir, 'psql');
+const pgDumpBin = path.join(pg.binDir, 'pg_dump');
+const psql = (db, sql) =>
+  execFileSync(
+    psqlBin,
+    ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', pg.host, '-p', String(pg.port), '-U', 'postgres', '-d', db],
+    { input: sql, encoding: 'utf8' },
+  ).trim();
+
+/** A realistic mix: wide text rows, numeric, jsonb, bytea, timestamps, indexes; about `mb` MB of dump. */
+function generate(db, mb) {
+  psql('postgres', `CREATE DATABASE ${db}`);
+  psql(
+    db,
+    `CREATE TABLE customers (id bigint PRIMARY KEY, name text, email text, address text, balance numeric(14,2), created timestamptz);
+     CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, status text, total numeric(12,2), lines jsonb, note text, placed_at timestamptz);
+     CREATE TABLE attachments (id bigint PRIMARY KEY, order_id bigint, mime text, content bytea);
+     CREATE INDEX ON orders (customer_id); CREATE INDEX ON orders (placed_at);`,
+  );
+  // Per "unit": ~1 customer (≈150 B), 10 orders (≈700 B each), 1 attachment (≈1.1 KB hex in a plain dump).
+  const units = Math.round((mb * 1024 * 1024) / 5000);
+  const chunk = 20000;
+  for (let start = 0; start < units; start += chunk) {
+    const end = Math.min(units, start + chunk) - 1;
+    psql(
+      db,
+      `INSERT INTO customers SELECT g, 'Customer ' || g, 'c' || g || '@example.com', g || ' Long Street, Some City ' || md5(g::text), (g % 100000) / 100.0, timestamptz '2020-01-01' + g * interval '1 minute' FROM generate_series(${start}, ${end}) g;
+       INSERT INTO orders SELECT g, g / 10, (ARRAY['new','paid','shipped','returned'])[1 + g % 4], (g % 99999) / 100.0,
+         jsonb_build_array(jsonb_build_object('sku', 'SKU-' || (g % 997), 'qty', 1 + g % 5, 'price', (g % 5000) / 100.0), jsonb_build_object('sku', 'SKU-' || (g % 991), 'qty', 1, 'desc', md5(g::text))),
+         repeat(md5((g * 7)::text) || ' ', 1 + g % 12), timestamptz '2021-01-01' + g * interval '7 seconds'
+         FROM generate_series(${start * 10}, ${end * 10 + 9}) g;
+       INSERT INTO attachments SELECT g, g * 10, 'application/pdf', decode(repeat(md5(g::text) || md5((g+1)::text), 8) || md5(random()::text), 'hex') FROM generate_series(${start}, ${end}) g;`,
+    );
+  }
+  psql(db, 'VACUUM ANALYZE');
+}
+
+function timeCmd(label, cmd, args, env = {}) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    stdio: ['ignore', 'ignore', 'pipe'],
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const last = r.stderr.trim().split('\n').pop() ?? '';
+  const [secs, kb] = last.split(' ').map(Number);
+  if (r.status !== 0) throw new Error(`${label} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  return { secs, rssMb: kb / 1024 };
+}
+
+const env = {
+  AWS_ACCESS_KEY_ID: 'S3RVER',
+  AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  AWS_REGION: 'us-east-1',
+  PGDR_ENCRYPTION_PASSPHRASE: PASS,
+};
+const gnupg = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-bench-gpg-'));
+const pgEnv = { PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: 'postgres', GNUPGHOME: gnupg, PASS };
+const cli = path.join(root, 'dist/cli/index.js');
+const hasZstd = spawnSync('zstd', ['--version']).status === 0;
+
+function scenarios(db, bucket) {
+  const out = path.join(work, 'out');
+  const shell = (pipeline) => ['bash', ['-c', `set -o pipefail; ${pipeline}`]];
+  const list = [
+    ['pg_dump > /dev/null (floor)', ...shell(`"${pgDumpBin}" -d ${db} > /dev/null`)],
+    [
+      'shell: pg_dump | gzip -6 | gpg > file',
+      ...shell(
+        `"${pgDumpBin}" -d ${db} | gzip -6 | gpg --batch --pinentry-mode loopback --passphrase-fd 3 --symmetric --cipher-algo AES256 --compress-algo none -o - 3<<<"$PASS" > ${work}/shell.gz.gpg`,
+      ),
+    ],
+    [
+      'pgdr backup gzip -6 → local dir',
+      process.execPath,
+      [cli, 'backup', '--database-url', pg.url(db), '--output', out, '--compression-level', '6'],
+    ],
+    [
+      'pgdr backup gzip -6 → S3 (s3rver)',
+      process.execPath,
+      [cli, 'backup', '--database-url', pg.url(db), '--destination', `s3://${bucket}/b`, '--s3-endpoint', s3.endpoint],
+    ],
+    [
+      'pgdr backup none, no encryption → local dir',
+      process.execPath,
+      [cli, 'backup', '--database-url', pg.url(db), '--output', out, '--compression', 'none', '--encryption', 'none'],
+      { PGDR_ENCRYPTION_PASSPHRASE: '' },
+    ],
+  ];
+  if (hasZstd) {
+    list.splice(2, 0, [
+      'shell: pg_dump | zstd -3 | gpg > file',
+      ...shell(
+        `"${pgDumpBin}" -d ${db} | zstd -3 -q -c | gpg --batch --pinentry-mode loopback --passphrase-fd 3 --symmetric --cipher-algo AES256 --compress-algo none -o - 3<<<"$PASS" > ${work}/shell.zst.gpg`,
+      ),
+    ]);
+    list.push([
+      'pgdr backup zstd -3 → local dir',
+      process.execPath,
+      [cli, 'backup', '--database-url', pg.url(db), '--output', out, '--compression', 'zstd'],
+    ]);
+  }
+  return list.filter(([label]) => !opts.only || label.includes(opts.only));
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const spread = (xs) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
+
+const report = [];
+const results = {};
+try {
+  for (const [db, mb] of [
+    ['bench_small', SMALL_MB],
+    ['bench_large', SIZE_MB],
+  ]) {
+    const t0 = Date.now();
+    generate(db, mb);
+    const dumpBytes = Number(
+      execFileSync('bash', ['-c', `"${pgDumpBin}" -d ${db} | wc -c`], { env: { ...process.env, ...pgEnv } }).toString(),
+    );
+    console.error(
+      `${db}: generated in ${((Date.now() - t0) / 1000).toFixed(0)}s, plain dump ${(dumpBytes / 1e6).toFixed(0)} MB, on disk ${psql(db, `SELECT pg_size_pretty(pg_database_size('${db}'))`)}`,
+    );
+    const bucket = await createBucket(s3.endpoint, 'bench');
+    const list = scenarios(db, bucket);
+    const rows = Object.fromEntries(list.map(([l]) => [l, []]));
+    for (let run = 0; run < RUNS; run++) {
+      for (const [label, cmd, args, extra] of list) {
+        fs.rmSync(path.join(work, 'out'), { recursive: true, force: true });
+        const r = timeCmd(label, cmd, args, { ...pgEnv, ...env, ...(extra ?? {}) });
+        rows[label].push(r);
+        console.error(`  run ${run + 1} ${label}: ${r.secs.toFixed(2)}s, ${r.rssMb.toFixed(0)} MB RSS`);
+      }
+    }
+    results[db] = { mb: dumpBytes / 1e6, rows };
+  }
+  const floorLabel = 'pg_dump > /dev/null (floor)';
+  const shellLabel = 'shell: pg_dump | gzip -6 | gpg > file';
+  report.push(`# postgres-dr benchmark — ${new Date().toISOString().slice(0, 10)}`, '');
+  report.push(
+    `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; PostgreSQL ${psql('postgres', 'SHOW server_version')}; ${RUNS} alternating runs per scenario; median (min–max).`,
+    '',
+  );
+  for (const [db, { mb, rows }] of Object.entries(results)) {
+    report.push(
+      `## ${db}: plain dump ${mb.toFixed(0)} MB`,
+      '',
+      '| scenario | wall s | spread s | MB/s of dump | peak RSS MB (main process) | ÷ shell gzip pipeline | ÷ pg_dump floor |',
+      '|---|---|---|---|---|---|---|',
+    );
+    const shell = median(rows[shellLabel]?.map((r) => r.secs) ?? [NaN]);
+    const floor = median(rows[floorLabel]?.map((r) => r.secs) ?? [NaN]);
+    for (const [label, rs] of Object.entries(rows)) {
+      const secs = rs.map((r) => r.secs);
+      const m = median(secs);
+      report.push(
+        `| ${label} | ${m.toFixed(2)} | ${spread(secs)} | ${(mb / m).toFixed(0)} | ${Math.max(...rs.map((r) => r.rssMb)).toFixed(0)} | ${(m / shell).toFixed(2)} | ${(m / floor).toFixed(2)} |`,
+      );
+    }
+    report.push('');
+  }
+  report.push(
+    'Peak RSS of the shell scenarios is that of the largest single process in the pipeline (GNU time reports the maximum over children). Our rows are the Node process alone; gpg adds ~5 MB and pg_dump ~10 MB beside it.',
+  );
+  const text = report.join('\n');
+  const file = path.join(root, 'bench/results', `${new Date().toISOString().slice(0, 10)}.md`);
+  fs.writeFileSync(file, `${text}\n`);
+  console.log(text);
+  console.error(`\nwritten to ${path.relative(root, file)}`);
+} finally {
+  pg.stop();
+  await s3.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.rmSync(gnupg, { recursive: true, force: true });
+}

@@ -1,0 +1,174 @@
+/** The notify action: a run's status → an issue for on-call (opened, commented, or closed) and a webhook. */
+import { GitHubRestClient, parseRepository } from '../core/github/client.js';
+import { postWebhook } from '../core/github/http.js';
+import { type InputGetter, readDestination, secretInput, storageFor } from '../core/inputs.js';
+import { validateName } from '../core/layout.js';
+import {
+  describeLastGood,
+  lastGoodFromCatalog,
+  type NotifyConfig,
+  type NotifyResult,
+  notify,
+  type RunInfo,
+} from '../core/notify.js';
+import type { CommandResult, Report } from '../core/report.js';
+import { UserError } from '../util/errors.js';
+import { registerSecret } from '../util/secrets.js';
+import { parseBoolean, parseChoice } from '../util/units.js';
+import type { Command } from './command.js';
+
+/** Splits a comma- or newline-separated list input. */
+export function parseList(value: string): string[] {
+  return value
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function httpUrl(value: string, input: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new UserError(`'${input}' must be an https:// URL (got something that is not a URL)`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new UserError(`'${input}' must be an https:// URL`);
+  return value;
+}
+
+export function readRunInfo(env: NodeJS.ProcessEnv, repository: string): RunInfo {
+  return {
+    serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+    repository,
+    workflow: env.GITHUB_WORKFLOW || 'postgres-dr',
+    job: env.GITHUB_JOB || undefined,
+    runId: env.GITHUB_RUN_ID || undefined,
+    runAttempt: env.GITHUB_RUN_ATTEMPT || undefined,
+  };
+}
+
+export function readNotifyInputs(get: InputGetter, env: NodeJS.ProcessEnv = process.env) {
+  if (!get('status')) {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a workflow expression, shown to the user
+    throw new UserError("'status' is required: pass `status: ${{ job.status }}` and run the step with `if: always()`");
+  }
+  const status = parseChoice(get('status'), 'status', ['success', 'failure', 'cancelled'] as const);
+  // The CLI has no `${{ github.token }}` default: fall back to GITHUB_TOKEN there.
+  const token = secretInput(get, 'github-token') || env.GITHUB_TOKEN || '';
+  registerSecret(token);
+  const webhookUrl = secretInput(get, 'webhook-url') || undefined;
+  if (webhookUrl) httpUrl(webhookUrl, 'webhook-url');
+  const repoText = get('repository') || env.GITHUB_REPOSITORY || '';
+  if (!repoText) throw new UserError("'repository' is required outside GitHub Actions: owner/name");
+  const repo = parseRepository(repoText);
+  const labels = get('issue-labels') ? parseList(get('issue-labels')) : ['backup-failure'];
+  if (!labels.length) {
+    throw new UserError("'issue-labels' needs at least one label: open incidents are found by their first label");
+  }
+  const assignees = parseList(get('issue-assignees')).map((a) => a.replace(/^@/, ''));
+  for (const a of assignees) {
+    if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(a)) {
+      throw new UserError(`'issue-assignees': '${a}' is not a GitHub user name`);
+    }
+  }
+  const name = get('name') ? validateName(get('name')) : undefined;
+  const notifyOn = get('notify-on')
+    ? parseChoice(get('notify-on'), 'notify-on', ['failure', 'always'] as const)
+    : 'failure';
+  const runbookUrl = get('runbook-url') ? httpUrl(get('runbook-url'), 'runbook-url') : undefined;
+  const failOnFailure = get('fail-on-failure') ? parseBoolean(get('fail-on-failure'), 'fail-on-failure') : true;
+  const destination = get('destination') ? readDestination(get) : undefined;
+  const config: NotifyConfig = {
+    status,
+    notifyOn,
+    repo,
+    labels,
+    assignees,
+    title: get('title') || undefined,
+    name,
+    details: get('details') || undefined,
+    runbookUrl,
+    webhookUrl,
+    run: readRunInfo(env, `${repo.owner}/${repo.repo}`),
+  };
+  return {
+    config,
+    token,
+    destination,
+    failOnFailure,
+    apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+  };
+}
+
+const ACTION_WORDS: Record<NotifyResult['action'], string> = {
+  opened: 'opened',
+  commented: 'commented on (repeat failure)',
+  closed: 'commented "recovered" and closed',
+  none: 'nothing to do',
+  failed: 'could not be updated (see warnings)',
+};
+
+function notifyReport(c: NotifyConfig, r: NotifyResult): Report {
+  const failed = c.status !== 'success';
+  const headline = failed
+    ? r.issue
+      ? `On-call alerted: ${r.issue.url}${r.occurrence && r.occurrence > 1 ? ` (occurrence #${r.occurrence})` : ''}`
+      : 'The run failed, and no issue could be opened: see the warnings'
+    : r.action === 'closed'
+      ? `Recovered: ${r.issue?.url} closed`
+      : 'The run succeeded; no open incident';
+  const facts: Array<[string, string]> = [
+    ['Run status', c.status],
+    ['Workflow / job', `${c.run.workflow}${c.run.job ? ` / ${c.run.job}` : ''}`],
+    ['Backup set', c.name ?? '(not named)'],
+    ['Issue', r.issue ? `#${r.issue.number} ${r.issue.url}: ${ACTION_WORDS[r.action]}` : ACTION_WORDS[r.action]],
+    ['Webhook', r.webhook],
+  ];
+  if (r.occurrence) facts.push(['Occurrence', String(r.occurrence)]);
+  if (r.lastGood !== undefined) facts.push(['Last good backup', describeLastGood(r.lastGood, new Date())]);
+  return {
+    title: failed
+      ? `Backup run ${c.status === 'cancelled' ? 'cancelled' : 'failed'}: notify`
+      : 'Backup run succeeded: notify',
+    status: r.warnings.length ? 'warning' : failed ? 'failure' : 'success',
+    headline,
+    facts,
+    tables: [],
+    notes: r.warnings,
+  };
+}
+
+export const notifyCommand: Command = {
+  name: 'notify',
+  description: 'open, comment on or close an on-call issue (and post to a webhook) from a run status',
+  async run(get, ctx): Promise<CommandResult> {
+    const { config, token, destination, failOnFailure, apiUrl } = readNotifyInputs(get);
+    const onRetry = (m: string): void => ctx.log.info(m);
+    const storage = destination ? storageFor(destination) : undefined;
+    const r = await notify(config, {
+      github: token ? new GitHubRestClient(apiUrl, token, { onRetry }) : undefined,
+      postWebhook: (url, payload) => postWebhook(url, payload, { onRetry }),
+      lastGood:
+        storage && destination
+          ? () => lastGoodFromCatalog(storage, destination.destination.prefix, config.name)
+          : undefined,
+      log: ctx.log,
+    });
+    const failed = config.status !== 'success';
+    return {
+      outputs: {
+        action: r.action,
+        'issue-number': r.issue?.number ?? '',
+        'issue-url': r.issue?.url ?? '',
+        occurrence: r.occurrence ?? '',
+        webhook: r.webhook,
+      },
+      report: notifyReport(config, r),
+      warnings: r.warnings,
+      failure:
+        failed && failOnFailure
+          ? `the run ${config.status === 'cancelled' ? 'was cancelled' : 'failed'}${r.issue ? `; on-call issue: ${r.issue.url}` : ''} (set 'fail-on-failure: false' to let this step pass)`
+          : undefined,
+    };
+  },
+};

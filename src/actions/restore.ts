@@ -1,0 +1,105 @@
+/** The restore action: inputs (with `confirm`) → runRestore → outputs and a report. */
+import type { EncryptionConfig } from '../core/backup.js';
+import type { InputGetter } from '../core/inputs.js';
+import { readDestination, secretInput, storageFor } from '../core/inputs.js';
+import { parseDatabaseUrl } from '../core/postgres/connection.js';
+import type { CommandResult } from '../core/report.js';
+import { type RestoreConfig, runRestore } from '../core/restore.js';
+import { UserError } from '../util/errors.js';
+import { formatBytes, formatDuration, parseBoolean } from '../util/units.js';
+import { readEncryption } from './backup.js';
+import type { Command } from './command.js';
+import { readDecryption, readJobs, readSelector, TABLE_HEADER, tableRows, tempDir } from './verify.js';
+
+export function readRestoreConfig(get: InputGetter): {
+  config: RestoreConfig;
+  destination: ReturnType<typeof readDestination>;
+} {
+  const connection = parseDatabaseUrl(secretInput(get, 'database-url'));
+  const target = connection.database;
+  if (!target) {
+    throw new UserError(`'database-url' must name the target database (postgres://user@host:5432/<database>)`);
+  }
+  const confirm = get('confirm');
+  if (confirm !== target) {
+    throw new UserError(
+      `'confirm' must be exactly the name of the database to replace ('${target}')${confirm ? `, got '${confirm}'` : ''}: nothing was changed`,
+    );
+  }
+  const selector = readSelector(get, false);
+  if (selector.kind === 'file') throw new UserError(`restore reads from 'destination'; 'backup-file' is for verify`);
+  const destination = readDestination(get);
+  const decryption = readDecryption(get);
+  const pre = get('pre-restore-backup') ? parseBoolean(get('pre-restore-backup'), 'pre-restore-backup') : true;
+  let preRestoreBackup: EncryptionConfig | null = null;
+  if (pre) {
+    try {
+      preRestoreBackup = readEncryption(get);
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      throw new UserError(
+        `the pre-restore backup of '${target}' needs encryption like any backup: ${err.message}; or set 'pre-restore-backup: false'`,
+      );
+    }
+  }
+  return {
+    destination,
+    config: {
+      connection,
+      prefix: destination.destination.prefix,
+      selector,
+      decryption,
+      preRestoreBackup,
+      jobs: readJobs(get),
+      pgBinDir: get('pg-bin-dir') || undefined,
+      tempDir: tempDir(),
+    },
+  };
+}
+
+export const restoreCommand: Command = {
+  name: 'restore',
+  description: 'replace a database with a backup (validated first, swapped in by rename, old data kept)',
+  async run(get, ctx): Promise<CommandResult> {
+    const { config, destination } = readRestoreConfig(get);
+    const storage = storageFor(destination);
+    const r = await runRestore(config, { storage, log: ctx.log, signal: ctx.signal });
+    const m = r.manifest;
+    const rows = r.tables.reduce((a, t) => a + (t.actualRows ?? 0), 0);
+    return {
+      outputs: {
+        'restored-key': r.restoredKey,
+        'previous-database': r.previousDatabase ?? '',
+        'pre-restore-backup-key': r.preRestoreBackupKey ?? '',
+        'data-loss-window-seconds': Math.round(r.dataLossWindowSeconds),
+        'restore-seconds': Math.round(r.restoreSeconds * 10) / 10,
+        tables: r.tables.length,
+        rows,
+      },
+      report: {
+        title: `${r.target} restored from ${m.name}`,
+        status: 'success',
+        headline: `${r.target} now holds the data as of ${m.createdAt}: anything written after that is not in it (${formatDuration(r.dataLossWindowSeconds)})`,
+        facts: [
+          ['Restored from', r.label],
+          ['Snapshot time', m.createdAt],
+          ['Data-loss window', formatDuration(r.dataLossWindowSeconds)],
+          ['Duration', formatDuration(r.restoreSeconds)],
+          [
+            'Previous data',
+            r.previousDatabase
+              ? `database ${r.previousDatabase} (drop it once you no longer need it)`
+              : `none: ${r.target} did not exist`,
+          ],
+          ['Pre-restore backup', r.preRestoreBackupKey ?? 'none'],
+          ['Source', `${m.dump.database} (PostgreSQL ${m.dump.serverVersion}), ${formatBytes(m.object.size)} stored`],
+          ['Tables / rows', `${r.tables.length} / ${rows.toLocaleString('en-US')}, all matching the manifest`],
+        ],
+        tables: [{ title: 'Tables', header: TABLE_HEADER, rows: tableRows(r.tables) }],
+        notes: [
+          'Database-level settings (ALTER DATABASE … SET) and database GRANTs are not part of a pg_dump archive: re-apply them if you use them.',
+        ],
+      },
+    };
+  },
+};

@@ -1,0 +1,228 @@
+/**
+ * The restore use case: replace a live database with a backup without ever leaving it half-written.
+ *
+ *   refuse while sessions hold the target → (optional) back the target up → restore into a fresh
+ *   database beside it → validate against the manifest → rename target → <target>_pre_restore_<stamp>,
+ *   fresh → target.
+ *
+ * Until the two renames, the target is untouched; any failure drops the fresh database.
+ */
+import { CancelledError, describeError, IntegrityError, UserError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { formatBytes } from '../util/units.js';
+import { type EncryptionConfig, runBackup } from './backup.js';
+import { type BackupSelector, type DecryptionConfig, locateBackup, prepareDecryption } from './fetch.js';
+import type { Manifest } from './manifest.js';
+import { GpgSession } from './pipeline/gpg.js';
+import { describeConnection, type PgConnection, pgClientConfig } from './postgres/connection.js';
+import {
+  previousDatabaseName,
+  ServerSession,
+  type SessionCount,
+  scratchDatabaseName,
+} from './postgres/restore-tools.js';
+import { openStatsClient, tableLabel } from './postgres/stats.js';
+import type { Storage } from './storage/index.js';
+import { loadAndValidate, mismatchesOf, type TableCheck } from './verify.js';
+
+export interface RestoreConfig {
+  /** The target: its database is the one replaced. */
+  connection: PgConnection;
+  prefix: string;
+  selector: Exclude<BackupSelector, { kind: 'file' }>;
+  decryption: DecryptionConfig;
+  /** Encryption for the backup of the current target taken first; null: no such backup. */
+  preRestoreBackup: EncryptionConfig | null;
+  jobs: number;
+  pgBinDir?: string;
+  tempDir?: string;
+}
+
+export interface RestoreDeps {
+  storage: Storage;
+  log: Logger;
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+export interface RestoreResult {
+  manifest: Manifest;
+  restoredKey: string;
+  label: string;
+  target: string;
+  /** Where the replaced database now lives; null when the target did not exist. */
+  previousDatabase: string | null;
+  preRestoreBackupKey: string | null;
+  dataLossWindowSeconds: number;
+  restoreSeconds: number;
+  tables: TableCheck[];
+}
+
+/** The name of the backup set that pre-restore backups of set `name` go to. */
+export function preRestoreSetName(name: string): string {
+  return `${name.slice(0, 88)}-pre-restore`;
+}
+
+export function describeSessions(sessions: SessionCount[]): string {
+  return sessions.map((s) => `${s.applicationName}: ${s.count}`).join(', ');
+}
+
+function refuseSessions(target: string, sessions: SessionCount[]): UserError {
+  const total = sessions.reduce((a, s) => a + s.count, 0);
+  return new UserError(
+    `${total} other session${total === 1 ? ' is' : 's are'} connected to ${target} (${describeSessions(sessions)}): stop the application and any other writers, then run the restore again. Nothing was changed.`,
+  );
+}
+
+/** A session on the server that is not on the target: the target itself cannot be renamed while we sit in it. */
+async function openControl(conn: PgConnection, target: string): Promise<ServerSession> {
+  let lastErr: unknown;
+  for (const db of ['postgres', 'template1']) {
+    if (db === target) continue;
+    try {
+      return await ServerSession.open(conn, db);
+    } catch (err) {
+      lastErr = err;
+      if ((err as { code?: string }).code !== '3D000') break; // only "database does not exist" moves on
+    }
+  }
+  throw new Error(`cannot connect to ${describeConnection(conn, 'postgres')}: ${describeError(lastErr)}`, {
+    cause: lastErr,
+  });
+}
+
+export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise<RestoreResult> {
+  const { log, storage } = deps;
+  const now = deps.now ?? (() => new Date());
+  const target = cfg.connection.database;
+  if (!target) throw new UserError(`'database-url' must name the target database`);
+  const started = Date.now();
+
+  const server = await openControl(cfg.connection, target);
+  let gpg: GpgSession | undefined;
+  let fresh: string | undefined;
+  let swapped = false;
+  try {
+    const targetExists = await server.exists(target);
+    const sessions = targetExists ? await server.sessionsOn(target) : [];
+    if (sessions.length) throw refuseSessions(target, sessions);
+    log.info(
+      targetExists
+        ? `target: ${describeConnection(cfg.connection)} (PostgreSQL ${server.major}), no other sessions`
+        : `target: ${target} does not exist on ${describeConnection(cfg.connection)}: it will be created`,
+    );
+
+    const b = await log.group('Find the backup', () => locateBackup(storage, cfg.prefix, cfg.selector));
+    const m = b.manifest;
+    for (const s of b.skipped) log.warn(`skipped a newer object that is not a usable backup: ${s}`);
+    log.info(`backup: ${b.label} (${formatBytes(m.object.size)}, taken ${m.createdAt})`);
+    gpg = m.encryption.scheme === 'none' ? undefined : await GpgSession.create();
+    const gpgPassphrase = await prepareDecryption(m, cfg.decryption, gpg);
+
+    let preRestoreBackupKey: string | null = null;
+    if (cfg.preRestoreBackup && targetExists) {
+      const encryption = cfg.preRestoreBackup;
+      const r = await log.group(`Back up the current ${target} first`, () =>
+        runBackup(
+          {
+            connection: { ...cfg.connection, database: target },
+            prefix: cfg.prefix,
+            name: preRestoreSetName(m.name),
+            format: 'plain',
+            compression: 'gzip',
+            compressionLevel: 6,
+            encryption,
+            pgBinDir: cfg.pgBinDir,
+            verifyUpload: true,
+          },
+          { storage, log, signal: deps.signal, now },
+        ),
+      );
+      preRestoreBackupKey = r.manifest.object.key;
+      log.info(`pre-restore backup: ${r.location}/${preRestoreBackupKey}`);
+    } else if (cfg.preRestoreBackup) {
+      log.info('pre-restore backup skipped: the target does not exist');
+    } else {
+      log.warn('pre-restore-backup: false — the current data is kept only as the renamed database');
+    }
+
+    fresh = scratchDatabaseName('restore', target, now());
+    await server.createDatabase(fresh, targetExists ? target : undefined);
+    log.info(`restoring into the fresh database ${fresh}`);
+    const t0 = Date.now();
+    const { checks } = await loadAndValidate(
+      b,
+      fresh,
+      {
+        connection: cfg.connection,
+        jobs: cfg.jobs,
+        pgBinDir: cfg.pgBinDir,
+        tempDir: cfg.tempDir,
+        portable: false,
+        serverMajor: server.major,
+      },
+      { log, signal: deps.signal, gpg, gpgPassphrase },
+    );
+    const bad = mismatchesOf(checks);
+    if (bad.length) {
+      throw new IntegrityError(
+        `the restored copy does not match the manifest (${bad.map((c) => `${tableLabel(c)}: ${c.problem}`).join('; ')}); ${target} was not touched`,
+        'table-mismatch',
+      );
+    }
+    // Fresh statistics, so the application's first queries get sensible plans.
+    const stats = await openStatsClient(pgClientConfig(cfg.connection, fresh));
+    try {
+      await stats.query('ANALYZE');
+    } finally {
+      await stats.end().catch(() => {});
+    }
+    log.info(`restored and validated in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    if (deps.signal?.aborted) throw deps.signal.reason ?? new CancelledError('cancelled');
+
+    let previous: string | null = null;
+    await log.group(`Swap ${fresh} in as ${target}`, async () => {
+      if (targetExists) {
+        const late = await server.sessionsOn(target);
+        if (late.length) throw refuseSessions(target, late);
+        previous = previousDatabaseName(target, now());
+        // Fails, changing nothing, if a session connected in the meantime.
+        await server.renameDatabase(target, previous);
+        try {
+          await server.renameDatabase(fresh as string, target);
+        } catch (err) {
+          await server.renameDatabase(previous, target).catch((e) => {
+            log.warn(`could not rename ${previous} back to ${target}: ${describeError(e)}`);
+          });
+          throw err;
+        }
+        log.info(`${target} → ${previous}; ${fresh} → ${target}`);
+      } else {
+        await server.renameDatabase(fresh as string, target);
+        log.info(`${fresh} → ${target}`);
+      }
+    });
+    swapped = true;
+    return {
+      manifest: m,
+      restoredKey: b.dataKey,
+      label: b.label,
+      target,
+      previousDatabase: previous,
+      preRestoreBackupKey,
+      dataLossWindowSeconds: Math.max(0, (now().getTime() - Date.parse(m.createdAt)) / 1000),
+      restoreSeconds: (Date.now() - started) / 1000,
+      tables: checks,
+    };
+  } finally {
+    if (fresh && !swapped) {
+      try {
+        if (await server.dropDatabase(fresh)) log.info(`dropped ${fresh}; ${target} is unchanged`);
+      } catch (err) {
+        log.warn(`could not drop ${fresh}: ${describeError(err)}; drop it by hand`);
+      }
+    }
+    await server.close();
+    await gpg?.close();
+  }
+}

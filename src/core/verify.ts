@@ -1,0 +1,353 @@
+/**
+ * The verify use case: restore a backup into an isolated scratch database, check every table against
+ * the manifest (row count and content checksum), measure RPO (backup age) and RTO (download + restore +
+ * validate), and always drop the scratch database. Also home of the restore-and-validate steps that the
+ * restore use case shares.
+ */
+import { createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { CancelledError, describeError, IntegrityError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { formatBytes, formatDuration } from '../util/units.js';
+import {
+  type BackupSelector,
+  type DecryptionConfig,
+  type LocatedBackup,
+  locateBackup,
+  prepareDecryption,
+  streamBackup,
+} from './fetch.js';
+import type { Manifest, TableStats } from './manifest.js';
+import { GpgSession } from './pipeline/gpg.js';
+import { every } from './pipeline/streams.js';
+import { describeConnection, type PgConnection, pgClientConfig } from './postgres/connection.js';
+import { restoreFile, restoreSink, ServerSession, scratchDatabaseName } from './postgres/restore-tools.js';
+import { listTables, openStatsClient, tableLabel, tableStats } from './postgres/stats.js';
+import { findTool } from './postgres/tools.js';
+import type { Storage } from './storage/index.js';
+
+export interface TableCheck {
+  schema: string;
+  name: string;
+  expectedRows: number | null;
+  actualRows: number | null;
+  checksumOk: boolean;
+  /** null when the table matches. */
+  problem: string | null;
+}
+
+/** Compares the restored tables with the manifest's: each expected table present, same rows, same checksum. */
+export function compareTables(expected: TableStats[], actual: TableStats[]): TableCheck[] {
+  const key = (t: { schema: string; name: string }): string => JSON.stringify([t.schema, t.name]);
+  const byKey = new Map(actual.map((t) => [key(t), t]));
+  const out: TableCheck[] = [];
+  for (const e of expected) {
+    const a = byKey.get(key(e));
+    byKey.delete(key(e));
+    if (!a) {
+      out.push({ ...pick(e), expectedRows: e.rows, actualRows: null, checksumOk: false, problem: 'missing' });
+      continue;
+    }
+    const checksumOk = a.checksum === e.checksum;
+    const problem =
+      a.rows !== e.rows
+        ? `${a.rows} rows, expected ${e.rows}`
+        : checksumOk
+          ? null
+          : 'same row count, different contents (checksum)';
+    out.push({ ...pick(e), expectedRows: e.rows, actualRows: a.rows, checksumOk, problem });
+  }
+  for (const a of byKey.values()) {
+    out.push({ ...pick(a), expectedRows: null, actualRows: a.rows, checksumOk: false, problem: 'not in the manifest' });
+  }
+  return out;
+}
+
+function pick(t: { schema: string; name: string }): { schema: string; name: string } {
+  return { schema: t.schema, name: t.name };
+}
+
+export function mismatchesOf(checks: TableCheck[]): TableCheck[] {
+  return checks.filter((c) => c.problem !== null);
+}
+
+/** The major version at the start of a version string ("15.18", "17beta1"). */
+function majorOf(version: string): number {
+  return Number(/^(\d+)/.exec(version)?.[1] ?? 0);
+}
+
+export interface LoadOptions {
+  connection: PgConnection;
+  /** Parallel jobs for a custom-format archive; > 1 stages the decrypted archive in `tempDir`. */
+  jobs: number;
+  pgBinDir?: string;
+  tempDir?: string;
+  /** Leave out ownership and privileges (custom format), for a scratch copy on any server. */
+  portable: boolean;
+  serverMajor: number;
+}
+
+/**
+ * Streams the backup into the (empty) database `db` and validates it against the manifest. Throws
+ * IntegrityError for a damaged object, a wrong key or a dump that does not load; returns the table
+ * checks (which may hold mismatches).
+ */
+export async function loadAndValidate(
+  b: LocatedBackup,
+  db: string,
+  o: LoadOptions,
+  deps: { log: Logger; signal?: AbortSignal; gpg?: GpgSession; gpgPassphrase?: string },
+): Promise<{ checks: TableCheck[]; bytes: number }> {
+  const { log } = deps;
+  const m = b.manifest;
+  const toolName = m.dump.format === 'plain' ? 'psql' : 'pg_restore';
+  // The tool must handle both the server and the dump (plain dumps of pg_dump 15.14+ use psql's \restrict).
+  const tool = await findTool(toolName, Math.max(o.serverMajor, majorOf(m.dump.pgDumpVersion)), o.pgBinDir);
+  log.info(`${toolName}: ${tool.version} (${tool.path})`);
+  let bytes = 0;
+  const t0 = Date.now();
+  const stop = every(10_000, () =>
+    log.info(`… restoring: ${formatBytes(bytes)} read in ${formatDuration((Date.now() - t0) / 1000)}`),
+  );
+  const stream = async (sink: NodeJS.WritableStream): Promise<void> => {
+    const r = await streamBackup(b, {
+      sink: sink as import('node:stream').Writable,
+      gpg: deps.gpg,
+      gpgPassphrase: deps.gpgPassphrase,
+      signal: deps.signal,
+      log,
+    });
+    bytes = r.bytes;
+  };
+  try {
+    await log.group(`Restore ${b.label} into ${db}`, async () => {
+      if (m.dump.format === 'custom' && o.jobs > 1) {
+        const dir = await fs.mkdtemp(path.join(o.tempDir ?? os.tmpdir(), 'pgdr-restore-'));
+        const file = path.join(dir, 'backup.dump');
+        log.info(
+          `jobs: ${o.jobs} — staging the decrypted archive in ${file} (${formatBytes(m.dump.dumpSize)}): pg_restore needs a seekable file to restore in parallel; with jobs: 1 it streams without a temporary file`,
+        );
+        try {
+          await stream(createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+          try {
+            await restoreFile({
+              toolPath: tool.path,
+              connection: o.connection,
+              db,
+              file,
+              jobs: o.jobs,
+              portable: o.portable,
+              log,
+              signal: deps.signal,
+            });
+          } catch (err) {
+            if (deps.signal?.aborted) throw deps.signal.reason ?? new CancelledError('cancelled');
+            throw new IntegrityError(
+              `the backup object is intact but could not be restored: ${describeError(err)}`,
+              'restore',
+              { cause: err },
+            );
+          }
+        } finally {
+          await fs.rm(dir, { recursive: true, force: true });
+        }
+      } else {
+        await stream(
+          restoreSink({
+            format: m.dump.format,
+            toolPath: tool.path,
+            connection: o.connection,
+            db,
+            portable: o.portable,
+            log,
+          }),
+        );
+      }
+      log.info(`restored: ${formatBytes(bytes)} read, size and sha256 match the manifest`);
+    });
+  } finally {
+    stop();
+  }
+  const checks = await log.group(`Validate ${m.tables.length} tables against the manifest`, async () => {
+    const client = await openStatsClient(pgClientConfig(o.connection, db));
+    try {
+      const actual = await tableStats(client, await listTables(client));
+      const result = compareTables(m.tables, actual);
+      for (const c of mismatchesOf(result)) log.warn(`table ${tableLabel(c)}: ${c.problem}`);
+      return result;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  });
+  return { checks, bytes };
+}
+
+export interface VerifyConfig {
+  /** The server where the scratch database is created (its database: where to connect). */
+  connection: PgConnection;
+  prefix: string;
+  selector: BackupSelector;
+  decryption: DecryptionConfig;
+  jobs: number;
+  keepDatabase: boolean;
+  maxAgeSeconds: number;
+  maxRestoreSeconds: number;
+  pgBinDir?: string;
+  tempDir?: string;
+}
+
+export interface VerifyDeps {
+  /** Absent for a local backup file. */
+  storage?: Storage;
+  log: Logger;
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+export type FailureKind = IntegrityError['kind'] | 'rpo' | 'rto';
+
+export interface VerifyOutcome {
+  passed: boolean;
+  /** The data object's key (or the selector when the backup was not found). */
+  backupKey: string;
+  label: string;
+  manifest?: Manifest;
+  backupAgeSeconds?: number;
+  /** Download + restore + validate. */
+  restoreSeconds?: number;
+  tables: TableCheck[];
+  /** Every reason the verify failed, the most fundamental first. */
+  failures: Array<{ kind: FailureKind; message: string }>;
+  scratchDatabase?: string;
+  keptDatabase: boolean;
+  /** Newer objects `latest` passed over. */
+  skipped: string[];
+  maxAgeSeconds: number;
+  maxRestoreSeconds: number;
+}
+
+function selectorLabel(s: BackupSelector): string {
+  return s.kind === 'latest' ? `latest${s.name ? ` of ${s.name}` : ''}` : s.kind === 'key' ? s.key : s.path;
+}
+
+export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise<VerifyOutcome> {
+  const { log } = deps;
+  const now = deps.now ?? (() => new Date());
+  const outcome: VerifyOutcome = {
+    passed: false,
+    backupKey: selectorLabel(cfg.selector),
+    label: selectorLabel(cfg.selector),
+    tables: [],
+    failures: [],
+    keptDatabase: false,
+    skipped: [],
+    maxAgeSeconds: cfg.maxAgeSeconds,
+    maxRestoreSeconds: cfg.maxRestoreSeconds,
+  };
+  const fail = (err: unknown): VerifyOutcome => {
+    if (!(err instanceof IntegrityError)) throw err;
+    outcome.failures.unshift({ kind: err.kind, message: err.message });
+    return outcome;
+  };
+
+  let b: LocatedBackup;
+  try {
+    b = await log.group('Find the backup', () => locateBackup(deps.storage, cfg.prefix, cfg.selector));
+  } catch (err) {
+    return fail(err);
+  }
+  const m = b.manifest;
+  Object.assign(outcome, { backupKey: b.dataKey, label: b.label, manifest: m, skipped: b.skipped });
+  outcome.backupAgeSeconds = Math.max(0, (now().getTime() - Date.parse(m.createdAt)) / 1000);
+  log.info(
+    `backup: ${b.label} (${formatBytes(m.object.size)}, taken ${m.createdAt}, ${formatDuration(outcome.backupAgeSeconds)} ago)`,
+  );
+  for (const s of b.skipped) log.warn(`skipped a newer object that is not a usable backup: ${s}`);
+  if (outcome.backupAgeSeconds > cfg.maxAgeSeconds) {
+    outcome.failures.push({
+      kind: 'rpo',
+      message: `RPO target missed: the backup is ${formatDuration(outcome.backupAgeSeconds)} old, 'max-age' is ${formatDuration(cfg.maxAgeSeconds)}`,
+    });
+  }
+
+  const gpg = m.encryption.scheme === 'none' ? undefined : await GpgSession.create();
+  let server: ServerSession | undefined;
+  let scratch: string | undefined;
+  try {
+    let gpgPassphrase: string | undefined;
+    try {
+      gpgPassphrase = await prepareDecryption(m, cfg.decryption, gpg);
+    } catch (err) {
+      return fail(err);
+    }
+    try {
+      server = await ServerSession.open(cfg.connection);
+    } catch (err) {
+      throw new Error(`cannot connect to ${describeConnection(cfg.connection)}: ${describeError(err)}`, { cause: err });
+    }
+    scratch = scratchDatabaseName('verify', m.name, now());
+    await server.createDatabase(scratch);
+    outcome.scratchDatabase = scratch;
+    log.info(
+      `scratch database: ${scratch} on ${describeConnection(cfg.connection, scratch)} (PostgreSQL ${server.major})`,
+    );
+    const t0 = Date.now();
+    try {
+      const { checks } = await loadAndValidate(
+        b,
+        scratch,
+        {
+          connection: cfg.connection,
+          jobs: cfg.jobs,
+          pgBinDir: cfg.pgBinDir,
+          tempDir: cfg.tempDir,
+          portable: true,
+          serverMajor: server.major,
+        },
+        { log, signal: deps.signal, gpg, gpgPassphrase },
+      );
+      outcome.tables = checks;
+    } catch (err) {
+      return fail(err);
+    } finally {
+      outcome.restoreSeconds = (Date.now() - t0) / 1000;
+    }
+    const bad = mismatchesOf(outcome.tables);
+    if (bad.length) {
+      outcome.failures.unshift({
+        kind: 'table-mismatch',
+        message: `${bad.length} of ${outcome.tables.length} tables do not match the manifest: ${bad
+          .slice(0, 5)
+          .map((c) => `${tableLabel(c)} (${c.problem})`)
+          .join(', ')}${bad.length > 5 ? ', …' : ''}`,
+      });
+    }
+    if (outcome.restoreSeconds > cfg.maxRestoreSeconds) {
+      outcome.failures.push({
+        kind: 'rto',
+        message: `RTO target missed: download, restore and validation took ${formatDuration(outcome.restoreSeconds)}, 'max-restore-time' is ${formatDuration(cfg.maxRestoreSeconds)}`,
+      });
+    }
+    outcome.passed = outcome.failures.length === 0;
+    return outcome;
+  } finally {
+    if (deps.signal?.aborted) log.warn('cancelled: cleaning up');
+    if (server && scratch) {
+      if (cfg.keepDatabase && !deps.signal?.aborted) {
+        outcome.keptDatabase = true;
+        log.info(`keep-database: ${scratch} is kept; drop it with DROP DATABASE ${scratch}`);
+      } else {
+        try {
+          await server.dropDatabase(scratch);
+          log.info(`scratch database ${scratch} dropped`);
+        } catch (err) {
+          log.warn(`could not drop the scratch database ${scratch}: ${describeError(err)}; drop it by hand`);
+        }
+      }
+    }
+    await server?.close();
+    await gpg?.close();
+  }
+}

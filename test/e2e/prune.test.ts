@@ -1,0 +1,152 @@
+/**
+ * The bundled prune action, run as the runner runs it, over a set made of real backups (the bundled backup
+ * action against the run's PostgreSQL) and synthetic older ones, next to another set, an interrupted run
+ * and a stray object.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type ActionRun, runAction, runCli } from '../harness/action.js';
+import { createDatabase, pgUrl, psql, s3Endpoint } from '../harness/context.js';
+import { createBucket, testS3Client } from '../harness/s3.js';
+import { allKeys, objectsOf, putObjects, type SyntheticBackup, syntheticBackup } from '../harness/synthetic-backups.js';
+
+const PASSPHRASE = `prune e2e ${Date.now()}`;
+const DAY = 86_400_000;
+const SET = 'shop';
+
+function s3Inputs(bucket: string): Record<string, string> {
+  return { destination: `s3://${bucket}/backups`, 's3-endpoint': s3Endpoint(), 's3-force-path-style': 'true' };
+}
+
+describe('prune action (bundled, as the runner runs it)', () => {
+  const client: S3Client = testS3Client(s3Endpoint());
+  let bucket: string;
+  let real: Array<{ key: string; manifestKey: string; createdAt: string }>;
+  let synthetic: SyntheticBackup[];
+  let interrupted: SyntheticBackup;
+  let untouched: string[];
+
+  beforeAll(async () => {
+    const db = createDatabase('prune');
+    psql(
+      db,
+      'CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 500) g;',
+    );
+    bucket = await createBucket(s3Endpoint(), 'prune-e2e');
+    real = [];
+    for (let i = 0; i < 2; i++) {
+      const run = await runAction('backup', {
+        'database-url': pgUrl(db),
+        ...s3Inputs(bucket),
+        name: SET,
+        'encryption-passphrase': PASSPHRASE,
+      });
+      expect(run.errors).toEqual([]);
+      expect(run.status).toBe(0);
+      real.push({
+        key: run.outputs.key as string,
+        manifestKey: run.outputs['manifest-key'] as string,
+        createdAt: run.outputs['created-at'] as string,
+      });
+      if (i === 0) await new Promise((r) => setTimeout(r, 1100)); // keys have second precision
+    }
+    // One backup a day at 03:00 UTC for the 40 days before the real ones.
+    const today = Date.parse(`${(real[1] as { createdAt: string }).createdAt.slice(0, 10)}T03:00:00Z`);
+    synthetic = Array.from({ length: 40 }, (_, i) => syntheticBackup('backups', SET, new Date(today - (i + 1) * DAY)));
+    interrupted = syntheticBackup('backups', SET, new Date(today - 3 * DAY + 3_600_000));
+    const otherSet = [1, 2, 3].map((i) => syntheticBackup('backups', `${SET}2`, new Date(today - i * 50 * DAY)));
+    const stray: Array<[string, string]> = [[`backups/${SET}/notes.txt`, 'keep me']];
+    await putObjects(client, bucket, [
+      ...objectsOf(synthetic),
+      [interrupted.dataKey, interrupted.body],
+      ...objectsOf(otherSet),
+      ...stray,
+    ]);
+    untouched = [...objectsOf(otherSet).map(([k]) => k), ...stray.map(([k]) => k)];
+  });
+
+  const policy = { 'keep-last': '2', 'keep-daily': '3', 'keep-weekly': '0', 'keep-monthly': '0' };
+
+  it('a dry run reports every backup and what would go, and deletes nothing', async () => {
+    const before = await allKeys(client, bucket);
+    const run = await runAction('prune', { ...s3Inputs(bucket), name: SET, ...policy, 'dry-run': 'true' });
+    expect(run.errors).toEqual([]);
+    expect(run.status).toBe(0);
+    // Kept: both real backups (last 2, daily 1/3), yesterday's and the day before's (daily 2/3, 3/3).
+    expect(run.outputs).toMatchObject({ kept: '4', deleted: '38', 'incomplete-deleted': '0', 'dry-run': 'true' });
+    expect(JSON.parse(run.outputs['deleted-keys'] as string)).toHaveLength(76);
+    expect(run.summary).toContain('Prune dry run of shop');
+    expect(run.summary).toContain('nothing was deleted');
+    expect(run.summary).toMatch(/\| keep \| last 1\/2, daily 1\/3 \|/);
+    expect(run.summary.match(/\| would delete \|/g)).toHaveLength(38);
+    // The interrupted run was written just now: too young to collect, whatever its key says.
+    expect(run.summary).toContain(interrupted.dataKey);
+    expect(run.summary).toMatch(/keep \(younger than min-age-incomplete 1d\)/);
+    expect(await allKeys(client, bucket)).toEqual(before);
+  });
+
+  it('refuses a policy of all zeros, naming the keep-* inputs, before touching anything', async () => {
+    const before = await allKeys(client, bucket);
+    const run = await runAction('prune', {
+      ...s3Inputs(bucket),
+      name: SET,
+      'keep-last': '0',
+      'keep-daily': '0',
+      'keep-weekly': '0',
+      'keep-monthly': '0',
+      'keep-yearly': '0',
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.errors.join('\n')).toMatch(/'keep-last', 'keep-daily', 'keep-weekly', 'keep-monthly', 'keep-yearly'/);
+    expect(await allKeys(client, bucket)).toEqual(before);
+  });
+
+  it('refuses to run without a name', async () => {
+    const run = await runAction('prune', { ...s3Inputs(bucket) });
+    expect(run.status).not.toBe(0);
+    expect(run.errors.join('\n')).toMatch(/'name' is required/);
+  });
+
+  it('pgdr prune --dry-run --json gives the same plan', async () => {
+    const r = await runCli([
+      'prune',
+      '--destination',
+      `s3://${bucket}/backups`,
+      '--s3-endpoint',
+      s3Endpoint(),
+      '--name',
+      SET,
+      ...Object.entries(policy).flatMap(([k, v]) => [`--${k}`, v]),
+      '--dry-run',
+      '--json',
+    ]);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ kept: 4, deleted: 38, 'dry-run': true });
+  });
+
+  let run: ActionRun;
+  it('deletes the backups no rule keeps and the interrupted run, manifests first', async () => {
+    run = await runAction('prune', { ...s3Inputs(bucket), name: SET, ...policy, 'min-age-incomplete': '1s' });
+    expect(run.errors).toEqual([]);
+    expect(run.status).toBe(0);
+    expect(run.outputs).toMatchObject({ kept: '4', deleted: '38', 'incomplete-deleted': '1', 'dry-run': 'false' });
+    const deleted = JSON.parse(run.outputs['deleted-keys'] as string) as string[];
+    expect(deleted).toHaveLength(77);
+    const lastManifest = deleted.findLastIndex((k) => k.endsWith('.manifest.json'));
+    const firstData = deleted.findIndex((k) => !k.endsWith('.manifest.json'));
+    expect(lastManifest).toBeLessThan(firstData);
+    expect(run.summary.match(/\| deleted \|/g)).toHaveLength(38 + 1); // and the interrupted run's row
+
+    const kept = [
+      ...real.flatMap((b) => [b.key, b.manifestKey]),
+      ...synthetic.slice(0, 2).flatMap((b) => [b.dataKey, b.manifestKey]),
+    ];
+    expect(await allKeys(client, bucket)).toEqual([...kept, ...untouched].sort());
+  });
+
+  it('deletes nothing when run again', async () => {
+    const again = await runAction('prune', { ...s3Inputs(bucket), name: SET, ...policy, 'min-age-incomplete': '1s' });
+    expect(again.status).toBe(0);
+    expect(again.outputs).toMatchObject({ kept: '4', deleted: '0', 'deleted-keys': '[]', 'incomplete-deleted': '0' });
+  });
+});

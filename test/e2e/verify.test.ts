@@ -1,0 +1,357 @@
+/**
+ * The bundled verify action (and pgdr verify) against backups made by the bundled backup action, on
+ * the run's S3 server and on a local directory: good backups pass; each kind of damage fails with its
+ * own message; the scratch database is gone afterwards in every case.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runAction, runCli } from '../harness/action.js';
+import { createDatabase, databasesLike, dropDatabase, pgUrl, psql, s3Endpoint } from '../harness/context.js';
+import { AWKWARD_SCHEMA_SQL, addLargeTable } from '../harness/fixtures.js';
+import { makeKeyPair, type TestKeyPair } from '../harness/gpg-keys.js';
+import { createBucket } from '../harness/s3.js';
+
+const PASSPHRASE = `verify pa'ss"word ${Date.now()}`;
+
+function s3Inputs(bucket: string, prefix = 'backups'): Record<string, string> {
+  return { destination: `s3://${bucket}/${prefix}`, 's3-endpoint': s3Endpoint(), 's3-force-path-style': 'true' };
+}
+
+/** Scratch databases of one set (the set name's '-' become '_'). */
+function scratchOf(set: string): string[] {
+  return databasesLike(`pgdr_verify_${set.replace(/-/g, '_')}_`);
+}
+
+async function backup(inputs: Record<string, string>): Promise<{ key: string; manifestKey: string }> {
+  const run = await runAction('backup', inputs);
+  expect(run.errors).toEqual([]);
+  expect(run.status).toBe(0);
+  return { key: run.outputs.key as string, manifestKey: run.outputs['manifest-key'] as string };
+}
+
+function copyDir(from: string): string {
+  const to = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-case-'));
+  fs.cpSync(from, to, { recursive: true });
+  return to;
+}
+
+describe('verify action (bundled, as the runner runs it)', () => {
+  let source: string;
+  let keyWithPassphrase: TestKeyPair;
+  let keyWithout: TestKeyPair;
+  let otherKey: TestKeyPair;
+  /** A local directory holding one plain, passphrase-encrypted backup of set 'vlocal'. */
+  let localDir: string;
+  let localBackup: { key: string; manifestKey: string };
+
+  beforeAll(async () => {
+    source = createDatabase('vsrc');
+    psql(source, AWKWARD_SCHEMA_SQL);
+    addLargeTable(source, 4);
+    keyWithPassphrase = makeKeyPair('pgdr verify test <with@example.com>', 'key pass phrase');
+    keyWithout = makeKeyPair('pgdr verify test <without@example.com>');
+    otherKey = makeKeyPair('someone else <other@example.com>');
+    localDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-vlocal-'));
+    localBackup = await backup({
+      'database-url': pgUrl(source),
+      destination: localDir,
+      name: 'vlocal',
+      'encryption-passphrase': PASSPHRASE,
+    });
+  });
+
+  it('passes for a plain, passphrase-encrypted backup in S3 and reports RPO, RTO and every table', async () => {
+    const bucket = await createBucket(s3Endpoint());
+    const b = await backup({
+      'database-url': pgUrl(source),
+      ...s3Inputs(bucket),
+      name: 'vplain',
+      'encryption-passphrase': PASSPHRASE,
+    });
+    const run = await runAction('verify', {
+      ...s3Inputs(bucket),
+      name: 'vplain',
+      backup: 'latest',
+      'database-url': pgUrl('postgres'),
+      'encryption-passphrase': PASSPHRASE,
+    });
+    expect(run.errors).toEqual([]);
+    expect(run.status).toBe(0);
+    expect(run.outputs.result).toBe('passed');
+    expect(run.outputs['backup-key']).toBe(b.key);
+    expect(run.outputs.mismatches).toBe('0');
+    expect(run.outputs.tables).toBe(psql(source, "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"));
+    const orders = Number(psql(source, 'SELECT count(*) FROM sales.orders'));
+    expect(Number(run.outputs.rows)).toBeGreaterThan(orders);
+    expect(Number(run.outputs['backup-age-seconds'])).toBeGreaterThanOrEqual(0);
+    expect(run.outputs['restore-seconds']).toMatch(/^\d+(\.\d)?$/);
+    // Verdict first, then RPO and RTO, then one row per table.
+    const summary = run.summary;
+    expect(summary.indexOf('passed')).toBeLessThan(summary.indexOf('RPO'));
+    expect(summary.indexOf('RPO')).toBeLessThan(summary.indexOf('RTO'));
+    expect(summary).toMatch(/\| sales\.orders \| 20,000 \| 20,000 \| ok \| ✅ \|/);
+    expect(summary).toContain('Weird Schema.Mixed Case "Table"');
+    expect(scratchOf('vplain')).toEqual([]);
+    expect(run.visible + run.stderr + run.summary).not.toContain(PASSPHRASE);
+  });
+
+  it('passes for a custom-format backup encrypted to a public key (private key with a passphrase), jobs 2 and 1', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-vcustom-'));
+    const b = await backup({
+      'database-url': pgUrl(source),
+      destination: dir,
+      name: 'vcustom',
+      format: 'custom',
+      'encryption-public-key': keyWithPassphrase.publicKey,
+    });
+    for (const jobs of ['2', '1']) {
+      const run = await runAction('verify', {
+        destination: dir,
+        backup: b.manifestKey,
+        'database-url': pgUrl('postgres'),
+        'encryption-private-key': keyWithPassphrase.privateKey,
+        'encryption-private-key-passphrase': keyWithPassphrase.passphrase as string,
+        jobs,
+      });
+      expect(run.errors).toEqual([]);
+      expect(run.outputs.result).toBe('passed');
+      expect(run.outputs['backup-key']).toBe(b.key);
+      if (jobs === '2') expect(run.visible).toMatch(/staging the decrypted archive/);
+      else expect(run.visible).not.toMatch(/staging the decrypted archive/);
+      expect(scratchOf('vcustom')).toEqual([]);
+    }
+  });
+
+  it('pgdr verify passes for a backup in S3 encrypted to a key without passphrase, and for a local --backup-file', async () => {
+    const bucket = await createBucket(s3Endpoint());
+    await backup({
+      'database-url': pgUrl(source),
+      ...s3Inputs(bucket),
+      name: 'vkey',
+      'encryption-public-key': keyWithout.publicKey,
+    });
+    const env = { PGDR_ENCRYPTION_PRIVATE_KEY: keyWithout.privateKey, PGDR_S3_ENDPOINT: s3Endpoint() };
+    const r = await runCli(
+      ['verify', '--destination', `s3://${bucket}/backups`, '--database-url', pgUrl('postgres'), '--json'],
+      env,
+    );
+    expect(r.stderr).not.toContain('PRIVATE KEY');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).result).toBe('passed');
+
+    const file = path.join(localDir, localBackup.key);
+    const f = await runCli(['verify', '--backup-file', file, '--database-url', pgUrl('postgres')], {
+      PGDR_ENCRYPTION_PASSPHRASE: PASSPHRASE,
+    });
+    expect(f.status).toBe(0);
+    expect(f.stdout).toMatch(/Restore test passed: vlocal/);
+    expect(scratchOf('vkey')).toEqual([]);
+    expect(scratchOf('vlocal')).toEqual([]);
+  });
+
+  const damage: Array<{
+    title: string;
+    harm: (dir: string, b: { key: string; manifestKey: string }) => void;
+    inputs?: (b: { key: string; manifestKey: string }) => Record<string, string>;
+    message: RegExp;
+    kind: string;
+  }> = [
+    {
+      title: 'one flipped byte in the middle',
+      harm: (dir, b) => {
+        const f = path.join(dir, b.key);
+        const buf = fs.readFileSync(f);
+        const i = Math.floor(buf.length / 2);
+        buf[i] = (buf[i] as number) ^ 0x01;
+        fs.writeFileSync(f, buf);
+      },
+      message: /checksum mismatch: .* is corrupted/,
+      kind: 'checksum',
+    },
+    {
+      title: 'a truncated object (named by key)',
+      harm: (dir, b) => fs.truncateSync(path.join(dir, b.key), Math.floor(fs.statSync(path.join(dir, b.key)).size * 0.7)),
+      inputs: (b) => ({ backup: b.key }),
+      message: /truncated: .* holds \d+ bytes, its manifest says \d+/,
+      kind: 'truncated',
+    },
+    {
+      title: 'a wrong passphrase',
+      harm: () => {},
+      inputs: () => ({ 'encryption-passphrase': 'not the right passphrase' }),
+      message: /wrong key: 'encryption-passphrase' is not the passphrase this backup was encrypted with/,
+      kind: 'wrong-key',
+    },
+    {
+      title: 'a missing manifest',
+      harm: (dir, b) => fs.rmSync(path.join(dir, b.manifestKey)),
+      inputs: (b) => ({ backup: b.key }),
+      message: /missing manifest: .* has no .*\.manifest\.json beside it/,
+      kind: 'missing-manifest',
+    },
+    {
+      title: 'a table whose row count differs from the manifest',
+      harm: (dir, b) => {
+        const f = path.join(dir, b.manifestKey);
+        const m = JSON.parse(fs.readFileSync(f, 'utf8'));
+        const t = m.tables.find((x: { name: string }) => x.name === 'orders');
+        t.rows += 1;
+        fs.writeFileSync(f, JSON.stringify(m));
+      },
+      message: /1 of \d+ tables do not match the manifest: sales\.orders \(20000 rows, expected 20001\)/,
+      kind: 'table-mismatch',
+    },
+    {
+      title: 'a table whose contents differ from the manifest, and one it does not list',
+      harm: (dir, b) => {
+        const f = path.join(dir, b.manifestKey);
+        const m = JSON.parse(fs.readFileSync(f, 'utf8'));
+        m.tables.find((x: { name: string }) => x.name === 'people').checksum = '12345';
+        m.tables = m.tables.filter((x: { name: string }) => x.name !== 'empty_table');
+        fs.writeFileSync(f, JSON.stringify(m));
+      },
+      message: /2 of \d+ tables do not match the manifest: .*public\.people \(same row count, different contents \(checksum\)\).*public\.empty_table \(not in the manifest\)/,
+      kind: 'table-mismatch',
+    },
+  ];
+
+  it.each(damage)('fails on $title with its own message, dropping the scratch database', async (c) => {
+    const dir = copyDir(localDir);
+    c.harm(dir, localBackup);
+    const run = await runAction('verify', {
+      destination: dir,
+      name: 'vlocal',
+      'database-url': pgUrl('postgres'),
+      'encryption-passphrase': PASSPHRASE,
+      ...c.inputs?.(localBackup),
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.outputs.result).toBe('failed');
+    expect(run.outputs['failure-kind']).toBe(c.kind);
+    expect(run.errors.join('\n')).toMatch(c.message);
+    expect(run.summary).toMatch(/Restore test failed/);
+    expect(run.summary).toMatch(c.message);
+    if (c.kind === 'table-mismatch') {
+      expect(Number(run.outputs.mismatches)).toBeGreaterThan(0);
+      expect(JSON.parse(run.outputs['mismatch-details'] as string).length).toBe(Number(run.outputs.mismatches));
+    }
+    expect(scratchOf('vlocal')).toEqual([]);
+  });
+
+  it('fails on a truncated --backup-file (no catalog: the stream itself finds it)', async () => {
+    const dir = copyDir(localDir);
+    const file = path.join(dir, localBackup.key);
+    fs.truncateSync(file, fs.statSync(file).size - 100);
+    const r = await runCli(['verify', '--backup-file', file, '--database-url', pgUrl('postgres')], {
+      PGDR_ENCRYPTION_PASSPHRASE: PASSPHRASE,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr + r.stdout).toMatch(/truncated: .* holds \d+ bytes, its manifest says \d+ \(100 B missing\)/);
+    expect(scratchOf('vlocal')).toEqual([]);
+  });
+
+  it('fails on a private key that is not the recipient', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-vwrong-'));
+    await backup({
+      'database-url': pgUrl(source),
+      destination: dir,
+      name: 'vwrong',
+      'encryption-public-key': keyWithout.publicKey,
+    });
+    const run = await runAction('verify', {
+      destination: dir,
+      'database-url': pgUrl('postgres'),
+      'encryption-private-key': otherKey.privateKey,
+    });
+    expect(run.outputs['failure-kind']).toBe('wrong-key');
+    expect(run.errors.join('\n')).toMatch(
+      new RegExp(`wrong key: this backup was encrypted to ${keyWithout.fingerprint}, but 'encryption-private-key' holds ${otherKey.fingerprint}`),
+    );
+    expect(scratchOf('vwrong')).toEqual([]);
+  });
+
+  it('fails on a flipped byte in an unencrypted, uncompressed dump that psql would load without complaint', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-vnone-'));
+    const b = await backup({
+      'database-url': pgUrl(source),
+      destination: dir,
+      name: 'vnone',
+      compression: 'none',
+      encryption: 'none',
+    });
+    const f = path.join(dir, b.key);
+    const text = fs.readFileSync(f, 'utf8');
+    // Change one character inside a row of sales.orders' COPY data: still valid SQL, different data.
+    const at = text.indexOf('\n10000\t') + 1;
+    expect(at).toBeGreaterThan(0);
+    fs.writeFileSync(f, `${text.slice(0, at)}9${text.slice(at + 1)}`);
+    const run = await runAction('verify', { destination: dir, 'database-url': pgUrl('postgres') });
+    expect(run.outputs.result).toBe('failed');
+    expect(run.outputs['failure-kind']).toBe('checksum');
+    expect(run.errors.join('\n')).toMatch(/checksum mismatch/);
+    expect(run.outputs.tables).toBe('0'); // nothing from the damaged stream is reported as checked
+    expect(scratchOf('vnone')).toEqual([]);
+  });
+
+  it('fails the RPO target when the backup is older than max-age, yet checks the tables', async () => {
+    const run = await runAction('verify', {
+      destination: localDir,
+      'database-url': pgUrl('postgres'),
+      'encryption-passphrase': PASSPHRASE,
+      'max-age': '0s',
+    });
+    expect(run.outputs.result).toBe('failed');
+    expect(run.outputs['failure-kind']).toBe('rpo');
+    expect(run.outputs.mismatches).toBe('0');
+    expect(run.errors.join('\n')).toMatch(/RPO target missed: the backup is .* old, 'max-age' is 0\.0s/);
+    expect(scratchOf('vlocal')).toEqual([]);
+  });
+
+  it('keeps the scratch database with keep-database: true', async () => {
+    const run = await runAction('verify', {
+      destination: localDir,
+      'database-url': pgUrl('postgres'),
+      'encryption-passphrase': PASSPHRASE,
+      'keep-database': 'true',
+    });
+    expect(run.outputs.result).toBe('passed');
+    const kept = run.outputs['scratch-database'] as string;
+    expect(kept).toMatch(/^pgdr_verify_vlocal_\d{8}_\d{6}_[0-9a-f]{6}$/);
+    expect(scratchOf('vlocal')).toEqual([kept]);
+    expect(psql(kept, 'SELECT count(*) FROM sales.orders')).toBe('20000');
+    dropDatabase(kept);
+  });
+
+  it('drops the scratch database when cancelled mid-restore (SIGTERM)', async () => {
+    const big = createDatabase('vbig');
+    psql(big, AWKWARD_SCHEMA_SQL);
+    addLargeTable(big, 40);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-vbig-'));
+    await backup({ 'database-url': pgUrl(big), destination: dir, name: 'vbig', 'encryption-passphrase': PASSPHRASE });
+    const run = await runAction(
+      'verify',
+      { destination: dir, 'database-url': pgUrl('postgres'), 'encryption-passphrase': PASSPHRASE },
+      { signal: { name: 'SIGTERM', whenStdoutMatches: /scratch database: pgdr_verify_vbig/ } },
+    );
+    expect(run.status).not.toBe(0);
+    expect(run.errors.join('\n')).toMatch(/cancelled by SIGTERM/);
+    expect(scratchOf('vbig')).toEqual([]);
+  });
+
+  it('refuses bad inputs before any I/O, naming the input', async () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ destination: localDir, 'max-age': 'soon' }, /'max-age' must be a duration/],
+      [{ destination: localDir, jobs: '0' }, /'jobs' must be a whole number from 1 to 64/],
+      [{ destination: localDir, 'backup-file': '/tmp/x.sql.gz.gpg' }, /either 'destination' or 'backup-file'/],
+      [{ destination: localDir, 'encryption-private-key': 'nope' }, /'encryption-private-key' must be an ASCII-armored/],
+      [{}, /'destination' is required/],
+    ];
+    for (const [inputs, message] of cases) {
+      const run = await runAction('verify', { 'database-url': pgUrl('postgres'), ...inputs });
+      expect(run.status).not.toBe(0);
+      expect(run.errors.join('\n')).toMatch(message);
+    }
+  });
+});
