@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // @actions/workflow-parser imports JSON without import attributes; inlined, Vite handles the JSON.
+    server: { deps: { inline: ['@actions/workflow-parser'] } },
     env: {
       AWS_ACCESS_KEY_ID: 'S3RVER',
       AWS_SECRET_ACCESS_KEY: 'S3RVER',

@@ -1,6 +1,12 @@
 /** The backup action: inputs → runBackup → outputs and a summary. */
 import { type BackupConfig, type EncryptionConfig, runBackup } from '../core/backup.js';
-import { type InputGetter, readDestination, secretInput, storageFor } from '../core/inputs.js';
+import {
+  type InputGetter,
+  readDestination,
+  readServerSideEncryption,
+  secretInput,
+  storageFor,
+} from '../core/inputs.js';
 import { type Compression, validateName } from '../core/layout.js';
 import { checkCompressionSupported, DEFAULT_LEVEL, LEVEL_RANGE } from '../core/pipeline/compress.js';
 import { checkPassphrase } from '../core/pipeline/gpg.js';
@@ -43,7 +49,8 @@ export function readBackupConfig(get: InputGetter): {
   destination: ReturnType<typeof readDestination>;
 } {
   const connection = parseDatabaseUrl(secretInput(get, 'database-url'));
-  const destination = readDestination(get);
+  const base = readDestination(get);
+  const destination = { ...base, s3: { ...base.s3, ...readServerSideEncryption(get) } };
   const name = get('name') ? validateName(get('name')) : undefined;
   const format = get('format') ? parseChoice(get('format'), 'format', ['plain', 'custom'] as const) : 'plain';
   const compression: Compression = get('compression')

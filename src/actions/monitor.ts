@@ -139,7 +139,9 @@ export const monitorCommand: Command = {
         `${storage.location}${destination.destination.prefix ? `/${destination.destination.prefix}` : ''}`,
       ),
       // Criticals fail the step (one message); everything else annotates the run.
-      warnings: !fails ? findings : critical.length ? findings.filter((f) => f.startsWith('warning: ')) : [],
+      warnings: (!fails ? findings : critical.length ? findings.filter((f) => f.startsWith('warning: ')) : []).map(
+        (f) => f.replace(/^warning: /, ''),
+      ),
       failure: fails
         ? `backup monitor: ${r.status}: ${(critical.length ? critical : findings.map((f) => f.replace(/^warning: /, ''))).join('; ')}`
         : undefined,

@@ -74,7 +74,7 @@ export const pruneCommand: Command = {
   async run(get, ctx): Promise<CommandResult> {
     const { config, destination } = readPruneConfig(get);
     const storage = storageFor(destination);
-    const r = await runPrune(config, { storage, log: ctx.log });
+    const r = await runPrune(config, { storage, log: ctx.log, signal: ctx.signal });
     const kept = r.decisions.length - r.deletedBackups.length;
     const freed =
       r.deletedBackups.reduce((s, b) => s + b.data.size, 0) + r.incompleteDeleted.reduce((s, i) => s + i.data.size, 0);

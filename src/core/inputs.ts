@@ -49,20 +49,23 @@ export function readDestination(get: InputGetter, prefix = ''): DestinationConfi
     }
   }
   const fps = get(`${prefix}s3-force-path-style`);
-  const sseRaw = get('sse');
-  const sse = sseRaw ? parseChoice(sseRaw, 'sse', ['aes256', 'aws:kms'] as const) : undefined;
-  const sseKmsKeyId = get('sse-kms-key-id').trim() || undefined;
-  if (sseKmsKeyId && sse !== 'aws:kms') throw new UserError(`'sse-kms-key-id' needs 'sse: aws:kms'`);
   return {
     destination,
     s3: {
       endpoint,
       region: get(`${prefix}s3-region`).trim() || undefined,
       forcePathStyle: fps.trim() ? parseBoolean(fps, `${prefix}s3-force-path-style`) : undefined,
-      sse: sse === 'aes256' ? 'AES256' : sse,
-      sseKmsKeyId,
     },
   };
+}
+
+/** S3 server-side encryption for objects this command writes (`sse`, `sse-kms-key-id`). */
+export function readServerSideEncryption(get: InputGetter): Pick<DestinationConfig['s3'], 'sse' | 'sseKmsKeyId'> {
+  const sseRaw = get('sse');
+  const sse = sseRaw ? parseChoice(sseRaw, 'sse', ['aes256', 'aws:kms'] as const) : undefined;
+  const sseKmsKeyId = get('sse-kms-key-id').trim() || undefined;
+  if (sseKmsKeyId && sse !== 'aws:kms') throw new UserError(`'sse-kms-key-id' needs 'sse: aws:kms'`);
+  return { sse: sse === 'aes256' ? 'AES256' : sse, sseKmsKeyId };
 }
 
 export function storageFor(cfg: DestinationConfig): Storage {

@@ -31,6 +31,8 @@ export interface PruneDeps {
   storage: Storage;
   log: Logger;
   now?: () => Date;
+  /** Checked before each delete phase: a cancelled run stops between phases, never inside a pair. */
+  signal?: AbortSignal;
 }
 
 export interface IncompleteDecision {
@@ -161,6 +163,7 @@ export async function runPrune(config: PruneConfig, deps: PruneDeps): Promise<Pr
 
   await log.group(`Deleting ${doomed.length} backup(s) and ${garbage.length} incomplete object(s)`, async () => {
     // 1. Manifests, on their own: a backup stops being a backup before its data goes.
+    deps.signal?.throwIfAborted();
     let manifests: { deleted: string[]; locked: LockedObject[] };
     try {
       manifests = await deleteKeys(
@@ -177,6 +180,7 @@ export async function runPrune(config: PruneConfig, deps: PruneDeps): Promise<Pr
     result.deletedKeys.push(...manifests.deleted);
     result.locked.push(...manifests.locked);
     // 2. Data objects whose manifest went, and data objects of interrupted runs.
+    deps.signal?.throwIfAborted();
     const goneBackups = doomed.filter((b) => gone.has(b.manifestKey));
     const data = await deleteKeys(storage, [...goneBackups.map((b) => b.data.key), ...garbage.map((g) => g.data.key)]);
     const dataGone = new Set(data.deleted);

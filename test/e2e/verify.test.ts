@@ -324,12 +324,22 @@ describe('verify action (bundled, as the runner runs it)', () => {
     dropDatabase(kept);
   });
 
+  /** A backup of about 40 MB of rows (set 'vbig'), made once. */
+  let big: Promise<{ dir: string; key: string }> | undefined;
+  function bigBackup(): Promise<{ dir: string; key: string }> {
+    big ??= (async () => {
+      const db = createDatabase('vbig');
+      psql(db, AWKWARD_SCHEMA_SQL);
+      addLargeTable(db, 40);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-vbig-'));
+      const b = await backup({ 'database-url': pgUrl(db), destination: dir, name: 'vbig', 'encryption-passphrase': PASSPHRASE });
+      return { dir, key: b.key };
+    })();
+    return big;
+  }
+
   it('drops the scratch database when cancelled mid-restore (SIGTERM)', async () => {
-    const big = createDatabase('vbig');
-    psql(big, AWKWARD_SCHEMA_SQL);
-    addLargeTable(big, 40);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-vbig-'));
-    await backup({ 'database-url': pgUrl(big), destination: dir, name: 'vbig', 'encryption-passphrase': PASSPHRASE });
+    const { dir } = await bigBackup();
     const run = await runAction(
       'verify',
       { destination: dir, 'database-url': pgUrl('postgres'), 'encryption-passphrase': PASSPHRASE },
@@ -337,6 +347,28 @@ describe('verify action (bundled, as the runner runs it)', () => {
     );
     expect(run.status).not.toBe(0);
     expect(run.errors.join('\n')).toMatch(/cancelled by SIGTERM/);
+    expect(scratchOf('vbig')).toEqual([]);
+  });
+
+  it('classifies damage that breaks the stream (gunzip, psql) long before the hash is complete', async () => {
+    const { dir: original, key } = await bigBackup();
+    const dir = copyDir(original);
+    const f = path.join(dir, key);
+    const fd = fs.openSync(f, 'r+');
+    const byte = Buffer.alloc(1);
+    fs.readSync(fd, byte, 0, 1, 1_000_000);
+    fs.writeSync(fd, Buffer.from([(byte[0] as number) ^ 0xff]), 0, 1, 1_000_000);
+    fs.closeSync(fd);
+    const run = await runAction('verify', {
+      destination: dir,
+      'database-url': pgUrl('postgres'),
+      'encryption-passphrase': PASSPHRASE,
+    });
+    expect(run.outputs['failure-kind']).toBe('checksum');
+    expect(run.errors.join('\n')).toMatch(/checksum mismatch: .* is corrupted/);
+    // The stream broke first (gzip or psql), then the object was read again to find out why.
+    expect(run.visible).toMatch(/the restore stream failed \(.*\); reading .* again to find out why/);
+    expect(run.outputs.tables).toBe('0');
     expect(scratchOf('vbig')).toEqual([]);
   });
 
