@@ -13,7 +13,15 @@ import { checkPassphrase } from '../core/pipeline/gpg.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import type { CommandResult } from '../core/report.js';
 import { UserError } from '../util/errors.js';
-import { formatBytes, formatDuration, formatRate, parseBoolean, parseChoice, parseIntInput } from '../util/units.js';
+import {
+  formatBytes,
+  formatDuration,
+  formatRate,
+  parseBoolean,
+  parseChoice,
+  parseDuration,
+  parseIntInput,
+} from '../util/units.js';
 import type { Command } from './command.js';
 
 export function readEncryption(get: InputGetter): EncryptionConfig {
@@ -66,6 +74,10 @@ export function readBackupConfig(get: InputGetter): {
   const encryption = readEncryption(get);
   const verifyUpload = get('verify-upload') ? parseBoolean(get('verify-upload'), 'verify-upload') : true;
   const pgBinDir = get('pg-bin-dir') || undefined;
+  const lock = {
+    ttlSeconds: parseDuration(get('lock-ttl') || '6h', 'lock-ttl'),
+    waitSeconds: parseDuration(get('lock-wait') || '0s', 'lock-wait'),
+  };
   return {
     destination,
     config: {
@@ -78,6 +90,7 @@ export function readBackupConfig(get: InputGetter): {
       encryption,
       pgBinDir,
       verifyUpload,
+      lock,
     },
   };
 }

@@ -38,7 +38,9 @@ export function readSelector(get: InputGetter, allowFile: boolean): BackupSelect
   }
   if (backup === 'latest') return { kind: 'latest', name };
   if (/\s/.test(backup) || backup.startsWith('/')) {
-    throw new UserError(`'backup' must be 'latest' or an object key like <prefix>/<name>/YYYY/MM/DD/<name>-…Z.sql.gz.gpg (got '${backup}')`);
+    throw new UserError(
+      `'backup' must be 'latest' or an object key like <prefix>/<name>/YYYY/MM/DD/<name>-…Z.sql.gz.gpg (got '${backup}')`,
+    );
   }
   return { kind: 'key', key: backup };
 }
@@ -113,7 +115,10 @@ export function verifyReport(o: VerifyOutcome): Report {
       ['Source', `${m.dump.database} (PostgreSQL ${m.dump.serverVersion}, pg_dump ${m.dump.pgDumpVersion})`],
       ['Format', `${m.dump.format}, ${m.dump.compression}, ${formatBytes(m.object.size)} stored`],
       ['Encryption', m.encryption.scheme],
-      ['Tables / rows', `${o.tables.length} / ${rows.toLocaleString('en-US')} (manifest: ${m.totals.tables} / ${m.totals.rows.toLocaleString('en-US')})`],
+      [
+        'Tables / rows',
+        `${o.tables.length} / ${rows.toLocaleString('en-US')} (manifest: ${m.totals.tables} / ${m.totals.rows.toLocaleString('en-US')})`,
+      ],
     );
   }
   if (o.scratchDatabase) {

@@ -7,7 +7,16 @@ import { pipeline } from 'node:stream/promises';
 import { describeError, UserError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { formatBytes, formatRate } from '../util/units.js';
-import { type Compression, dataKeyFor, extensionFor, type Format, manifestKeyFor, NAME_PATTERN } from './layout.js';
+import {
+  type Compression,
+  dataKeyFor,
+  extensionFor,
+  type Format,
+  lockKeyFor,
+  manifestKeyFor,
+  NAME_PATTERN,
+} from './layout.js';
+import { acquireLock, type HeldLock } from './lock.js';
 import { CHECKSUM_ALGORITHM, type Manifest, serializeManifest, type TableStats } from './manifest.js';
 import { compressStage } from './pipeline/compress.js';
 import { GpgSession, passphraseFingerprint } from './pipeline/gpg.js';
@@ -39,6 +48,8 @@ export interface BackupConfig {
   verifyUpload: boolean;
   /** Threads for parallel gzip. */
   threads?: number;
+  /** One backup of a set at a time (see lock.ts); undefined: no lock. */
+  lock?: { ttlSeconds: number; waitSeconds: number };
 }
 
 export interface BackupDeps {
@@ -137,6 +148,7 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
   const gpg = cfg.encryption.kind === 'none' ? undefined : await GpgSession.create();
   let dataKey: string | undefined;
   let dataStored = false;
+  let lock: HeldLock | undefined;
   try {
     const server = session.server;
     const pgDump = await findTool('pg_dump', server.major, cfg.pgBinDir);
@@ -153,6 +165,10 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
       fingerprint = recipient;
     } else if (cfg.encryption.kind === 'passphrase') {
       fingerprint = await passphraseFingerprint(cfg.encryption.passphrase);
+    }
+
+    if (cfg.lock) {
+      lock = await acquireLock(storage, lockKeyFor(cfg.prefix, name), { ...cfg.lock, log, signal: deps.signal, now });
     }
 
     const createdAt = new Date(Math.floor(now().getTime() / 1000) * 1000);
@@ -290,5 +306,6 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
   } finally {
     await session.close();
     await gpg?.close();
+    await lock?.release();
   }
 }

@@ -80,7 +80,10 @@ export async function locateBackup(
     const catalog = await readCatalog(storage, prefix, selector.name);
     let backups = catalog.backups;
     if (!selector.name) {
-      const names = [...new Set(backups.map((b) => b.name))].sort();
+      const all = [...new Set(backups.map((b) => b.name))].sort();
+      // The sets restore writes (<name>-pre-restore) do not make the choice ambiguous.
+      const main = all.filter((n) => !n.endsWith('-pre-restore'));
+      const names = main.length ? main : all;
       if (names.length > 1) {
         throw new UserError(
           `'name' is required: ${storage.location}/${prefix} holds several backup sets (${names.join(', ')})`,
@@ -166,7 +169,7 @@ async function locateFile(file: string): Promise<LocatedBackup> {
 
 /**
  * Checks the given key against what the manifest records, before any download: a passphrase against
- * its scrypt digest, private keys against the recipient's fingerprint. Imports private keys into `gpg`.
+ * its PBKDF2 digest, private keys against the recipient's fingerprint. Imports private keys into `gpg`.
  * Returns the passphrase gpg needs (the message's, or the private key's).
  */
 export async function prepareDecryption(
@@ -182,7 +185,8 @@ export async function prepareDecryption(
       throw new UserError(`this backup is encrypted with a passphrase: set 'encryption-passphrase'`);
     }
     const fpr = manifest.encryption.keyFingerprint;
-    if (fpr?.startsWith('scrypt:') && !(await passphraseMatches(d.passphrase, fpr))) {
+    // A digest in a form this version cannot check is left to gpg, which reports a wrong key too.
+    if (fpr && /^pbkdf2-sha256:/.test(fpr) && !(await passphraseMatches(d.passphrase, fpr))) {
       throw new IntegrityError(
         `wrong key: 'encryption-passphrase' is not the passphrase this backup was encrypted with`,
         'wrong-key',

@@ -83,6 +83,15 @@ describe('restore action (bundled, as the runner runs it)', () => {
     expect(run.summary).toContain('Data-loss window');
     expect(freshDatabasesFor(target)).toEqual([]);
     expect(run.visible + run.stderr + run.summary).not.toContain(PASSPHRASE);
+
+    // The pre-restore set beside it does not make `latest` without a name ambiguous.
+    const verify = await runAction('verify', {
+      ...s3Inputs(bucket),
+      'database-url': pgUrl('postgres'),
+      'encryption-passphrase': PASSPHRASE,
+    });
+    expect(verify.outputs.result).toBe('passed');
+    expect(verify.outputs['backup-key']).toBe(key);
   });
 
   it('changes nothing when confirm is not the target database name', async () => {
@@ -98,7 +107,9 @@ describe('restore action (bundled, as the runner runs it)', () => {
       });
       expect(run.status).not.toBe(0);
       expect(run.errors.join('\n')).toMatch(
-        new RegExp(`'confirm' must be exactly the name of the database to replace \\('${target}'\\).*nothing was changed`),
+        new RegExp(
+          `'confirm' must be exactly the name of the database to replace \\('${target}'\\).*nothing was changed`,
+        ),
       );
     }
     expect(contentsOf(target)).toEqual(afterChanges);

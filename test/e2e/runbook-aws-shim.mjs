@@ -29,7 +29,9 @@ if (command === 'ls') {
   const { bucket, key: prefix } = parseUrl(args[0]);
   let token;
   do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
     for (const o of page.Contents ?? []) {
       const t = o.LastModified.toISOString();
       console.log(`${t.slice(0, 10)} ${t.slice(11, 19)} ${String(o.Size).padStart(10)} ${o.Key}`);

@@ -78,7 +78,7 @@ async function twoBackups(
   await new Promise((r) => setTimeout(r, 1100)); // keys have second precision
   const second = await runAction('backup', common);
   expect(second.errors).toEqual([]);
-  expect(second.outputs.key > (first.outputs.key as string)).toBe(true);
+  expect((second.outputs.key as string) > (first.outputs.key as string)).toBe(true);
   const atNewest = contentsOf(target);
   psql(target, `INSERT INTO sales.orders VALUES (500002, 1, 5.00, now(), 'after the newest backup')`);
   // A newer data object without a manifest (an interrupted run): the runbook must not pick it.
@@ -99,7 +99,13 @@ describe('docs/runbook.md, followed with stock tools', () => {
     const { target, bucket, atNewest } = await twoBackups({ 'encryption-passphrase': passphrase });
     const passFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pass-')), 'passphrase.txt');
     fs.writeFileSync(passFile, passphrase, { mode: 0o600 });
-    const out = followRunbook({ BUCKET: bucket, PREFIX: 'backups', NAME: 'rb', TARGET: target, PASSPHRASE_FILE: passFile });
+    const out = followRunbook({
+      BUCKET: bucket,
+      PREFIX: 'backups',
+      NAME: 'rb',
+      TARGET: target,
+      PASSPHRASE_FILE: passFile,
+    });
     expect(out).toMatch(/all \d+ tables match the manifest/);
     expect(out).toMatch(new RegExp(`the previous ${target} is kept as ${target}_pre_restore_\\d{8}_\\d{6}`));
     expect(contentsOf(target)).toEqual(atNewest);

@@ -82,7 +82,9 @@ describe('verify action (bundled, as the runner runs it)', () => {
     expect(run.outputs.result).toBe('passed');
     expect(run.outputs['backup-key']).toBe(b.key);
     expect(run.outputs.mismatches).toBe('0');
-    expect(run.outputs.tables).toBe(psql(source, "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"));
+    expect(run.outputs.tables).toBe(
+      psql(source, "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"),
+    );
     const orders = Number(psql(source, 'SELECT count(*) FROM sales.orders'));
     expect(Number(run.outputs.rows)).toBeGreaterThan(orders);
     expect(Number(run.outputs['backup-age-seconds'])).toBeGreaterThanOrEqual(0);
@@ -172,7 +174,8 @@ describe('verify action (bundled, as the runner runs it)', () => {
     },
     {
       title: 'a truncated object (named by key)',
-      harm: (dir, b) => fs.truncateSync(path.join(dir, b.key), Math.floor(fs.statSync(path.join(dir, b.key)).size * 0.7)),
+      harm: (dir, b) =>
+        fs.truncateSync(path.join(dir, b.key), Math.floor(fs.statSync(path.join(dir, b.key)).size * 0.7)),
       inputs: (b) => ({ backup: b.key }),
       message: /truncated: .* holds \d+ bytes, its manifest says \d+/,
       kind: 'truncated',
@@ -212,7 +215,8 @@ describe('verify action (bundled, as the runner runs it)', () => {
         m.tables = m.tables.filter((x: { name: string }) => x.name !== 'empty_table');
         fs.writeFileSync(f, JSON.stringify(m));
       },
-      message: /2 of \d+ tables do not match the manifest: .*public\.people \(same row count, different contents \(checksum\)\).*public\.empty_table \(not in the manifest\)/,
+      message:
+        /2 of \d+ tables do not match the manifest: .*public\.people \(same row count, different contents \(checksum\)\).*public\.empty_table \(not in the manifest\)/,
       kind: 'table-mismatch',
     },
   ];
@@ -267,7 +271,9 @@ describe('verify action (bundled, as the runner runs it)', () => {
     });
     expect(run.outputs['failure-kind']).toBe('wrong-key');
     expect(run.errors.join('\n')).toMatch(
-      new RegExp(`wrong key: this backup was encrypted to ${keyWithout.fingerprint}, but 'encryption-private-key' holds ${otherKey.fingerprint}`),
+      new RegExp(
+        `wrong key: this backup was encrypted to ${keyWithout.fingerprint}, but 'encryption-private-key' holds ${otherKey.fingerprint}`,
+      ),
     );
     expect(scratchOf('vwrong')).toEqual([]);
   });
@@ -332,7 +338,12 @@ describe('verify action (bundled, as the runner runs it)', () => {
       psql(db, AWKWARD_SCHEMA_SQL);
       addLargeTable(db, 40);
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-vbig-'));
-      const b = await backup({ 'database-url': pgUrl(db), destination: dir, name: 'vbig', 'encryption-passphrase': PASSPHRASE });
+      const b = await backup({
+        'database-url': pgUrl(db),
+        destination: dir,
+        name: 'vbig',
+        'encryption-passphrase': PASSPHRASE,
+      });
       return { dir, key: b.key };
     })();
     return big;
@@ -377,7 +388,10 @@ describe('verify action (bundled, as the runner runs it)', () => {
       [{ destination: localDir, 'max-age': 'soon' }, /'max-age' must be a duration/],
       [{ destination: localDir, jobs: '0' }, /'jobs' must be a whole number from 1 to 64/],
       [{ destination: localDir, 'backup-file': '/tmp/x.sql.gz.gpg' }, /either 'destination' or 'backup-file'/],
-      [{ destination: localDir, 'encryption-private-key': 'nope' }, /'encryption-private-key' must be an ASCII-armored/],
+      [
+        { destination: localDir, 'encryption-private-key': 'nope' },
+        /'encryption-private-key' must be an ASCII-armored/,
+      ],
       [{}, /'destination' is required/],
     ];
     for (const [inputs, message] of cases) {

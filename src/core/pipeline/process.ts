@@ -175,7 +175,10 @@ export function processTransform(cmd: string, args: string[], o: ProcessOptions)
     },
   });
   w = watch(cmd, args, o, 'pipe', 'pipe');
-  w.child.stdin?.on('error', (err) => d.destroy(err));
+  w.child.stdin?.on('error', (err) => {
+    // EPIPE: the process went away; its exit status and stderr say why.
+    void w.done.then((e) => d.destroy(e ?? err));
+  });
   pump(w, d);
   void w.done.then((err) => {
     if (err && !d.destroyed) d.destroy(err);

@@ -101,6 +101,18 @@ export class LocalStorage implements Storage {
     await fs.rename(tmp, target);
   }
 
+  async writeTextIfAbsent(key: string, text: string): Promise<boolean> {
+    const target = this.pathOf(key);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    try {
+      await fs.writeFile(target, text, { flag: 'wx', mode: 0o600 });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+  }
+
   async delete(keys: string[]): Promise<{ deleted: string[] }> {
     const deleted: string[] = [];
     const failed: Array<{ key: string; code: string; message: string }> = [];

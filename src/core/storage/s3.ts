@@ -1,8 +1,10 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -34,6 +36,8 @@ export interface S3StorageOptions {
 
 export const MIN_PART_SIZE = 8 * 1024 * 1024;
 export const MAX_PARTS = 10_000;
+/** Times one read resumes after its body was cut short (the SDK itself retries only until the headers). */
+export const MAX_READ_RESUMES = 5;
 
 /**
  * The part size for an upload of about `expectedSize` bytes: 8 MiB, or larger so that even twice the
@@ -130,23 +134,81 @@ export class S3Storage implements Storage {
     }
   }
 
+  /**
+   * The object's bytes from `start`. A body cut short by the network (reset, or fewer bytes than the
+   * Content-Length) is resumed with a Range request from the last byte received, pinned to the same
+   * object by If-Match on its ETag, up to MAX_READ_RESUMES times; the SDK retries only until the headers.
+   */
   async read(key: string, options: { signal?: AbortSignal; start?: number } = {}): Promise<Readable> {
+    const start = options.start ?? 0;
+    const first = await this.getObject(key, start, undefined, options.signal);
+    return Readable.from(this.resumingBody(key, first, start, options.signal), { objectMode: false });
+  }
+
+  private async getObject(
+    key: string,
+    start: number,
+    etag: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<GetObjectCommandOutput & { Body: Readable }> {
     const r = await this.client.send(
       new GetObjectCommand({
         Bucket: this.bucket,
         Key: key,
-        Range: options.start ? `bytes=${options.start}-` : undefined,
+        Range: start ? `bytes=${start}-` : undefined,
+        IfMatch: etag,
       }),
-      { abortSignal: options.signal },
+      { abortSignal: signal },
     );
     if (!r.Body) throw new Error(`s3://${this.bucket}/${key} has no body`);
-    return r.Body as Readable;
+    return r as GetObjectCommandOutput & { Body: Readable };
+  }
+
+  private async *resumingBody(
+    key: string,
+    first: GetObjectCommandOutput & { Body: Readable },
+    start: number,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<Buffer> {
+    const etag = first.ETag;
+    const end = first.ContentLength === undefined ? undefined : start + first.ContentLength;
+    let offset = start;
+    let body: Readable = first.Body;
+    for (let resumes = 0; ; resumes++) {
+      let failure: unknown;
+      try {
+        for await (const chunk of body) {
+          offset += (chunk as Buffer).length;
+          yield chunk as Buffer;
+        }
+        if (end === undefined || offset >= end) return;
+        failure = new Error(`the body ended after ${offset} of ${end} bytes`);
+      } catch (err) {
+        if (signal?.aborted || (end !== undefined && offset >= end)) throw err;
+        failure = err;
+      }
+      body.destroy();
+      const where = `s3://${this.bucket}/${key}`;
+      if (resumes >= MAX_READ_RESUMES) {
+        throw new Error(
+          `reading ${where} failed at byte ${offset}${end === undefined ? '' : ` of ${end}`} after ${resumes} resumed read(s): ${(failure as Error)?.message ?? failure}`,
+          { cause: failure },
+        );
+      }
+      await sleep(100 * 2 ** resumes, undefined, { signal });
+      const next = await this.getObject(key, offset, etag, signal);
+      if (etag && next.ETag && next.ETag !== etag) {
+        next.Body.destroy();
+        throw new Error(`${where} changed while it was being read (ETag ${etag} became ${next.ETag})`);
+      }
+      body = next.Body;
+    }
   }
 
   async readText(key: string): Promise<string> {
-    const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-    if (!r.Body) throw new Error(`s3://${this.bucket}/${key} has no body`);
-    return r.Body.transformToString('utf8');
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.read(key)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
   }
 
   private sseParams(): { ServerSideEncryption?: ServerSideEncryption; SSEKMSKeyId?: string } {
@@ -215,6 +277,28 @@ export class S3Storage implements Storage {
       }),
       { abortSignal: options.signal },
     );
+  }
+
+  async writeTextIfAbsent(key: string, text: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: text,
+          ContentType: 'application/json',
+          IfNoneMatch: '*',
+          ...this.sseParams(),
+        }),
+      );
+      return true;
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.$metadata?.httpStatusCode === 412 || e.name === 'PreconditionFailed') return false;
+      // 409 ConditionalRequestConflict: a concurrent conditional write to the same key won.
+      if (e.$metadata?.httpStatusCode === 409) return false;
+      throw err;
+    }
   }
 
   async delete(keys: string[]): Promise<{ deleted: string[] }> {

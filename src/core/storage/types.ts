@@ -39,6 +39,11 @@ export interface Storage {
    */
   write(key: string, body: Readable, options?: WriteOptions): Promise<{ size: number }>;
   writeText(key: string, text: string, options?: Omit<WriteOptions, 'expectedSize'>): Promise<void>;
+  /**
+   * Creates `key` only if it does not exist (S3 `If-None-Match: *`, O_EXCL locally); false when it exists.
+   * Some S3-compatible servers ignore the condition: callers that need exclusivity read the object back.
+   */
+  writeTextIfAbsent(key: string, text: string): Promise<boolean>;
   /** Deletes keys, in batches; throws naming the keys that could not be deleted. */
   delete(keys: string[]): Promise<{ deleted: string[] }>;
   /** Multipart uploads under `prefix` that were started and never completed or aborted (S3 only). */
