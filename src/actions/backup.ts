@@ -1,6 +1,7 @@
 /** The backup action: inputs → runBackup → outputs and a summary. */
 import { type BackupConfig, type EncryptionConfig, runBackup } from '../core/backup.js';
 import {
+  type DestinationConfig,
   type InputGetter,
   readDestination,
   readServerSideEncryption,
@@ -11,6 +12,7 @@ import { type Compression, validateName } from '../core/layout.js';
 import { checkCompressionSupported, DEFAULT_LEVEL, LEVEL_RANGE } from '../core/pipeline/compress.js';
 import { checkPassphrase } from '../core/pipeline/gpg.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
+import { parsePgVersion } from '../core/postgres/install.js';
 import type { CommandResult } from '../core/report.js';
 import { UserError } from '../util/errors.js';
 import {
@@ -23,6 +25,7 @@ import {
   parseIntInput,
 } from '../util/units.js';
 import type { Command } from './command.js';
+import { actionsPgClientInstaller } from './pg-client.js';
 
 export function readEncryption(get: InputGetter): EncryptionConfig {
   const mode = get('encryption')
@@ -52,13 +55,57 @@ export function readEncryption(get: InputGetter): EncryptionConfig {
   );
 }
 
+/** `object-lock-days` / `object-lock-mode`: S3 Object Lock retention, refused for local directories. */
+export function readObjectLock(get: InputGetter, destinations: DestinationConfig[]): BackupConfig['objectLock'] {
+  const rawDays = get('object-lock-days');
+  const rawMode = get('object-lock-mode');
+  if (!rawDays) {
+    if (rawMode) throw new UserError(`'object-lock-mode' needs 'object-lock-days'`);
+    return undefined;
+  }
+  const days = parseIntInput(rawDays, 'object-lock-days', { min: 1, max: 36_500 });
+  const mode = rawMode
+    ? (parseChoice(rawMode, 'object-lock-mode', ['governance', 'compliance'] as const).toUpperCase() as
+        | 'GOVERNANCE'
+        | 'COMPLIANCE')
+    : 'GOVERNANCE';
+  for (const [i, d] of destinations.entries()) {
+    if (d.destination.kind !== 's3') {
+      throw new UserError(
+        `'object-lock-days' needs S3 storage with Object Lock: '${i === 0 ? 'destination' : 'replica-destination'}' is a local directory (${d.destination.url}); remove 'object-lock-days' or use an s3:// destination`,
+      );
+    }
+  }
+  return { days, mode };
+}
+
+/** `replica-destination` (+ `replica-s3-*`): a second destination; the same `sse` applies to it. */
+export function readReplica(get: InputGetter, primary: DestinationConfig): DestinationConfig | undefined {
+  if (!get('replica-destination')) {
+    for (const n of ['replica-s3-endpoint', 'replica-s3-region', 'replica-s3-force-path-style']) {
+      if (get(n)) throw new UserError(`'${n}' is set but 'replica-destination' is not`);
+    }
+    return undefined;
+  }
+  const base = readDestination(get, 'replica-');
+  const replica = { ...base, s3: { ...base.s3, ...readServerSideEncryption(get) } };
+  if (replica.destination.url === primary.destination.url && replica.s3.endpoint === primary.s3.endpoint) {
+    throw new UserError(`'replica-destination' must differ from 'destination' (both are ${primary.destination.url})`);
+  }
+  return replica;
+}
+
 export function readBackupConfig(get: InputGetter): {
   config: BackupConfig;
   destination: ReturnType<typeof readDestination>;
+  replica?: DestinationConfig;
 } {
   const connection = parseDatabaseUrl(secretInput(get, 'database-url'));
   const base = readDestination(get);
   const destination = { ...base, s3: { ...base.s3, ...readServerSideEncryption(get) } };
+  const replica = readReplica(get, destination);
+  const objectLock = readObjectLock(get, replica ? [destination, replica] : [destination]);
+  const pgVersion = parsePgVersion(get('pg-version'));
   const name = get('name') ? validateName(get('name')) : undefined;
   const format = get('format') ? parseChoice(get('format'), 'format', ['plain', 'custom'] as const) : 'plain';
   const compression: Compression = get('compression')
@@ -80,6 +127,7 @@ export function readBackupConfig(get: InputGetter): {
   };
   return {
     destination,
+    replica,
     config: {
       connection,
       prefix: destination.destination.prefix,
@@ -91,6 +139,8 @@ export function readBackupConfig(get: InputGetter): {
       pgBinDir,
       verifyUpload,
       lock,
+      pgVersion,
+      objectLock,
     },
   };
 }
@@ -99,10 +149,26 @@ export const backupCommand: Command = {
   name: 'backup',
   description: 'dump a database, compress, encrypt and store it with a manifest',
   async run(get, ctx): Promise<CommandResult> {
-    const { config, destination } = readBackupConfig(get);
+    const { config, destination, replica } = readBackupConfig(get);
     const storage = storageFor(destination);
-    const r = await runBackup(config, { storage, log: ctx.log, signal: ctx.signal });
+    const r = await runBackup(config, {
+      storage,
+      log: ctx.log,
+      signal: ctx.signal,
+      replica: replica ? { storage: storageFor(replica), prefix: replica.destination.prefix } : undefined,
+      // Only the action installs a missing pg_dump (on GitHub's Linux runners); the CLI says what to run.
+      pgClientInstaller: ctx.host === 'action' ? actionsPgClientInstaller : undefined,
+      tempDir: process.env.RUNNER_TEMP || undefined,
+    });
     const m = r.manifest;
+    const replicaFacts: Array<[string, string]> = r.replica
+      ? [['Replica', `${r.replica.location}/${r.replica.dataKey} (read back, sha256 matches)`]]
+      : r.replicaError
+        ? [['Replica', `FAILED: ${r.replicaError.message}`]]
+        : [];
+    const lockFacts: Array<[string, string]> = config.objectLock
+      ? [['Object Lock', `${config.objectLock.mode}, ${config.objectLock.days} day(s)`]]
+      : [];
     const ratio = m.object.size > 0 ? m.dump.dumpSize / m.object.size : 0;
     return {
       outputs: {
@@ -115,10 +181,15 @@ export const backupCommand: Command = {
         name: m.name,
         tables: m.totals.tables,
         rows: m.totals.rows,
+        'replica-key': r.replica?.dataKey ?? '',
+        'replica-manifest-key': r.replica?.manifestKey ?? '',
       },
+      failure: r.replicaError?.message,
       report: {
-        title: `Backup of ${m.dump.database} stored`,
-        status: 'success',
+        title: r.replicaError
+          ? `Backup of ${m.dump.database} stored; the replica copy failed`
+          : `Backup of ${m.dump.database} stored`,
+        status: r.replicaError ? 'failure' : 'success',
         headline: `${formatBytes(m.object.size)} stored and verified in ${formatDuration(r.durationSeconds)}`,
         facts: [
           ['Database', `${m.dump.database} (PostgreSQL ${m.dump.serverVersion}, pg_dump ${m.dump.pgDumpVersion})`],
@@ -141,6 +212,8 @@ export const backupCommand: Command = {
           ['Duration', `${formatDuration(r.durationSeconds)} (${formatRate(m.dump.dumpSize, r.durationSeconds)})`],
           ['SHA-256', m.object.sha256],
           ['Tables / rows', `${m.totals.tables} / ${m.totals.rows.toLocaleString('en-US')}`],
+          ...lockFacts,
+          ...replicaFacts,
         ],
         tables: [],
       },

@@ -26,8 +26,8 @@ export function readRestoreConfig(get: InputGetter): {
       `'confirm' must be exactly the name of the database to replace ('${target}')${confirm ? `, got '${confirm}'` : ''}: nothing was changed`,
     );
   }
-  const selector = readSelector(get, false);
-  if (selector.kind === 'file') throw new UserError(`restore reads from 'destination'; 'backup-file' is for verify`);
+  const selector = readSelector(get, '');
+  if (selector.kind === 'file') throw new UserError(`restore reads from 'destination'`); // narrows the type
   const destination = readDestination(get);
   const decryption = readDecryption(get);
   const pre = get('pre-restore-backup') ? parseBoolean(get('pre-restore-backup'), 'pre-restore-backup') : true;

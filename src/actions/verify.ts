@@ -26,11 +26,10 @@ export function readDecryption(get: InputGetter): DecryptionConfig {
   return { passphrase, privateKey, privateKeyPassphrase };
 }
 
-/** `backup` (latest or a key) and `name`; `backup-file` when `allowFile`. */
-export function readSelector(get: InputGetter, allowFile: boolean): BackupSelector {
+/** `backup` (latest or a key) and `name`; `file` is verify's `backup-file` ('' elsewhere). */
+export function readSelector(get: InputGetter, file: string): BackupSelector {
   const backup = get('backup') || 'latest';
   const name = get('name') ? validateName(get('name')) : undefined;
-  const file = allowFile ? get('backup-file') : '';
   if (file) {
     if (backup !== 'latest') throw new UserError(`give either 'backup' or 'backup-file', not both`);
     if (get('destination')) throw new UserError(`give either 'destination' or 'backup-file', not both`);
@@ -55,7 +54,7 @@ export function tempDir(): string {
 
 export function readVerifyConfig(get: InputGetter): { config: VerifyConfig; destination?: DestinationConfig } {
   const connection = parseDatabaseUrl(secretInput(get, 'database-url'));
-  const selector = readSelector(get, true);
+  const selector = readSelector(get, get('backup-file'));
   const destination = selector.kind === 'file' ? undefined : readDestination(get);
   const decryption = readDecryption(get);
   const jobs = readJobs(get);

@@ -2,6 +2,7 @@
  * The backup use case: pg_dump → compress → encrypt → SHA-256 → storage, streaming, then check what was
  * stored and write the manifest last. Any failure anywhere leaves no manifest and no data object behind.
  */
+import os from 'node:os';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describeError, UserError } from '../util/errors.js';
@@ -23,9 +24,15 @@ import { GpgSession, passphraseFingerprint } from './pipeline/gpg.js';
 import { processSource } from './pipeline/process.js';
 import { every, HashStage, hashOf, Meter, NonEmptyCheck, TrailerCheck } from './pipeline/streams.js';
 import { childEnv, describeConnection, type PgConnection, pgClientConfig } from './postgres/connection.js';
+import {
+  type ClientEnvironment,
+  type PgClientInstaller,
+  type PgVersionRequest,
+  resolvePgTool,
+} from './postgres/install.js';
 import { listTables, SnapshotSession, tableStats } from './postgres/stats.js';
-import { findTool } from './postgres/tools.js';
-import type { Storage } from './storage/index.js';
+import { ReplicaError, type ReplicaResult, type ReplicaTarget, replicateBackup } from './replica.js';
+import type { Storage, WriteOptions } from './storage/index.js';
 import { TOOL_VERSION } from './version.js';
 
 export type EncryptionConfig =
@@ -50,6 +57,10 @@ export interface BackupConfig {
   threads?: number;
   /** One backup of a set at a time (see lock.ts); undefined: no lock. */
   lock?: { ttlSeconds: number; waitSeconds: number };
+  /** Which pg_dump: 'auto' (default) matches the server's major; a number asks for that major. */
+  pgVersion?: PgVersionRequest;
+  /** S3 Object Lock retention for the data object and the manifest (primary and replica). */
+  objectLock?: { days: number; mode: 'COMPLIANCE' | 'GOVERNANCE' };
 }
 
 export interface BackupDeps {
@@ -58,6 +69,13 @@ export interface BackupDeps {
   signal?: AbortSignal;
   now?: () => Date;
   progressIntervalMs?: number;
+  /** A second destination that receives a verified copy after the primary backup is complete. */
+  replica?: ReplicaTarget;
+  /** Installs a missing pg_dump (GitHub's Linux runners); without it a missing one is a UserError. */
+  pgClientInstaller?: PgClientInstaller;
+  clientEnvironment?: ClientEnvironment;
+  /** Scratch space (the .deb cache of an installed client). */
+  tempDir?: string;
 }
 
 export interface BackupResult {
@@ -65,6 +83,16 @@ export interface BackupResult {
   manifestKey: string;
   durationSeconds: number;
   location: string;
+  /** The replica's copy, when a replica was configured and the copy succeeded. */
+  replica?: ReplicaResult;
+  /** Set when the primary backup is complete but its copy to the replica failed: the run must fail. */
+  replicaError?: ReplicaError;
+}
+
+/** Object Lock retention for objects written at `now`. */
+export function retentionFor(lock: BackupConfig['objectLock'], now: Date): WriteOptions['retainUntil'] | undefined {
+  if (!lock) return undefined;
+  return { mode: lock.mode, date: new Date(now.getTime() + lock.days * 86_400_000) };
 }
 
 /** The set name for a database: lower case, invalid characters replaced. */
@@ -137,6 +165,10 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
   await log.group('Preflight', async () => {
     await storage.probe();
     log.info(`storage: ${storage.location} is reachable`);
+    if (deps.replica) {
+      await deps.replica.storage.probe();
+      log.info(`replica: ${deps.replica.storage.location} is reachable`);
+    }
   });
 
   let session: SnapshotSession;
@@ -151,7 +183,14 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
   let lock: HeldLock | undefined;
   try {
     const server = session.server;
-    const pgDump = await findTool('pg_dump', server.major, cfg.pgBinDir);
+    const pgDump = await resolvePgTool('pg_dump', server.major, {
+      request: cfg.pgVersion ?? 'auto',
+      binDir: cfg.pgBinDir,
+      installer: deps.pgClientInstaller,
+      env: deps.clientEnvironment,
+      cacheDir: `${deps.tempDir ?? os.tmpdir()}/pgdr-pg-client-debs`,
+      log,
+    });
     const name = cfg.name ?? nameForDatabase(server.database);
     log.info(
       `server: PostgreSQL ${server.version}, database ${server.database} (${formatBytes(server.sizeBytes)} on disk)`,
@@ -172,6 +211,8 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
     }
 
     const createdAt = new Date(Math.floor(now().getTime() / 1000) * 1000);
+    const retainUntil = retentionFor(cfg.objectLock, createdAt);
+    if (retainUntil) log.info(`Object Lock: ${retainUntil.mode} until ${retainUntil.date.toISOString()}`);
     const ext = extensionFor(cfg.format, cfg.compression, cfg.encryption.kind !== 'none');
     dataKey = dataKeyFor(cfg.prefix, name, createdAt, ext);
     const manifestKey = manifestKeyFor(cfg.prefix, name, createdAt);
@@ -227,7 +268,10 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
     });
     log.info(`writing ${storage.location}/${dataKey}`);
     try {
-      const stored = storage.write(dataKey, hash, { expectedSize: server.sizeBytes, signal });
+      // From here a failure removes dataKey (checked absent above): a write whose last answer was lost
+      // (CompleteMultipartUpload done, its response reset) may have stored the object after all.
+      dataStored = true;
+      const stored = storage.write(dataKey, hash, { expectedSize: server.sizeBytes, signal, retainUntil });
       stored.catch(() => upload.abort());
       const [written] = await Promise.all([stored, pipeline([source, ...stages], { signal })]);
       if (written.size !== hash.bytes) {
@@ -240,7 +284,6 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
     } finally {
       stopProgress();
     }
-    dataStored = true;
     const dumpSeconds = (Date.now() - t0) / 1000;
     log.info(
       `dump complete: ${formatBytes(dumpMeter.bytes)} dumped, ${formatBytes(hash.bytes)} stored in ${dumpSeconds.toFixed(1)}s (${formatRate(dumpMeter.bytes, dumpSeconds)})`,
@@ -297,9 +340,29 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
     };
     if (deps.signal?.aborted) throw deps.signal.reason;
     // Written last: from here on, the backup exists.
-    await storage.writeText(manifestKey, serializeManifest(manifest), { signal: deps.signal });
+    await storage.writeText(manifestKey, serializeManifest(manifest), { signal: deps.signal, retainUntil });
     log.info(`manifest written: ${manifestKey}`);
-    return { manifest, manifestKey, durationSeconds: (Date.now() - started) / 1000, location: storage.location };
+    const result: BackupResult = {
+      manifest,
+      manifestKey,
+      durationSeconds: (Date.now() - started) / 1000,
+      location: storage.location,
+    };
+    dataStored = false; // the backup is complete: nothing below removes it
+    if (deps.replica) {
+      const target = deps.replica;
+      try {
+        result.replica = await log.group(`Replica: ${target.storage.location}`, () =>
+          replicateBackup({ source: storage, manifest, target, retainUntil, log, signal: deps.signal }),
+        );
+      } catch (err) {
+        if (!(err instanceof ReplicaError) || deps.signal?.aborted) throw err;
+        log.warn(err.message);
+        result.replicaError = err;
+      }
+      result.durationSeconds = (Date.now() - started) / 1000;
+    }
+    return result;
   } catch (err) {
     if (dataKey && dataStored) await deleteQuietly(storage, dataKey, log);
     throw err;

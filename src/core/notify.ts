@@ -99,14 +99,16 @@ export function defaultTitle(c: Pick<NotifyConfig, 'status' | 'name' | 'run'>): 
   return `Backup alert: ${c.run.workflow} ${what}${c.name ? ` for ${c.name}` : ''}`;
 }
 
-/** `details` as markdown: a JSON object becomes a table, other JSON a code block, text stays text. */
+/** `details` as markdown: a JSON object becomes a table, other JSON and text a code block. */
 export function renderDetails(details: string): string {
   const text = details.length > MAX_DETAILS ? `${details.slice(0, MAX_DETAILS)}\n… (truncated)` : details;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return neutralizeMarkers(text);
+    // Verbatim: keeps line breaks (`key: value` lines from a workflow) and pings nobody with an @mention.
+    const fence = text.includes('```') ? '~~~~' : '```';
+    return neutralizeMarkers(`${fence}text\n${text}\n${fence}`);
   }
   if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
     const cell = (v: unknown): string =>

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { zstdAvailable } from '../../src/core/pipeline/compress.js';
 import { runAction, runCli } from '../harness/action.js';
 import { createDatabase, databasesLike, dropDatabase, pgUrl, psql, s3Endpoint } from '../harness/context.js';
 import { AWKWARD_SCHEMA_SQL, addLargeTable } from '../harness/fixtures.js';
@@ -153,6 +154,26 @@ describe('verify action (bundled, as the runner runs it)', () => {
     expect(scratchOf('vlocal')).toEqual([]);
   });
 
+  it.skipIf(!zstdAvailable)('passes for a plain zstd backup (Node 22.15+)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-vzstd-'));
+    await backup({
+      'database-url': pgUrl(source),
+      destination: dir,
+      name: 'vzstd',
+      compression: 'zstd',
+      'encryption-passphrase': PASSPHRASE,
+    });
+    const run = await runAction('verify', {
+      destination: dir,
+      'database-url': pgUrl('postgres'),
+      'encryption-passphrase': PASSPHRASE,
+    });
+    expect(run.errors).toEqual([]);
+    expect(run.outputs.result).toBe('passed');
+    expect(run.outputs['backup-key']).toMatch(/\.sql\.zst\.gpg$/);
+    expect(scratchOf('vzstd')).toEqual([]);
+  });
+
   const damage: Array<{
     title: string;
     harm: (dir: string, b: { key: string; manifestKey: string }) => void;
@@ -185,6 +206,18 @@ describe('verify action (bundled, as the runner runs it)', () => {
       harm: () => {},
       inputs: () => ({ 'encryption-passphrase': 'not the right passphrase' }),
       message: /wrong key: 'encryption-passphrase' is not the passphrase this backup was encrypted with/,
+      kind: 'wrong-key',
+    },
+    {
+      title: 'a wrong passphrase that only gpg can tell (no digest in the manifest)',
+      harm: (dir, b) => {
+        const f = path.join(dir, b.manifestKey);
+        const m = JSON.parse(fs.readFileSync(f, 'utf8'));
+        m.encryption.keyFingerprint = null;
+        fs.writeFileSync(f, JSON.stringify(m));
+      },
+      inputs: () => ({ 'encryption-passphrase': 'not the right passphrase' }),
+      message: /wrong key: the passphrase does not decrypt this backup/,
       kind: 'wrong-key',
     },
     {

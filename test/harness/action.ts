@@ -49,6 +49,20 @@ export function parseOutputFile(text: string): Record<string, string> {
   return out;
 }
 
+/** The messages of `::error::` / `::warning::` workflow commands, decoded (%25 → %, %0A → newline). */
+function commandMessages(stdout: string, kind: 'error' | 'warning'): string[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith(`::${kind}`))
+    .map((l) =>
+      l
+        .replace(new RegExp(`^::${kind}[^:]*::`), '')
+        .replace(/%0D/g, '\r')
+        .replace(/%0A/g, '\n')
+        .replace(/%25/g, '%'),
+    );
+}
+
 export interface RunActionOptions {
   env?: Record<string, string | undefined>;
   /** Sample /proc/<pid>/cmdline of all processes while the action runs. */
@@ -143,14 +157,8 @@ export async function runAction(
       .split('\n')
       .filter((l) => !l.startsWith('::add-mask::'))
       .join('\n'),
-    errors: stdout
-      .split('\n')
-      .filter((l) => l.startsWith('::error'))
-      .map((l) => l.replace(/^::error[^:]*::/, '')),
-    warnings: stdout
-      .split('\n')
-      .filter((l) => l.startsWith('::warning'))
-      .map((l) => l.replace(/^::warning[^:]*::/, '')),
+    errors: commandMessages(stdout, 'error'),
+    warnings: commandMessages(stdout, 'warning'),
     argvSeen: o.watchArgv ? [...argvSeen] : undefined,
   };
   fs.rmSync(dir, { recursive: true, force: true });

@@ -259,13 +259,11 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
           if (sent >= action.afterBytes) return;
           const part = chunk.subarray(0, action.afterBytes - sent);
           sent += part.length;
-          res.write(part);
           if (sent >= action.afterBytes) {
             up.destroy();
-            // Let the bytes leave before the connection goes.
-            res.once('drain', () => req.socket.destroy());
-            setTimeout(() => req.socket.destroy(), 20);
-          }
+            // Cut the connection once these bytes have reached the socket.
+            res.write(part, () => req.socket.destroy());
+          } else res.write(part);
         });
         up.on('end', () => req.socket.destroy());
         return;

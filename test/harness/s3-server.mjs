@@ -12,6 +12,21 @@ const [directory, port = '0'] = process.argv.slice(2);
 fs.mkdirSync(directory, { recursive: true });
 const server = new S3rver({ address: '127.0.0.1', port: Number(port), directory, silent: true });
 
+// s3rver deletes the keys of one DeleteObjects concurrently, each removing its directories once empty:
+// two deletes in one directory race (readdir/rmdir of a directory the other just removed → 500). One
+// delete at a time, and a directory already gone counts as cleaned up.
+const deleteObject = server.store.deleteObject.bind(server.store);
+let deletes = Promise.resolve();
+server.store.deleteObject = (bucket, key) => {
+  const run = deletes.then(() =>
+    deleteObject(bucket, key).catch((err) => {
+      if (err?.code !== 'ENOENT') throw err;
+    }),
+  );
+  deletes = run.catch(() => {});
+  return run;
+};
+
 const xmlEscape = (s) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 server.middleware.unshift(async (ctx, next) => {

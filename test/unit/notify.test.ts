@@ -89,7 +89,8 @@ describe('renderDetails', () => {
   it.each([
     ['{"key":"a/b.sql.gz","mismatches":["t1"]}', '| key | a/b.sql.gz |\n| mismatches | ["t1"] |'],
     ['[1,2]', '```json'],
-    ['plain words', 'plain words'],
+    ['plain\nwords', '```text\nplain\nwords\n```'],
+    ['has ``` fence', '~~~~text\nhas ``` fence\n~~~~'],
     ['{"a":"x|y"}', 'x\\|y'],
   ])('%s', (details, expected) => {
     expect(renderDetails(details)).toContain(expected);

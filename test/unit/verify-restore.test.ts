@@ -147,7 +147,7 @@ describe('verify and restore inputs (checked before any I/O)', () => {
     ],
     [{ 'backup-file': './x.sql.gz.gpg' }, { kind: 'file', path: './x.sql.gz.gpg' }],
   ])('readSelector(%o)', (inputs, selector) => {
-    expect(readSelector(getter(inputs), true)).toEqual(selector);
+    expect(readSelector(getter(inputs), getter(inputs)('backup-file'))).toEqual(selector);
   });
 
   it.each([
@@ -156,7 +156,7 @@ describe('verify and restore inputs (checked before any I/O)', () => {
     [{ 'backup-file': 'x', backup: 'k' }, /either 'backup' or 'backup-file'/],
     [{ 'backup-file': 'x', destination: '/d' }, /either 'destination' or 'backup-file'/],
   ])('readSelector refuses %o', (inputs, message) => {
-    expect(() => readSelector(getter(inputs), true)).toThrow(message);
+    expect(() => readSelector(getter(inputs), getter(inputs)('backup-file'))).toThrow(message);
   });
 
   it.each([

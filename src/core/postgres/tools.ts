@@ -54,6 +54,11 @@ function candidates(tool: ToolName, binDir?: string): string[] {
   return out;
 }
 
+/** Every working copy of `tool` found (in `binDir` only, when given), with its version. */
+export async function installedTools(tool: ToolName, binDir?: string): Promise<PgTool[]> {
+  return (await Promise.all(candidates(tool, binDir).map(toolVersion))).filter((t): t is PgTool => t !== null);
+}
+
 /**
  * The client tool to use against a server of major `serverMajor`: the oldest installed major that is at
  * least the server's (the closest match), else a UserError saying exactly what to install.
@@ -64,7 +69,7 @@ export async function findTool(
   binDir?: string,
   input = 'pg-bin-dir',
 ): Promise<PgTool> {
-  const found = (await Promise.all(candidates(tool, binDir).map(toolVersion))).filter((t): t is PgTool => t !== null);
+  const found = await installedTools(tool, binDir);
   if (found.length === 0) {
     throw new UserError(
       binDir

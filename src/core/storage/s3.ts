@@ -73,6 +73,20 @@ export function createS3Client(o: {
   return new S3Client(config);
 }
 
+/**
+ * S3 Object Lock retention for one upload. AWS refuses a locked PutObject/UploadPart without an
+ * integrity checksum (Content-MD5 or x-amz-checksum-*), and with a custom endpoint the client computes
+ * checksums only when required: ask for CRC32 explicitly on those uploads.
+ */
+export function objectLockParams(retainUntil: WriteOptions['retainUntil']): {
+  ObjectLockMode?: 'COMPLIANCE' | 'GOVERNANCE';
+  ObjectLockRetainUntilDate?: Date;
+  ChecksumAlgorithm?: 'CRC32';
+} {
+  if (!retainUntil) return {};
+  return { ObjectLockMode: retainUntil.mode, ObjectLockRetainUntilDate: retainUntil.date, ChecksumAlgorithm: 'CRC32' };
+}
+
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
@@ -195,7 +209,7 @@ export class S3Storage implements Storage {
           { cause: failure },
         );
       }
-      await sleep(100 * 2 ** resumes, undefined, { signal });
+      await sleep(100 * (resumes + 1), undefined, { signal });
       const next = await this.getObject(key, offset, etag, signal);
       if (etag && next.ETag && next.ETag !== etag) {
         next.Body.destroy();
@@ -233,9 +247,7 @@ export class S3Storage implements Storage {
         Body: meter,
         ContentType: options.contentType ?? 'application/octet-stream',
         ...this.sseParams(),
-        ...(options.retainUntil
-          ? { ObjectLockMode: options.retainUntil.mode, ObjectLockRetainUntilDate: options.retainUntil.date }
-          : {}),
+        ...objectLockParams(options.retainUntil),
       },
       queueSize: this.options.queueSize ?? 4,
       partSize: this.options.partSize ?? partSizeFor(options.expectedSize),
@@ -271,9 +283,7 @@ export class S3Storage implements Storage {
         Body: text,
         ContentType: key.endsWith('.json') ? 'application/json' : 'text/plain',
         ...this.sseParams(),
-        ...(options.retainUntil
-          ? { ObjectLockMode: options.retainUntil.mode, ObjectLockRetainUntilDate: options.retainUntil.date }
-          : {}),
+        ...objectLockParams(options.retainUntil),
       }),
       { abortSignal: options.signal },
     );

@@ -1,0 +1,70 @@
+/** `pgdr keygen`: an OpenPGP key pair for public-key mode, and where each half belongs. */
+import type { InputGetter } from '../core/inputs.js';
+import { secretInput } from '../core/inputs.js';
+import { generateKeyPair, KEY_ALGORITHMS, type KeygenConfig } from '../core/keygen.js';
+import type { CommandResult } from '../core/report.js';
+import { UserError } from '../util/errors.js';
+import { parseChoice } from '../util/units.js';
+import type { Command } from './command.js';
+
+export function readKeygenConfig(get: InputGetter): KeygenConfig {
+  const outputDir = get('destination');
+  if (!outputDir) throw new UserError(`'output' is required: the directory to write the key pair into`);
+  if (/^s3:\/\//i.test(outputDir)) throw new UserError(`'output' must be a local directory, not ${outputDir}`);
+  const algorithm = get('algorithm') ? parseChoice(get('algorithm'), 'algorithm', KEY_ALGORITHMS) : 'ed25519';
+  const uid = get('uid') || 'postgres-dr backups';
+  if (/[<>]/.test(uid) && !/^[^<>]*<[^<>@\s]+@[^<>\s]+>$/.test(uid)) {
+    throw new UserError(`'uid' must look like "Name <email@example.com>" or a plain name (got '${uid}')`);
+  }
+  const passphrase = secretInput(get, 'key-passphrase') || undefined;
+  if (passphrase && /[\r\n]/.test(passphrase)) throw new UserError(`'key-passphrase' must be a single line`);
+  return { outputDir, algorithm, uid, passphrase };
+}
+
+export const keygenCommand: Command = {
+  name: 'keygen',
+  description: 'make an OpenPGP key pair for public-key encryption (--output DIR)',
+  async run(get, ctx): Promise<CommandResult> {
+    const cfg = readKeygenConfig(get);
+    ctx.log.info(`generating a ${cfg.algorithm} key pair for '${cfg.uid}'`);
+    const r = await generateKeyPair(cfg);
+    return {
+      outputs: { fingerprint: r.fingerprint, 'public-key-file': r.publicKeyFile, 'private-key-file': r.privateKeyFile },
+      report: {
+        title: 'OpenPGP key pair for postgres-dr',
+        status: 'success',
+        headline: `fingerprint ${r.fingerprint}`,
+        facts: [
+          ['Fingerprint', r.fingerprint],
+          ['Algorithm', r.algorithm === 'ed25519' ? 'ed25519 (certify) + cv25519 (encrypt)' : 'RSA 4096 + RSA 4096'],
+          ['User ID', r.uid],
+          ['Public key', r.publicKeyFile],
+          ['Private key', `${r.privateKeyFile} (${r.protectedByPassphrase ? 'passphrase-protected' : 'NOT passphrase-protected'})`],
+        ],
+        tables: [
+          {
+            title: 'Where each file goes',
+            header: ['File', 'Store it as', 'Used by'],
+            rows: [
+              [
+                r.publicKeyFile,
+                'secret BACKUP_PUBLIC_KEY (repository or backup environment) → input encryption-public-key',
+                'the backup job only: it can encrypt, never decrypt',
+              ],
+              [
+                r.privateKeyFile,
+                'secret BACKUP_PRIVATE_KEY in a protected environment (required reviewers) → input encryption-private-key',
+                'restore-test, restore and dr-drill jobs',
+              ],
+            ],
+          },
+        ],
+        notes: [
+          `gh secret set BACKUP_PUBLIC_KEY < ${r.publicKeyFile}`,
+          `gh secret set BACKUP_PRIVATE_KEY --env restore < ${r.privateKeyFile}${r.protectedByPassphrase ? '   (and BACKUP_PRIVATE_KEY_PASSPHRASE → encryption-private-key-passphrase)' : ''}`,
+          'Keep an offline copy of the private key (a password manager, a safe): without it no backup can be restored. Then delete the private key file from this machine.',
+        ],
+      },
+    };
+  },
+};

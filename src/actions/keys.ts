@@ -1,0 +1,80 @@
+/** `pgdr keys`: which key each kept backup needs, so an old key is retired only when nothing needs it. */
+import { type InputGetter, readDestination, secretInput, storageFor } from '../core/inputs.js';
+import { countPrivateKeyBlocks, parsePassphrases, readKeyReport } from '../core/keys.js';
+import { validateName } from '../core/layout.js';
+import type { CommandResult } from '../core/report.js';
+import { UserError } from '../util/errors.js';
+import type { Command } from './command.js';
+
+export function readKeysConfig(get: InputGetter): {
+  destination: ReturnType<typeof readDestination>;
+  name?: string;
+  passphrases: string[];
+  privateKey?: string;
+} {
+  const destination = readDestination(get);
+  const name = get('name') ? validateName(get('name')) : undefined;
+  const passphrases = parsePassphrases(secretInput(get, 'encryption-passphrase'));
+  const privateKey = secretInput(get, 'encryption-private-key') || undefined;
+  if (privateKey && countPrivateKeyBlocks(privateKey) === 0) {
+    throw new UserError(
+      `'encryption-private-key' must hold ASCII-armored OpenPGP private keys (-----BEGIN PGP PRIVATE KEY BLOCK-----)`,
+    );
+  }
+  return { destination, name, passphrases, privateKey };
+}
+
+export const keysCommand: Command = {
+  name: 'keys',
+  description: 'list which encryption key each kept backup needs (for key rotation)',
+  async run(get, ctx): Promise<CommandResult> {
+    const cfg = readKeysConfig(get);
+    const storage = storageFor(cfg.destination);
+    const where = cfg.destination.destination.url + (cfg.name ? ` (set ${cfg.name})` : '');
+    ctx.log.info(`reading the backups in ${where}`);
+    const r = await readKeyReport(storage, cfg.destination.destination.prefix, cfg.name, {
+      passphrases: cfg.passphrases,
+      privateKey: cfg.privateKey,
+    });
+    const checked = cfg.passphrases.length > 0 || Boolean(cfg.privateKey);
+    const warnings =
+      r.unopenable > 0 ? [`${r.unopenable} kept backup(s) cannot be opened with any of the given keys`] : [];
+    const notes: string[] = [];
+    if (r.unused.length) {
+      notes.push(`No kept backup needs ${r.unused.join(', ')}: it can be retired from the decryption keys.`);
+    }
+    if (r.usage.some((u) => u.scheme === 'openpgp-passphrase') && cfg.passphrases.length === 0) {
+      notes.push(
+        'Passphrase digests are salted per backup: give encryption-passphrase (one per line) to see which passphrase each backup needs.',
+      );
+    }
+    return {
+      outputs: {
+        backups: r.backups,
+        keys: r.usage.length,
+        unopenable: r.unopenable,
+        'key-usage': JSON.stringify(r.usage),
+      },
+      warnings,
+      report: {
+        title: `Encryption keys in ${where}`,
+        status: r.unopenable > 0 ? 'warning' : 'success',
+        headline: `${r.backups} backup(s) use ${r.usage.length} key(s)`,
+        facts: [],
+        tables: [
+          {
+            header: checked
+              ? ['Key', 'Backups', 'Oldest', 'Newest', 'Example', 'Given key opens them']
+              : ['Key', 'Backups', 'Oldest', 'Newest', 'Example'],
+            rows: r.usage.map((u) => {
+              const row = [u.key, String(u.count), u.oldest, u.newest, u.example];
+              if (checked) row.push(u.available === undefined ? 'not checked' : u.available ? 'yes' : 'NO');
+              return row;
+            }),
+          },
+        ],
+        notes,
+      },
+    };
+  },
+};

@@ -1,0 +1,48 @@
+/**
+ * The PgClientInstaller port for the actions: runs the core's InstallPlan with @actions/exec, restoring
+ * and saving the downloaded .deb files with @actions/cache so later runs skip the download.
+ */
+import * as cache from '@actions/cache';
+import * as exec from '@actions/exec';
+import type { InstallPlan, PgClientInstaller } from '../core/postgres/install.js';
+import { describeError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+
+async function run(steps: string[][], log: Logger): Promise<void> {
+  for (const [cmd, ...args] of steps) {
+    log.info(`$ ${[cmd, ...args].join(' ')}`);
+    await exec.exec(cmd as string, args);
+  }
+}
+
+export const actionsPgClientInstaller: PgClientInstaller = {
+  async install(plan: InstallPlan, log: Logger): Promise<void> {
+    let hit: string | undefined;
+    if (cache.isFeatureAvailable()) {
+      try {
+        hit = await cache.restoreCache([plan.cacheDir], plan.cacheKey);
+      } catch (err) {
+        log.warn(`could not restore the ${plan.package} cache: ${describeError(err)}; downloading`);
+      }
+    }
+    if (hit) {
+      log.info(`${plan.package}: .deb files restored from the cache (${plan.cacheKey})`);
+      try {
+        await run(plan.fromCache, log);
+        return;
+      } catch (err) {
+        log.warn(`installing the cached .deb files failed (${describeError(err)}); downloading instead`);
+      }
+    }
+    await run(plan.fromNetwork, log);
+    if (cache.isFeatureAvailable()) {
+      try {
+        await cache.saveCache([plan.cacheDir], plan.cacheKey);
+        log.info(`${plan.package}: .deb files cached as ${plan.cacheKey}`);
+      } catch (err) {
+        // Another job of the same run may have saved it first; the install itself succeeded.
+        log.warn(`could not save the ${plan.package} cache: ${describeError(err)}`);
+      }
+    }
+  },
+};

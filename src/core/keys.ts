@@ -1,0 +1,214 @@
+/**
+ * Several decryption keys at once, for key rotation: verify and restore take every key that may still be
+ * needed (one passphrase per line, several armored private keys one after the other) and pick the one
+ * the manifest names. `keyUsage` tells which key the kept backups need, so an old key can be retired
+ * once no kept backup was made with it.
+ */
+import { IntegrityError, UserError } from '../util/errors.js';
+import { type Backup, readCatalog } from './catalog.js';
+import type { Manifest } from './manifest.js';
+import { GpgSession, passphraseMatches } from './pipeline/gpg.js';
+import type { Storage } from './storage/index.js';
+
+/** The passphrases of an `encryption-passphrase` input: one per line, blank lines ignored. */
+export function parsePassphrases(text: string | undefined): string[] {
+  if (!text) return [];
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+}
+
+/** How many armored private key blocks a text holds. */
+export function countPrivateKeyBlocks(text: string): number {
+  return text.match(/-----BEGIN PGP PRIVATE KEY BLOCK-----/g)?.length ?? 0;
+}
+
+/** A short, safe label for a manifest's key: the OpenPGP fingerprint, or "a passphrase". */
+export function describeKey(m: Manifest): string {
+  const f = m.encryption.keyFingerprint;
+  if (m.encryption.scheme === 'openpgp-public-key') return `the public key ${f ?? '(fingerprint not recorded)'}`;
+  if (m.encryption.scheme === 'openpgp-passphrase') {
+    return f ? `a passphrase (${f.split(':').slice(0, 2).join(':')} digest in the manifest)` : 'a passphrase';
+  }
+  return 'no key';
+}
+
+/**
+ * Which of `passphrases` the manifest's PBKDF2 digest names: its index, or -1 when none does. With no
+ * digest (or one in a form this version cannot check) every passphrase is a candidate: returns 0 for a
+ * single passphrase, else -1 (gpg would have to try them one by one).
+ */
+export async function matchPassphrase(fingerprint: string | null, passphrases: string[]): Promise<number> {
+  if (!fingerprint || !/^pbkdf2-sha256:/.test(fingerprint)) return passphrases.length === 1 ? 0 : -1;
+  for (let i = 0; i < passphrases.length; i++) {
+    if (await passphraseMatches(passphrases[i] as string, fingerprint)) return i;
+  }
+  return -1;
+}
+
+/**
+ * The passphrase that opens a passphrase-encrypted backup, among several (key rotation). Throws a
+ * UserError when none is given, an IntegrityError 'wrong-key' when none matches the manifest.
+ */
+export async function choosePassphrase(manifest: Manifest, passphrases: string[]): Promise<string> {
+  if (passphrases.length === 0) {
+    throw new UserError(`this backup is encrypted with a passphrase: set 'encryption-passphrase'`);
+  }
+  const fpr = manifest.encryption.keyFingerprint;
+  const i = await matchPassphrase(fpr, passphrases);
+  if (i >= 0) return passphrases[i] as string;
+  if (!fpr || !/^pbkdf2-sha256:/.test(fpr)) {
+    throw new UserError(
+      `this backup's manifest does not identify its passphrase, so 'encryption-passphrase' must hold exactly one (it holds ${passphrases.length})`,
+    );
+  }
+  throw new IntegrityError(
+    passphrases.length === 1
+      ? `wrong key: 'encryption-passphrase' is not the passphrase this backup was encrypted with`
+      : `wrong key: the backup was encrypted with ${describeKey(manifest)}; none of the ${passphrases.length} passphrases in 'encryption-passphrase' matches`,
+    'wrong-key',
+  );
+}
+
+/** Checks that one of the imported private keys is the one the backup was encrypted to. */
+export function checkPrivateKeys(manifest: Manifest, imported: string[]): void {
+  const expected = manifest.encryption.keyFingerprint;
+  if (!expected || imported.includes(expected)) return;
+  throw new IntegrityError(
+    `wrong key: this backup was encrypted to ${expected}, but 'encryption-private-key' holds ${imported.join(', ') || 'no usable key'}; none of the given keys matches`,
+    'wrong-key',
+  );
+}
+
+export interface KeyUsage {
+  /** The OpenPGP fingerprint, `passphrase #<line>` for a given passphrase, or a label for the unknown. */
+  key: string;
+  scheme: Manifest['encryption']['scheme'];
+  count: number;
+  oldest: string;
+  newest: string;
+  /** The newest backup that needs this key (its data object key). */
+  example: string;
+  /** Whether a given decryption key opens these backups; undefined when none were given to check. */
+  available?: boolean;
+}
+
+export interface GivenKeys {
+  passphrases: string[];
+  /** Primary fingerprints of the given private keys. */
+  privateKeyFingerprints: string[];
+}
+
+export const UNKNOWN_PASSPHRASE = 'passphrase (not among the given ones)';
+export const UNIDENTIFIED_PASSPHRASE = 'passphrase (give encryption-passphrase to tell them apart)';
+
+/**
+ * Which key each backup needs, grouped: fingerprint → count, oldest, newest, an example. Passphrase
+ * digests are salted per backup, so passphrase backups are told apart only by testing the given
+ * passphrases against them (`given.passphrases`, each labelled by its line number).
+ */
+export async function keyUsage(backups: Backup[], given?: GivenKeys): Promise<KeyUsage[]> {
+  const groups = new Map<string, KeyUsage>();
+  const add = (key: string, b: Backup, available: boolean | undefined): void => {
+    const g = groups.get(key);
+    const t = b.manifest.createdAt;
+    if (!g) {
+      groups.set(key, {
+        key,
+        scheme: b.manifest.encryption.scheme,
+        count: 1,
+        oldest: t,
+        newest: t,
+        example: b.data.key,
+        available,
+      });
+      return;
+    }
+    g.count++;
+    if (t < g.oldest) g.oldest = t;
+    if (t > g.newest) {
+      g.newest = t;
+      g.example = b.data.key;
+    }
+  };
+  const passphrases = given?.passphrases ?? [];
+  // Digests take ~0.3 s each by design; four at a time (libuv's thread pool).
+  const labels = new Array<string>(backups.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < backups.length) {
+      const i = next++;
+      const m = (backups[i] as Backup).manifest;
+      if (m.encryption.scheme !== 'openpgp-passphrase') continue;
+      if (passphrases.length === 0) labels[i] = UNIDENTIFIED_PASSPHRASE;
+      else {
+        const fpr = m.encryption.keyFingerprint;
+        const j = fpr && /^pbkdf2-sha256:/.test(fpr) ? await matchPassphrase(fpr, passphrases) : -1;
+        labels[i] = j >= 0 ? `passphrase #${j + 1}` : UNKNOWN_PASSPHRASE;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+  // Oldest first, so a group's example ends up the newest.
+  const order = backups.map((b, i) => ({ b, i })).sort((x, y) => (x.b.manifest.createdAt < y.b.manifest.createdAt ? -1 : 1));
+  for (const { b, i } of order) {
+    const e = b.manifest.encryption;
+    if (e.scheme === 'none') add('none (unencrypted)', b, undefined);
+    else if (e.scheme === 'openpgp-passphrase') {
+      const label = labels[i] as string;
+      add(label, b, passphrases.length ? label !== UNKNOWN_PASSPHRASE : undefined);
+    } else {
+      const fpr = e.keyFingerprint ?? 'public key (fingerprint not recorded)';
+      const available = given?.privateKeyFingerprints.length
+        ? given.privateKeyFingerprints.includes(fpr)
+        : undefined;
+      add(fpr, b, available);
+    }
+  }
+  return [...groups.values()].sort((a, b) => (a.newest < b.newest ? 1 : a.newest > b.newest ? -1 : 0));
+}
+
+export interface KeyReport {
+  usage: KeyUsage[];
+  backups: number;
+  /** Backups that none of the given keys opens (only when keys were given). */
+  unopenable: number;
+  /** Given keys (passphrase #n, or fingerprints) that no kept backup needs: safe to retire. */
+  unused: string[];
+}
+
+/** Reads the catalog of one destination (one set, or all) and groups its backups by key. */
+export async function readKeyReport(
+  storage: Storage,
+  prefix: string,
+  name: string | undefined,
+  given: { passphrases: string[]; privateKey?: string },
+): Promise<KeyReport> {
+  let privateKeyFingerprints: string[] = [];
+  if (given.privateKey) {
+    const gpg = await GpgSession.create();
+    try {
+      privateKeyFingerprints = await gpg.importSecretKey(given.privateKey, undefined);
+    } finally {
+      await gpg.close();
+    }
+  }
+  const catalog = await readCatalog(storage, prefix, name);
+  const anyGiven = given.passphrases.length > 0 || privateKeyFingerprints.length > 0;
+  const usage = await keyUsage(
+    catalog.backups,
+    anyGiven ? { passphrases: given.passphrases, privateKeyFingerprints } : undefined,
+  );
+  const used = new Set(usage.map((u) => u.key));
+  const unused = [
+    ...given.passphrases.map((_, i) => `passphrase #${i + 1}`).filter((k) => !used.has(k)),
+    ...privateKeyFingerprints.filter((f) => !used.has(f)),
+  ];
+  return {
+    usage,
+    backups: catalog.backups.length,
+    unopenable: usage.filter((u) => u.available === false).reduce((a, u) => a + u.count, 0),
+    unused,
+  };
+}
