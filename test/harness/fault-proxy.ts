@@ -265,7 +265,10 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
             res.write(part, () => req.socket.destroy());
           } else res.write(part);
         });
-        up.on('end', () => req.socket.destroy());
+        // A body no longer than afterBytes arrives whole.
+        up.on('end', () => {
+          if (sent < action.afterBytes) res.end();
+        });
         return;
       }
       case 'ok-with-error': {
