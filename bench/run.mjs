@@ -24,6 +24,8 @@ const SIZE_MB = Number(opts['size-mb']);
 const SMALL_MB = Number(opts['small-mb']);
 const RUNS = Number(opts.runs);
 const PASS = 'bench passphrase 0123456789';
+const RAW = 'raw restore: gpg -d | gunzip | psql';
+const VERIFY = 'pgdr verify (restore + validate every table + drop)';
 
 const pg = await startPostgres({
   settings: { shared_buffers: "'256MB'", max_wal_size: "'4GB'", checkpoint_timeout: "'30min'" },
@@ -164,6 +166,41 @@ try {
         console.error(`  run ${run + 1} ${label}: ${r.secs.toFixed(2)}s, ${r.rssMb.toFixed(0)} MB RSS`);
       }
     }
+    // Restore side: our verify (download, checksum, decrypt, restore into a scratch database, validate every
+    // table, drop) against the raw restore a user would type (gpg -d | gunzip | psql into an empty database).
+    if (!opts.only || 'verify'.includes(opts.only)) {
+      const store = path.join(work, 'restore-src');
+      fs.rmSync(store, { recursive: true, force: true });
+      execFileSync(process.execPath, [cli, 'backup', '--database-url', pg.url(db), '--output', store], {
+        env: { ...process.env, ...env },
+        stdio: 'ignore',
+      });
+      const file = execFileSync('find', [store, '-name', '*.sql.gz.gpg'], { encoding: 'utf8' }).trim();
+      const restoreList = [
+        [
+          RAW,
+          'bash',
+          [
+            '-c',
+            `set -o pipefail; "${psqlBin}" -X -q -c 'DROP DATABASE IF EXISTS bench_raw' -c 'CREATE DATABASE bench_raw' -d postgres && gpg --batch --pinentry-mode loopback --passphrase-fd 3 --decrypt "${file}" 3<<<"$PASS" 2>/dev/null | gunzip -c | "${psqlBin}" -X -q -v ON_ERROR_STOP=1 -d bench_raw >/dev/null`,
+          ],
+        ],
+        [
+          VERIFY,
+          process.execPath,
+          [cli, 'verify', '--destination', store, '--name', db, '--database-url', pg.url('postgres')],
+        ],
+      ];
+      for (const [label] of restoreList) rows[label] = [];
+      for (let run = 0; run < RUNS; run++) {
+        for (const [label, cmd, args] of restoreList) {
+          const r = timeCmd(label, cmd, args, { ...pgEnv, ...env });
+          rows[label].push(r);
+          console.error(`  run ${run + 1} ${label}: ${r.secs.toFixed(2)}s, ${r.rssMb.toFixed(0)} MB RSS`);
+        }
+      }
+      psql('postgres', 'DROP DATABASE IF EXISTS bench_raw');
+    }
     results[db] = { mb: dumpBytes / 1e6, rows };
   }
   const floorLabel = 'pg_dump > /dev/null (floor)';
@@ -191,6 +228,16 @@ try {
     }
     report.push('');
   }
+  report.push(
+    `Restore side: ${VERIFY} ÷ ${RAW} = ${Object.entries(results)
+      .map(([db, { rows }]) => {
+        const raw = median(rows[RAW]?.map((r) => r.secs) ?? [Number.NaN]);
+        const ours = median(rows[VERIFY]?.map((r) => r.secs) ?? [Number.NaN]);
+        return `${db} ${(ours / raw).toFixed(2)}`;
+      })
+      .join(', ')}.`,
+    '',
+  );
   report.push(
     'Peak RSS of the shell scenarios is that of the largest single process in the pipeline (GNU time reports the maximum over children). Our rows are the Node process alone; gpg adds ~5 MB and pg_dump ~10 MB beside it.',
   );

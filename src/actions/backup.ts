@@ -8,6 +8,7 @@ import {
   secretInput,
   storageFor,
 } from '../core/inputs.js';
+import { parsePassphrases } from '../core/keys.js';
 import { type Compression, validateName } from '../core/layout.js';
 import { checkCompressionSupported, DEFAULT_LEVEL, LEVEL_RANGE } from '../core/pipeline/compress.js';
 import { checkPassphrase } from '../core/pipeline/gpg.js';
@@ -27,11 +28,16 @@ import {
 import type { Command } from './command.js';
 import { actionsPgClientInstaller } from './pg-client.js';
 
-export function readEncryption(get: InputGetter): EncryptionConfig {
+/**
+ * The key a backup encrypts with. `several: 'first'` (restore's pre-restore backup) accepts a rotation
+ * list of passphrases, one per line, and encrypts with the first (the current one).
+ */
+export function readEncryption(get: InputGetter, several: 'refuse' | 'first' = 'refuse'): EncryptionConfig {
   const mode = get('encryption')
     ? parseChoice(get('encryption'), 'encryption', ['openpgp', 'none'] as const)
     : 'openpgp';
-  const passphrase = secretInput(get, 'encryption-passphrase');
+  const given = secretInput(get, 'encryption-passphrase');
+  const passphrase = several === 'first' ? (parsePassphrases(given)[0] ?? '') : given;
   const publicKey = get('encryption-public-key');
   if (mode === 'none') {
     if (passphrase || publicKey) {

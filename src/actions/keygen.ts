@@ -39,7 +39,10 @@ export const keygenCommand: Command = {
           ['Algorithm', r.algorithm === 'ed25519' ? 'ed25519 (certify) + cv25519 (encrypt)' : 'RSA 4096 + RSA 4096'],
           ['User ID', r.uid],
           ['Public key', r.publicKeyFile],
-          ['Private key', `${r.privateKeyFile} (${r.protectedByPassphrase ? 'passphrase-protected' : 'NOT passphrase-protected'})`],
+          [
+            'Private key',
+            `${r.privateKeyFile} (${r.protectedByPassphrase ? 'passphrase-protected' : 'NOT passphrase-protected'})`,
+          ],
         ],
         tables: [
           {
@@ -61,7 +64,7 @@ export const keygenCommand: Command = {
         ],
         notes: [
           `gh secret set BACKUP_PUBLIC_KEY < ${r.publicKeyFile}`,
-          `gh secret set BACKUP_PRIVATE_KEY --env restore < ${r.privateKeyFile}${r.protectedByPassphrase ? '   (and BACKUP_PRIVATE_KEY_PASSPHRASE → encryption-private-key-passphrase)' : ''}`,
+          `gh secret set BACKUP_PRIVATE_KEY --env backup-restore < ${r.privateKeyFile}${r.protectedByPassphrase ? '   (and BACKUP_PRIVATE_KEY_PASSPHRASE → encryption-private-key-passphrase)' : ''}`,
           'Keep an offline copy of the private key (a password manager, a safe): without it no backup can be restored. Then delete the private key file from this machine.',
         ],
       },

@@ -34,7 +34,7 @@ export function readRestoreConfig(get: InputGetter): {
   let preRestoreBackup: EncryptionConfig | null = null;
   if (pre) {
     try {
-      preRestoreBackup = readEncryption(get);
+      preRestoreBackup = readEncryption(get, 'first');
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
       throw new UserError(

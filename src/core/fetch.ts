@@ -16,10 +16,11 @@ import { CancelledError, describeError, IntegrityError, UserError } from '../uti
 import type { Logger } from '../util/log.js';
 import { formatBytes } from '../util/units.js';
 import { type Backup, readCatalog } from './catalog.js';
+import { checkPrivateKeys, choosePassphrase, parsePassphrases } from './keys.js';
 import { DATA_EXTENSIONS, manifestKeyFor, parseKey } from './layout.js';
 import { type Manifest, parseManifest } from './manifest.js';
 import { decompressStage } from './pipeline/compress.js';
-import { type GpgSession, passphraseMatches } from './pipeline/gpg.js';
+import type { GpgSession } from './pipeline/gpg.js';
 import { HashStage, hashOf } from './pipeline/streams.js';
 import type { Storage } from './storage/index.js';
 import { LocalStorage } from './storage/local.js';
@@ -168,8 +169,8 @@ async function locateFile(file: string): Promise<LocatedBackup> {
 }
 
 /**
- * Checks the given key against what the manifest records, before any download: a passphrase against
- * its PBKDF2 digest, private keys against the recipient's fingerprint. Imports private keys into `gpg`.
+ * Checks the given keys against what the manifest records, before any download: passphrases (one per
+ * line) against its PBKDF2 digest, private keys against the recipient's fingerprint. Imports private keys into `gpg`.
  * Returns the passphrase gpg needs (the message's, or the private key's).
  */
 export async function prepareDecryption(
@@ -180,33 +181,14 @@ export async function prepareDecryption(
   const scheme = manifest.encryption.scheme;
   if (scheme === 'none') return undefined;
   if (!gpg) throw new Error('a gpg session is needed to decrypt');
-  if (scheme === 'openpgp-passphrase') {
-    if (!d.passphrase) {
-      throw new UserError(`this backup is encrypted with a passphrase: set 'encryption-passphrase'`);
-    }
-    const fpr = manifest.encryption.keyFingerprint;
-    // A digest in a form this version cannot check is left to gpg, which reports a wrong key too.
-    if (fpr && /^pbkdf2-sha256:/.test(fpr) && !(await passphraseMatches(d.passphrase, fpr))) {
-      throw new IntegrityError(
-        `wrong key: 'encryption-passphrase' is not the passphrase this backup was encrypted with`,
-        'wrong-key',
-      );
-    }
-    return d.passphrase;
-  }
+  // Several keys may be given (key rotation): the one the manifest names is used.
+  if (scheme === 'openpgp-passphrase') return choosePassphrase(manifest, parsePassphrases(d.passphrase));
   if (!d.privateKey) {
     throw new UserError(
       `this backup is encrypted to the public key ${manifest.encryption.keyFingerprint ?? '(unknown)'}: set 'encryption-private-key' to its private key`,
     );
   }
-  const fprs = await gpg.importSecretKey(d.privateKey, d.privateKeyPassphrase);
-  const expected = manifest.encryption.keyFingerprint;
-  if (expected && !fprs.includes(expected)) {
-    throw new IntegrityError(
-      `wrong key: this backup was encrypted to ${expected}, but 'encryption-private-key' holds ${fprs.join(', ') || 'no usable key'}`,
-      'wrong-key',
-    );
-  }
+  checkPrivateKeys(manifest, await gpg.importSecretKey(d.privateKey, d.privateKeyPassphrase));
   return d.privateKeyPassphrase;
 }
 

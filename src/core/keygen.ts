@@ -73,11 +73,10 @@ export async function generateKeyPair(cfg: KeygenConfig): Promise<KeygenResult> 
     const publicKey = await runProcess(gpgBinary(), [...base, '--armor', '--export', fingerprint], {
       name: 'gpg --export',
     });
-    const privateKey = await runProcess(
-      gpgBinary(),
-      [...withPass, '--armor', '--export-secret-keys', fingerprint],
-      { name: 'gpg --export-secret-keys', fd3: `${pass}\n` },
-    );
+    const privateKey = await runProcess(gpgBinary(), [...withPass, '--armor', '--export-secret-keys', fingerprint], {
+      name: 'gpg --export-secret-keys',
+      fd3: `${pass}\n`,
+    });
     if (!privateKey.includes('-----BEGIN PGP PRIVATE KEY BLOCK-----')) throw new Error('gpg exported no private key');
     // O_EXCL: never overwrite a key someone already relies on.
     await fs.writeFile(publicKeyFile, publicKey, { mode: 0o600, flag: 'wx' });

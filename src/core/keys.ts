@@ -151,7 +151,9 @@ export async function keyUsage(backups: Backup[], given?: GivenKeys): Promise<Ke
   };
   await Promise.all(Array.from({ length: 4 }, worker));
   // Oldest first, so a group's example ends up the newest.
-  const order = backups.map((b, i) => ({ b, i })).sort((x, y) => (x.b.manifest.createdAt < y.b.manifest.createdAt ? -1 : 1));
+  const order = backups
+    .map((b, i) => ({ b, i }))
+    .sort((x, y) => (x.b.manifest.createdAt < y.b.manifest.createdAt ? -1 : 1));
   for (const { b, i } of order) {
     const e = b.manifest.encryption;
     if (e.scheme === 'none') add('none (unencrypted)', b, undefined);
@@ -160,9 +162,7 @@ export async function keyUsage(backups: Backup[], given?: GivenKeys): Promise<Ke
       add(label, b, passphrases.length ? label !== UNKNOWN_PASSPHRASE : undefined);
     } else {
       const fpr = e.keyFingerprint ?? 'public key (fingerprint not recorded)';
-      const available = given?.privateKeyFingerprints.length
-        ? given.privateKeyFingerprints.includes(fpr)
-        : undefined;
+      const available = given?.privateKeyFingerprints.length ? given.privateKeyFingerprints.includes(fpr) : undefined;
       add(fpr, b, available);
     }
   }

@@ -33,7 +33,10 @@ export class ReplicaError extends Error {
 export function replicaKeysFor(m: Manifest, prefix: string): { dataKey: string; manifestKey: string } {
   const createdAt = new Date(m.createdAt);
   const ext = extensionFor(m.dump.format, m.dump.compression, m.encryption.scheme !== 'none');
-  return { dataKey: dataKeyFor(prefix, m.name, createdAt, ext), manifestKey: manifestKeyFor(prefix, m.name, createdAt) };
+  return {
+    dataKey: dataKeyFor(prefix, m.name, createdAt, ext),
+    manifestKey: manifestKeyFor(prefix, m.name, createdAt),
+  };
 }
 
 /**
@@ -65,7 +68,11 @@ export async function replicateBackup(o: {
     const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
     const body = await source.read(m.object.key, { signal: both });
     written = true;
-    const storing = replica.write(dataKey, hash, { expectedSize: m.object.size, retainUntil: o.retainUntil, signal: both });
+    const storing = replica.write(dataKey, hash, {
+      expectedSize: m.object.size,
+      retainUntil: o.retainUntil,
+      signal: both,
+    });
     storing.catch(() => stop.abort());
     const reading = pipeline(body, hash, { signal: both });
     reading.catch(() => stop.abort());

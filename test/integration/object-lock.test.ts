@@ -51,7 +51,10 @@ describe('object-lock-days (S3 Object Lock parameters reach the S3 API)', () => 
   let large: string;
   beforeAll(() => {
     small = createDatabase('lock_small');
-    psql(small, 'CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 100) g;');
+    psql(
+      small,
+      'CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 100) g;',
+    );
     large = createDatabase('lock_large');
     // ~12 MB of incompressible-ish text, stored uncompressed: several 5 MiB parts.
     psql(
@@ -142,7 +145,10 @@ describe('object lock inputs', () => {
   const base = { 'database-url': 'postgres://u@h/db', 'encryption-passphrase': 'long enough passphrase' };
 
   it.each([
-    [{ destination: '/tmp/backups', 'object-lock-days': '7' }, /'object-lock-days' needs S3 storage with Object Lock: 'destination' is a local directory/],
+    [
+      { destination: '/tmp/backups', 'object-lock-days': '7' },
+      /'object-lock-days' needs S3 storage with Object Lock: 'destination' is a local directory/,
+    ],
     [
       { destination: 's3://bucket/p', 'replica-destination': '/mnt/copy', 'object-lock-days': '7' },
       /'replica-destination' is a local directory \(\/mnt\/copy\)/,
@@ -157,9 +163,14 @@ describe('object lock inputs', () => {
 
   it.each([
     [{ 'object-lock-days': '30' }, { days: 30, mode: 'GOVERNANCE' }],
-    [{ 'object-lock-days': '1', 'object-lock-mode': 'compliance' }, { days: 1, mode: 'COMPLIANCE' }],
+    [
+      { 'object-lock-days': '1', 'object-lock-mode': 'compliance' },
+      { days: 1, mode: 'COMPLIANCE' },
+    ],
     [{}, undefined],
   ])('%j → %j', (o, expected) => {
-    expect(readBackupConfig(inputs({ ...base, destination: 's3://bucket/p', ...o })).config.objectLock).toEqual(expected);
+    expect(readBackupConfig(inputs({ ...base, destination: 's3://bucket/p', ...o })).config.objectLock).toEqual(
+      expected,
+    );
   });
 });

@@ -45,7 +45,10 @@ describe('replica destination', () => {
   let config: BackupConfig;
   beforeAll(() => {
     db = createDatabase('replica');
-    psql(db, 'CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g;');
+    psql(
+      db,
+      'CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g;',
+    );
     config = {
       connection: parseDatabaseUrl(pgUrl(db)),
       prefix: 'prod',
@@ -64,7 +67,11 @@ describe('replica destination', () => {
   ])('%s: the same bytes and a manifest naming the replica key', async (_label, openReplica) => {
     const primary = await s3();
     const replica = await openReplica();
-    const r = await runBackup(config, { storage: primary, log: silentLogger, replica: { storage: replica, prefix: 'copy' } });
+    const r = await runBackup(config, {
+      storage: primary,
+      log: silentLogger,
+      replica: { storage: replica, prefix: 'copy' },
+    });
     expect(r.replicaError).toBeUndefined();
     expect(r.replica?.dataKey).toBe(r.manifest.object.key.replace(/^prod\//, 'copy/'));
     expect(r.replica?.location).toBe(replica.location);
@@ -83,7 +90,11 @@ describe('replica destination', () => {
   it('a replica that stores other bytes fails the copy, says the primary is good, and leaves no replica backup', async () => {
     const primary = await s3();
     const replica = new CorruptingStorage(fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-replica-bad-')));
-    const r = await runBackup(config, { storage: primary, log: silentLogger, replica: { storage: replica, prefix: '' } });
+    const r = await runBackup(config, {
+      storage: primary,
+      log: silentLogger,
+      replica: { storage: replica, prefix: '' },
+    });
     expect(r.replicaError).toBeInstanceOf(ReplicaError);
     expect(r.replicaError?.message).toMatch(
       new RegExp(
@@ -120,13 +131,33 @@ describe('replica destination', () => {
         }),
       );
       expect(r.replica?.destination).toMatchObject({ kind: 's3', bucket: 'far-away', prefix: 'dr' });
-      expect(r.replica?.s3).toMatchObject({ endpoint: 'https://minio.example.com:9000', region: 'eu-west-1', sse: 'AES256' });
+      expect(r.replica?.s3).toMatchObject({
+        endpoint: 'https://minio.example.com:9000',
+        region: 'eu-west-1',
+        sse: 'AES256',
+      });
     });
     it.each([
-      [{ destination: 's3://primary/prod', 'replica-destination': 's3://primary/prod' }, /must differ from 'destination'/],
-      [{ destination: 's3://primary/prod', 'replica-s3-region': 'eu-west-1' }, /'replica-s3-region' is set but 'replica-destination' is not/],
-      [{ destination: 's3://primary/prod', 'replica-destination': 'ftp://x' }, /'replica-destination' must be s3:\/\/bucket\/prefix/],
-      [{ destination: 's3://primary/prod', 'replica-destination': 's3://bucket-two/x', 'replica-s3-endpoint': 'minio:9000' }, /'replica-s3-endpoint' must/],
+      [
+        { destination: 's3://primary/prod', 'replica-destination': 's3://primary/prod' },
+        /must differ from 'destination'/,
+      ],
+      [
+        { destination: 's3://primary/prod', 'replica-s3-region': 'eu-west-1' },
+        /'replica-s3-region' is set but 'replica-destination' is not/,
+      ],
+      [
+        { destination: 's3://primary/prod', 'replica-destination': 'ftp://x' },
+        /'replica-destination' must be s3:\/\/bucket\/prefix/,
+      ],
+      [
+        {
+          destination: 's3://primary/prod',
+          'replica-destination': 's3://bucket-two/x',
+          'replica-s3-endpoint': 'minio:9000',
+        },
+        /'replica-s3-endpoint' must/,
+      ],
     ])('%j is refused', (o, message) => {
       expect(() => readBackupConfig(inputs({ ...base, ...o }))).toThrow(UserError);
       expect(() => readBackupConfig(inputs({ ...base, ...o }))).toThrow(message);

@@ -22,7 +22,11 @@ const NEW = 'new passphrase 2026 spring';
 const FPR_A = 'A'.repeat(40);
 const FPR_B = 'B'.repeat(40);
 
-function backupWith(at: string, scheme: 'openpgp-passphrase' | 'openpgp-public-key' | 'none', fpr: string | null): Backup {
+function backupWith(
+  at: string,
+  scheme: 'openpgp-passphrase' | 'openpgp-public-key' | 'none',
+  fpr: string | null,
+): Backup {
   const s = syntheticBackup('prod', 'shop', new Date(at));
   const manifest = parseManifest(s.manifest);
   manifest.encryption = { scheme, cipher: scheme === 'none' ? null : 'AES256', keyFingerprint: fpr };
@@ -129,5 +133,22 @@ describe('keyUsage', () => {
       ['passphrase #1', 1, true],
       ['passphrase #2', 2, true],
     ]);
+  });
+});
+
+describe('readEncryption (backup takes one key; restore’s pre-restore backup the first of a rotation list)', () => {
+  const get = (o: Record<string, string>) => (n: string) => o[n] ?? '';
+  it('backup refuses several passphrases', async () => {
+    const { readEncryption } = await import('../../src/actions/backup.js');
+    expect(() => readEncryption(get({ 'encryption-passphrase': `${NEW}\n${OLD}` }))).toThrow(
+      /'encryption-passphrase' must be a single line/,
+    );
+  });
+  it('the pre-restore backup encrypts with the first (current) passphrase', async () => {
+    const { readEncryption } = await import('../../src/actions/backup.js');
+    expect(readEncryption(get({ 'encryption-passphrase': `${NEW}\n${OLD}` }), 'first')).toEqual({
+      kind: 'passphrase',
+      passphrase: NEW,
+    });
   });
 });

@@ -37,24 +37,72 @@ const SELF_HOSTED_NO_SUDO: ClientEnvironment = { ...GITHUB, sudo: false, root: f
 const CONTAINER_ROOT: ClientEnvironment = { ...GITHUB, root: true, sudo: false, pgdgScript: false };
 const CACHE = '/tmp/debs';
 
-type Expected =
-  | { use: number }
-  | { install: number; first: string[]; pgdg: boolean }
-  | { fail: RegExp };
+type Expected = { use: number } | { install: number; first: string[]; pgdg: boolean } | { fail: RegExp };
 
 const table: Array<[string, number, PgVersionRequest, number[], ClientEnvironment, Expected]> = [
   ['same major installed', 16, 'auto', [16], GITHUB, { use: 16 }],
   ['newer installed: oldest fitting one', 15, 'auto', [14, 16, 17], GITHUB, { use: 16 }],
-  ['only older installed, GitHub Linux: install', 17, 'auto', [16], GITHUB, { install: 17, first: ['mkdir'], pgdg: true }],
+  [
+    'only older installed, GitHub Linux: install',
+    17,
+    'auto',
+    [16],
+    GITHUB,
+    { install: 17, first: ['mkdir'], pgdg: true },
+  ],
   ['nothing installed, GitHub Linux: install', 17, 'auto', [], GITHUB, { install: 17, first: ['mkdir'], pgdg: true }],
-  ['older installed, laptop: fail with apt commands', 17, 'auto', [15], LAPTOP_DEBIAN, { fail: /sudo apt-get install -y postgresql-common && sudo \/usr\/share\/postgresql-common\/pgdg\/apt\.postgresql\.org\.sh -y && sudo apt-get install -y postgresql-client-17/ }],
-  ['older installed, macOS runner: fail with brew', 17, 'auto', [16], MAC_RUNNER, { fail: /brew install postgresql@17/ }],
+  [
+    'older installed, laptop: fail with apt commands',
+    17,
+    'auto',
+    [15],
+    LAPTOP_DEBIAN,
+    {
+      fail: /sudo apt-get install -y postgresql-common && sudo \/usr\/share\/postgresql-common\/pgdg\/apt\.postgresql\.org\.sh -y && sudo apt-get install -y postgresql-client-17/,
+    },
+  ],
+  [
+    'older installed, macOS runner: fail with brew',
+    17,
+    'auto',
+    [16],
+    MAC_RUNNER,
+    { fail: /brew install postgresql@17/ },
+  ],
   ['no sudo on a self-hosted runner: fail', 17, 'auto', [16], SELF_HOSTED_NO_SUDO, { fail: /postgresql-client-17/ }],
-  ['root in a container, no PGDG script: install it first', 17, 'auto', [], CONTAINER_ROOT, { install: 17, first: ['mkdir'], pgdg: false }],
+  [
+    'root in a container, no PGDG script: install it first',
+    17,
+    'auto',
+    [],
+    CONTAINER_ROOT,
+    { install: 17, first: ['mkdir'], pgdg: false },
+  ],
   ['explicit major installed', 15, 17, [15, 17], LAPTOP_DEBIAN, { use: 17 }],
-  ['explicit major missing, GitHub: install it', 15, 17, [15, 16], GITHUB, { install: 17, first: ['mkdir'], pgdg: true }],
-  ['explicit major older than the server: fail', 17, 16, [16, 17], GITHUB, { fail: /'pg-version: 16' is older than the server \(PostgreSQL 17\)/ }],
-  ['explicit major missing, laptop: fail', 15, 18, [15], LAPTOP_DEBIAN, { fail: /pg_dump 18 or newer is needed \('pg-version: 18'; pg_dump installed: 15\)/ }],
+  [
+    'explicit major missing, GitHub: install it',
+    15,
+    17,
+    [15, 16],
+    GITHUB,
+    { install: 17, first: ['mkdir'], pgdg: true },
+  ],
+  [
+    'explicit major older than the server: fail',
+    17,
+    16,
+    [16, 17],
+    GITHUB,
+    { fail: /'pg-version: 16' is older than the server \(PostgreSQL 17\)/ },
+  ],
+  [
+    'explicit major missing, laptop: fail',
+    15,
+    18,
+    [15],
+    LAPTOP_DEBIAN,
+    { fail: /pg_dump 18 or newer is needed \('pg-version: 18'; pg_dump installed: 15\)/ },
+  ],
 ];
 
 describe('planPgClient', () => {
@@ -193,5 +241,55 @@ describe('resolvePgTool', () => {
       log: silentLogger,
     });
     expect(tool.major).toBeGreaterThanOrEqual(12);
+  });
+});
+
+describe('actionsPgClientInstaller (the port, without a cache service)', () => {
+  it('runs the network steps in order when the cache service is unavailable', async () => {
+    const { actionsPgClientInstaller } = await import('../../src/actions/pg-client.js');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pginst-'));
+    const log = path.join(dir, 'log');
+    const saved = { url: process.env.ACTIONS_CACHE_URL, results: process.env.ACTIONS_RESULTS_URL };
+    delete process.env.ACTIONS_CACHE_URL;
+    delete process.env.ACTIONS_RESULTS_URL;
+    try {
+      await actionsPgClientInstaller.install(
+        {
+          major: 99,
+          package: 'postgresql-client-99',
+          binDir: path.join(dir, 'bin'),
+          cacheKey: 'k',
+          cacheDir: path.join(dir, 'debs'),
+          fromCache: [['sh', '-c', `echo cache >> ${log}`]],
+          fromNetwork: [
+            ['sh', '-c', `echo one >> ${log}`],
+            ['sh', '-c', `echo two >> ${log}`],
+          ],
+        },
+        silentLogger,
+      );
+    } finally {
+      if (saved.url !== undefined) process.env.ACTIONS_CACHE_URL = saved.url;
+      if (saved.results !== undefined) process.env.ACTIONS_RESULTS_URL = saved.results;
+    }
+    expect(fs.readFileSync(log, 'utf8')).toBe('one\ntwo\n');
+  });
+
+  it('a failing step fails the install', async () => {
+    const { actionsPgClientInstaller } = await import('../../src/actions/pg-client.js');
+    await expect(
+      actionsPgClientInstaller.install(
+        {
+          major: 99,
+          package: 'postgresql-client-99',
+          binDir: '/nonexistent',
+          cacheKey: 'k',
+          cacheDir: '/nonexistent',
+          fromCache: [],
+          fromNetwork: [['sh', '-c', 'exit 3']],
+        },
+        silentLogger,
+      ),
+    ).rejects.toThrow(/exit code 3/);
   });
 });

@@ -3,7 +3,7 @@
  * with fetch. GITHUB_API_URL makes it work with GitHub Enterprise Server; the token needs `issues: write`.
  */
 import { UserError } from '../../util/errors.js';
-import { type HttpDeps, HttpError, requestWithRetry } from './http.js';
+import { DEFAULT_RETRY, type HttpDeps, HttpError, requestWithRetry } from './http.js';
 
 export interface RepoRef {
   owner: string;
@@ -95,7 +95,33 @@ export class GitHubRestClient implements GitHubIssues {
     this.apiUrl = apiUrl.replace(/\/+$/, '');
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<{ data: T; link: string | null }> {
+  /**
+   * A POST that must happen once: when it fails in a way that leaves open whether it was done (a 5xx, a
+   * connection lost after sending), look for its effect before trying again.
+   */
+  private async postOnce<T>(path: string, body: unknown, findDone: () => Promise<T | null>): Promise<T> {
+    const attempts = this.http.retry?.attempts ?? DEFAULT_RETRY.attempts;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await this.call<T>('POST', path, body, false)).data;
+      } catch (err) {
+        if (!(err instanceof HttpError) || (err.status !== null && err.status < 500) || attempt >= attempts) throw err;
+        const done = await findDone().catch(() => null);
+        if (done) return done;
+        this.http.onRetry?.(`${err.message}; not done, retrying (attempt ${attempt + 1} of ${attempts})`);
+        await (this.http.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms))))(
+          (this.http.retry?.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs) * 2 ** (attempt - 1),
+        );
+      }
+    }
+  }
+
+  private async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    idempotent = method !== 'POST',
+  ): Promise<{ data: T; link: string | null }> {
     const res = await requestWithRetry(
       `${this.apiUrl}${path}`,
       {
@@ -112,6 +138,7 @@ export class GitHubRestClient implements GitHubIssues {
       },
       `${method} ${path.replace(/\?.*$/, '')}`,
       this.http,
+      idempotent,
     );
     return { data: (await res.json()) as T, link: res.headers.get('link') };
   }
@@ -134,15 +161,30 @@ export class GitHubRestClient implements GitHubIssues {
   async createIssue(repo: RepoRef, issue: NewIssue): Promise<Issue> {
     const body: Record<string, unknown> = { title: issue.title, body: issue.body, labels: issue.labels };
     if (issue.assignees.length) body.assignees = issue.assignees;
-    return toIssue((await this.call<RawIssue>('POST', `${this.repoPath(repo)}/issues`, body)).data);
+    const raw = await this.postOnce<RawIssue>(`${this.repoPath(repo)}/issues`, body, async () => {
+      const q = new URLSearchParams({
+        state: 'open',
+        labels: issue.labels[0] ?? '',
+        per_page: '100',
+        sort: 'created',
+        direction: 'desc',
+      });
+      const { data } = await this.call<RawIssue[]>('GET', `${this.repoPath(repo)}/issues?${q}`);
+      return data.find((r) => !r.pull_request && r.title === issue.title && (r.body ?? '') === issue.body) ?? null;
+    });
+    return toIssue(raw);
   }
 
   async createComment(repo: RepoRef, issueNumber: number, body: string): Promise<{ url: string }> {
-    const { data } = await this.call<{ html_url: string }>(
-      'POST',
-      `${this.repoPath(repo)}/issues/${issueNumber}/comments`,
-      { body },
-    );
+    const path = `${this.repoPath(repo)}/issues/${issueNumber}/comments`;
+    const since = new Date(Date.now() - 10 * 60_000).toISOString();
+    const data = await this.postOnce<{ html_url: string; body?: string }>(path, { body }, async () => {
+      const { data: recent } = await this.call<Array<{ html_url: string; body?: string }>>(
+        'GET',
+        `${path}?${new URLSearchParams({ since, per_page: '100' })}`,
+      );
+      return recent.find((c) => c.body === body) ?? null;
+    });
     return { url: data.html_url };
   }
 

@@ -19,6 +19,18 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 500, maxRetryAfterMs: 60_000 };
 
+/**
+ * Whether a failure proves the request was not carried out. A POST that failed otherwise (a 5xx, a reset
+ * after sending) may have been done: retrying it blindly would open a second issue or post twice.
+ */
+export function provablyNotDone(err: unknown): boolean {
+  if (!(err instanceof HttpError)) return false;
+  if (err.status === 429) return true;
+  if (err.status !== null) return err.status === 403 && err.rateLimited;
+  const code = (err.cause as { cause?: { code?: string } } | undefined)?.cause?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+}
+
 export interface HttpDeps {
   fetch?: FetchLike;
   sleep?: (ms: number) => Promise<void>;
@@ -36,6 +48,7 @@ export class HttpError extends Error {
     readonly status: number | null,
     readonly serviceMessage: string,
     options?: ErrorOptions,
+    readonly rateLimited = false,
   ) {
     super(message, options);
   }
@@ -80,6 +93,8 @@ export async function requestWithRetry(
   init: RequestInit,
   what: string,
   deps: HttpDeps = {},
+  /** false for requests that must not be repeated blindly (POST): only provably-not-done failures are retried. */
+  idempotent = true,
 ): Promise<Response> {
   const policy = { ...DEFAULT_RETRY, ...deps.retry };
   const doFetch = deps.fetch ?? ((u, i) => fetch(u, i));
@@ -94,12 +109,21 @@ export async function requestWithRetry(
     } catch (err) {
       // fetch rejects on network errors (refused, reset, DNS): worth another try.
       lastError = new HttpError(`${what} failed: ${describeError(err)}`, null, '', { cause: err });
+      if (!idempotent && !provablyNotDone(lastError)) throw lastError;
     }
     if (res) {
       if (res.ok) return res;
       const msg = await serviceMessage(res);
-      lastError = new HttpError(`${what} answered ${res.status}${msg ? `: ${msg}` : ''}`, res.status, msg);
+      const rateLimited = res.status === 429 || (res.status === 403 && isRetryable(res.status, res.headers));
+      lastError = new HttpError(
+        `${what} answered ${res.status}${msg ? `: ${msg}` : ''}`,
+        res.status,
+        msg,
+        undefined,
+        rateLimited,
+      );
       if (!isRetryable(res.status, res.headers)) throw lastError;
+      if (!idempotent && !provablyNotDone(lastError)) throw lastError;
       const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
       if (retryAfter !== null) {
         if (retryAfter > policy.maxRetryAfterMs) {

@@ -69,7 +69,10 @@ export function parsePgVersion(value: string, input = 'pg-version'): PgVersionRe
 }
 
 /** The commands a person runs to get the client for `major`, for error messages. */
-export function manualInstallCommand(major: number, env: Pick<ClientEnvironment, 'platform' | 'aptGet' | 'root'>): string {
+export function manualInstallCommand(
+  major: number,
+  env: Pick<ClientEnvironment, 'platform' | 'aptGet' | 'root'>,
+): string {
   if (env.platform === 'darwin') return `brew install postgresql@${major}`;
   if (env.platform === 'linux' && env.aptGet) {
     const sudo = env.root ? '' : 'sudo ';
@@ -160,7 +163,9 @@ export function planPgClient(o: {
   const e = o.env;
   const canInstall = e.githubActions && e.runnerOs === 'Linux' && e.aptGet && (e.root || e.sudo);
   if (canInstall) return { action: 'install', install: installPlan(wanted, e, o.cacheDir, o.installRoot) };
-  const have = o.installed.length ? `installed: ${[...o.installed].sort((a, b) => a - b).join(', ')}` : 'none installed';
+  const have = o.installed.length
+    ? `installed: ${[...o.installed].sort((a, b) => a - b).join(', ')}`
+    : 'none installed';
   const why = o.request === 'auto' ? `the server is PostgreSQL ${o.serverMajor}` : `'${input}: ${o.request}'`;
   return {
     action: 'fail',

@@ -19,6 +19,19 @@ export const CANONICAL_SETTINGS = [
   'SET extra_float_digits = 3',
   "SET bytea_output = 'hex'",
   'SET statement_timeout = 0',
+  // A checksum query is one long scan; compiling it costs more than it saves.
+  'SET jit = off',
+];
+
+/**
+ * For validating a restored copy, where nothing else runs: let PostgreSQL spread each table's checksum
+ * scan over parallel workers (the sum is additive, so partial aggregates combine exactly).
+ */
+export const PARALLEL_SCAN_SETTINGS = [
+  'SET max_parallel_workers_per_gather = 4',
+  'SET parallel_setup_cost = 0',
+  'SET parallel_tuple_cost = 0',
+  "SET min_parallel_table_scan_size = '8MB'",
 ];
 
 /** Ordinary tables pg_dump dumps: not system catalogs, not temporary, not owned by an extension. */
@@ -126,6 +139,6 @@ export async function openStatsClient(config: pg.ClientConfig): Promise<pg.Clien
   const client = new pg.Client(config);
   client.on('error', () => {});
   await client.connect();
-  for (const s of CANONICAL_SETTINGS) await client.query(s);
+  for (const s of [...CANONICAL_SETTINGS, ...PARALLEL_SCAN_SETTINGS]) await client.query(s);
   return client;
 }

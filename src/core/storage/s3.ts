@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
@@ -268,6 +269,9 @@ export class S3Storage implements Storage {
       await counted;
     } catch (err) {
       await upload.abort().catch(() => {});
+      // upload.abort() settles before lib-storage's own clean-up has run (or while a CreateMultipartUpload
+      // is still in flight), and the process may exit right after: abort whatever is left for this key.
+      await this.abortIncompleteUploads(key);
       throw bodyError ?? err;
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
@@ -340,6 +344,21 @@ export class S3Storage implements Storage {
       );
     }
     return { deleted };
+  }
+
+  /** Aborts every unfinished multipart upload of exactly `key`; best effort (used on failure paths). */
+  private async abortIncompleteUploads(key: string): Promise<void> {
+    await new Promise((r) => setTimeout(r, 250));
+    try {
+      for (const u of await this.listIncompleteUploads(key)) {
+        if (u.key !== key) continue;
+        await this.client
+          .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: u.uploadId }))
+          .catch(() => {});
+      }
+    } catch {
+      // Listing uploads may be denied or unsupported; lib-storage has already tried to abort.
+    }
   }
 
   async listIncompleteUploads(prefix: string): Promise<Array<{ key: string; uploadId: string; initiated?: Date }>> {
