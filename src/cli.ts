@@ -14,6 +14,7 @@ import type { InputGetter } from './core/inputs.js';
 import { reportToText } from './core/report.js';
 import { CancelledError, describeError, UserError } from './util/errors.js';
 import { consoleLogger } from './util/log.js';
+import { startMemoryGovernor } from './util/memory.js';
 import { redact } from './util/secrets.js';
 
 const SECRET_INPUTS = /passphrase|private-key|password|token|webhook-url/;
@@ -115,6 +116,7 @@ export async function runCli(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
+  const stopGovernor = startMemoryGovernor();
   try {
     const result = await command.run(get, {
       log: {
@@ -136,5 +138,7 @@ export async function runCli(argv: string[]): Promise<number> {
   } catch (err) {
     console.error(`pgdr ${parsed.command}: ${redact(err instanceof UserError ? err.message : describeError(err))}`);
     return err instanceof UserError ? 2 : 1;
+  } finally {
+    stopGovernor();
   }
 }

@@ -126,6 +126,7 @@ export function readBackupConfig(get: InputGetter): {
   }
   const encryption = readEncryption(get);
   const verifyUpload = get('verify-upload') ? parseBoolean(get('verify-upload'), 'verify-upload') : true;
+  const tableChecksums = get('table-checksums') ? parseBoolean(get('table-checksums'), 'table-checksums') : true;
   const pgBinDir = get('pg-bin-dir') || undefined;
   const lock = {
     ttlSeconds: parseDuration(get('lock-ttl') || '6h', 'lock-ttl'),
@@ -144,6 +145,7 @@ export function readBackupConfig(get: InputGetter): {
       encryption,
       pgBinDir,
       verifyUpload,
+      tableChecksums,
       lock,
       pgVersion,
       objectLock,

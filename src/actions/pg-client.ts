@@ -1,14 +1,15 @@
 /**
  * The PgClientInstaller port for the actions: runs the core's InstallPlan with @actions/exec, restoring
  * and saving the downloaded .deb files with @actions/cache so later runs skip the download.
+ * Both are loaded only when an install is needed: @actions/cache (with the Azure storage SDK) would
+ * otherwise double the bundle every action loads at start, and its memory.
  */
-import * as cache from '@actions/cache';
-import * as exec from '@actions/exec';
 import type { InstallPlan, PgClientInstaller } from '../core/postgres/install.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
 async function run(steps: string[][], log: Logger): Promise<void> {
+  const exec = await import('@actions/exec');
   for (const [cmd, ...args] of steps) {
     log.info(`$ ${[cmd, ...args].join(' ')}`);
     await exec.exec(cmd as string, args);
@@ -17,6 +18,7 @@ async function run(steps: string[][], log: Logger): Promise<void> {
 
 export const actionsPgClientInstaller: PgClientInstaller = {
   async install(plan: InstallPlan, log: Logger): Promise<void> {
+    const cache = await import('@actions/cache');
     let hit: string | undefined;
     if (cache.isFeatureAvailable()) {
       try {

@@ -1,7 +1,9 @@
 /** The restore action: inputs (with `confirm`) → runRestore → outputs and a report. */
+
 import type { EncryptionConfig } from '../core/backup.js';
 import type { InputGetter } from '../core/inputs.js';
 import { readDestination, secretInput, storageFor } from '../core/inputs.js';
+import { NO_CHECKSUMS } from '../core/manifest.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import type { CommandResult } from '../core/report.js';
 import { type RestoreConfig, runRestore } from '../core/restore.js';
@@ -95,7 +97,9 @@ export const restoreCommand: Command = {
           ['Source', `${m.dump.database} (PostgreSQL ${m.dump.serverVersion}), ${formatBytes(m.object.size)} stored`],
           ['Tables / rows', `${r.tables.length} / ${rows.toLocaleString('en-US')}, all matching the manifest`],
         ],
-        tables: [{ title: 'Tables', header: TABLE_HEADER, rows: tableRows(r.tables) }],
+        tables: [
+          { title: 'Tables', header: TABLE_HEADER, rows: tableRows(r.tables, m.checksumAlgorithm !== NO_CHECKSUMS) },
+        ],
         notes: [
           'Database-level settings (ALTER DATABASE … SET) and database GRANTs are not part of a pg_dump archive: re-apply them if you use them.',
         ],

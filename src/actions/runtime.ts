@@ -4,6 +4,7 @@ import type { InputGetter } from '../core/inputs.js';
 import { type Report, reportToMarkdown } from '../core/report.js';
 import { CancelledError, describeError, UserError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { startMemoryGovernor } from '../util/memory.js';
 import { onSecret, redact } from '../util/secrets.js';
 import type { Command } from './command.js';
 
@@ -38,6 +39,7 @@ export async function runAsAction(command: Command): Promise<void> {
   };
   process.once('SIGINT', () => cancel('SIGINT'));
   process.once('SIGTERM', () => cancel('SIGTERM'));
+  const stopGovernor = startMemoryGovernor();
   try {
     const result = await command.run(getInput, { log: actionsLogger, signal: controller.signal, host: 'action' });
     for (const [k, v] of Object.entries(result.outputs)) {
@@ -57,5 +59,7 @@ export async function runAsAction(command: Command): Promise<void> {
       tables: [],
     });
     core.setFailed(message);
+  } finally {
+    stopGovernor();
   }
 }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import type { BackupSelector, DecryptionConfig } from '../core/fetch.js';
 import { type DestinationConfig, type InputGetter, readDestination, secretInput, storageFor } from '../core/inputs.js';
 import { validateName } from '../core/layout.js';
+import { NO_CHECKSUMS } from '../core/manifest.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import type { CommandResult, Report } from '../core/report.js';
 import { mismatchesOf, type TableCheck, type VerifyConfig, type VerifyOutcome, verifyBackup } from '../core/verify.js';
@@ -78,12 +79,19 @@ export function readVerifyConfig(get: InputGetter): { config: VerifyConfig; dest
   };
 }
 
-export function tableRows(checks: TableCheck[]): string[][] {
+/** `checksums` false: the backup recorded row counts only (table-checksums: false). */
+export function tableRows(checks: TableCheck[], checksums = true): string[][] {
   return checks.map((c) => [
     `${c.schema}.${c.name}`,
     c.expectedRows === null ? '—' : c.expectedRows.toLocaleString('en-US'),
     c.actualRows === null ? '—' : c.actualRows.toLocaleString('en-US'),
-    c.expectedRows === null || c.actualRows === null ? '—' : c.checksumOk ? 'ok' : 'DIFFERS',
+    c.expectedRows === null || c.actualRows === null
+      ? '—'
+      : !checksums
+        ? 'not recorded'
+        : c.checksumOk
+          ? 'ok'
+          : 'DIFFERS',
     c.problem === null ? '✅' : `❌ ${c.problem}`,
   ]);
 }
@@ -131,7 +139,9 @@ export function verifyReport(o: VerifyOutcome): Report {
       ? `${o.label} restored into a scratch database and matched its manifest: ${o.tables.length} tables, ${rows.toLocaleString('en-US')} rows`
       : (first?.message ?? 'failed'),
     facts,
-    tables: o.tables.length ? [{ title: 'Tables', header: TABLE_HEADER, rows: tableRows(o.tables) }] : [],
+    tables: o.tables.length
+      ? [{ title: 'Tables', header: TABLE_HEADER, rows: tableRows(o.tables, m?.checksumAlgorithm !== NO_CHECKSUMS) }]
+      : [],
     notes: [
       ...o.failures.slice(1).map((f) => f.message),
       ...o.skipped.map((s) => `Skipped a newer object that is not a usable backup: ${s}`),

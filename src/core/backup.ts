@@ -18,7 +18,7 @@ import {
   NAME_PATTERN,
 } from './layout.js';
 import { acquireLock, type HeldLock } from './lock.js';
-import { CHECKSUM_ALGORITHM, type Manifest, serializeManifest, type TableStats } from './manifest.js';
+import { CHECKSUM_ALGORITHM, type Manifest, NO_CHECKSUMS, serializeManifest, type TableStats } from './manifest.js';
 import { compressStage } from './pipeline/compress.js';
 import { GpgSession, passphraseFingerprint } from './pipeline/gpg.js';
 import { processSource } from './pipeline/process.js';
@@ -55,6 +55,8 @@ export interface BackupConfig {
   verifyUpload: boolean;
   /** Threads for parallel gzip. */
   threads?: number;
+  /** Content checksums of every table in the manifest (default true); false: exact row counts only. */
+  tableChecksums?: boolean;
   /** One backup of a set at a time (see lock.ts); undefined: no lock. */
   lock?: { ttlSeconds: number; waitSeconds: number };
   /** Which pg_dump: 'auto' (default) matches the server's major; a number asks for that major. */
@@ -224,7 +226,9 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
 
     const tables = await listTables(session.client);
     // Counted and checksummed in the exported snapshot while pg_dump reads the same snapshot.
-    const statsPromise: Promise<TableStats[]> = tableStats(session.client, tables);
+    const statsPromise: Promise<TableStats[]> = tableStats(session.client, tables, undefined, {
+      checksums: cfg.tableChecksums !== false,
+    });
     statsPromise.catch(() => {});
 
     const dumpArgs = pgDumpArgs({
@@ -334,7 +338,7 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
         cipher: cfg.encryption.kind === 'none' ? null : 'AES256',
         keyFingerprint: fingerprint,
       },
-      checksumAlgorithm: CHECKSUM_ALGORITHM,
+      checksumAlgorithm: cfg.tableChecksums === false ? NO_CHECKSUMS : CHECKSUM_ALGORITHM,
       tables: stats,
       totals: { tables: stats.length, rows: stats.reduce((a, t) => a + t.rows, 0) },
     };

@@ -17,6 +17,9 @@ export const MANIFEST_FORMAT_VERSION = 1;
  */
 export const CHECKSUM_ALGORITHM = 'pgdr-row-md5-sum64-v1';
 
+/** A backup made with `table-checksums: false`: row counts only, every table's checksum ''. */
+export const NO_CHECKSUMS = 'none';
+
 export type EncryptionScheme = 'openpgp-passphrase' | 'openpgp-public-key' | 'none';
 
 export interface TableStats {
@@ -55,7 +58,7 @@ export interface Manifest {
      */
     keyFingerprint: string | null;
   };
-  checksumAlgorithm: typeof CHECKSUM_ALGORITHM;
+  checksumAlgorithm: typeof CHECKSUM_ALGORITHM | typeof NO_CHECKSUMS;
   tables: TableStats[];
   totals: { tables: number; rows: number };
 }
@@ -125,7 +128,9 @@ export function parseManifest(text: string | Buffer): Manifest {
   if (!['openpgp-passphrase', 'openpgp-public-key', 'none'].includes(scheme)) {
     fail(`encryption.scheme '${scheme}' is unknown`);
   }
-  if (m.checksumAlgorithm !== CHECKSUM_ALGORITHM) fail(`checksumAlgorithm must be ${CHECKSUM_ALGORITHM}`);
+  if (m.checksumAlgorithm !== CHECKSUM_ALGORITHM && m.checksumAlgorithm !== NO_CHECKSUMS) {
+    fail(`checksumAlgorithm must be ${CHECKSUM_ALGORITHM} or ${NO_CHECKSUMS}`);
+  }
   const level = dump.compressionLevel;
   const totals = obj(m.totals, 'totals');
   return {
@@ -150,7 +155,7 @@ export function parseManifest(text: string | Buffer): Manifest {
       cipher: enc.cipher === 'AES256' ? 'AES256' : null,
       keyFingerprint: typeof enc.keyFingerprint === 'string' ? enc.keyFingerprint : null,
     },
-    checksumAlgorithm: CHECKSUM_ALGORITHM,
+    checksumAlgorithm: m.checksumAlgorithm === NO_CHECKSUMS ? NO_CHECKSUMS : CHECKSUM_ALGORITHM,
     tables,
     totals: { tables: num(totals, 'tables', 'totals.'), rows: num(totals, 'rows', 'totals.') },
   };

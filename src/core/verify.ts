@@ -19,7 +19,7 @@ import {
   prepareDecryption,
   streamBackup,
 } from './fetch.js';
-import type { Manifest, TableStats } from './manifest.js';
+import { type Manifest, NO_CHECKSUMS, type TableStats } from './manifest.js';
 import { GpgSession } from './pipeline/gpg.js';
 import { every } from './pipeline/streams.js';
 import { describeConnection, type PgConnection, pgClientConfig } from './postgres/connection.js';
@@ -173,7 +173,9 @@ export async function loadAndValidate(
   const checks = await log.group(`Validate ${m.tables.length} tables against the manifest`, async () => {
     const client = await openStatsClient(pgClientConfig(o.connection, db));
     try {
-      const actual = await tableStats(client, await listTables(client));
+      const actual = await tableStats(client, await listTables(client), undefined, {
+        checksums: m.checksumAlgorithm !== NO_CHECKSUMS,
+      });
       const result = compareTables(m.tables, actual);
       for (const c of mismatchesOf(result)) log.warn(`table ${tableLabel(c)}: ${c.problem}`);
       return result;

@@ -115,6 +115,29 @@ describe('backup action (bundled, as the runner runs it)', () => {
     expect(contentsOf(target)).toEqual(contentsOf(source));
   });
 
+  it('table-checksums: false records exact row counts only, and verify checks those', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-counts-'));
+    const run = await runAction('backup', {
+      'database-url': pgUrl(source),
+      destination: dir,
+      'encryption-passphrase': PASSPHRASE,
+      'table-checksums': 'false',
+    });
+    expect(run.errors).toEqual([]);
+    const manifest = parseManifest(fs.readFileSync(path.join(dir, run.outputs['manifest-key'] as string)));
+    expect(manifest.checksumAlgorithm).toBe('none');
+    expect(manifest.tables.find((t) => t.schema === 'sales' && t.name === 'orders')).toMatchObject({ rows: 20000, checksum: '' });
+    const verify = await runAction('verify', {
+      destination: dir,
+      name: source,
+      'database-url': pgUrl('postgres'),
+      'encryption-passphrase': PASSPHRASE,
+    });
+    expect(verify.errors).toEqual([]);
+    expect(verify.outputs.result).toBe('passed');
+    expect(verify.summary).toContain('not recorded');
+  });
+
   it('refuses to run without a key unless encryption: none is explicit, before any I/O', async () => {
     const bucket = await createBucket(s3Endpoint());
     const run = await runAction('backup', { 'database-url': pgUrl(source), ...s3Inputs(bucket) });

@@ -61,14 +61,24 @@ export function tableLabel(t: TableRef): string {
   return `${t.schema}.${t.name}`;
 }
 
+/**
+ * Each table's exact row count and, unless `checksums` is false, its content checksum ('' when not taken:
+ * counting alone is ~20× cheaper than hashing every row).
+ */
 export async function tableStats(
   client: pg.ClientBase,
   tables: TableRef[],
   onTable?: (t: TableRef, index: number) => void,
+  { checksums = true }: { checksums?: boolean } = {},
 ): Promise<TableStats[]> {
   const out: TableStats[] = [];
   for (const [i, t] of tables.entries()) {
     onTable?.(t, i);
+    if (!checksums) {
+      const r = await client.query<{ rows: string }>(`SELECT count(*)::text AS rows FROM ${qualifiedName(t)}`);
+      out.push({ schema: t.schema, name: t.name, rows: Number((r.rows[0] as { rows: string }).rows), checksum: '' });
+      continue;
+    }
     const r = await client.query<{ rows: string; checksum: string }>(
       `SELECT count(*)::text AS rows,
               coalesce(sum(('x' || substr(md5(ROW(r.*)::text), 1, 16))::bit(64)::bigint), 0)::text AS checksum

@@ -1,0 +1,39 @@
+/**
+ * Keeps the memory of a long streaming run flat. Every chunk that flows through a pipeline is a Buffer whose
+ * memory lives outside the V8 heap; V8 only collects the dead ones once about 64 MB of them have piled up,
+ * because the heap itself stays small. Measured on a 563 MB dump: peak RSS 168 MB without this, 126 MB with
+ * a young-generation collection every 50 ms and a full one every 2 s, for ~5 % more wall time (bench/).
+ * Set PGDR_GC=off to leave collection to V8.
+ */
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+type GcFunction = (options?: { type?: 'minor' | 'major' }) => void;
+
+let gcFn: GcFunction | null | undefined;
+
+function exposedGc(): GcFunction | null {
+  if (gcFn !== undefined) return gcFn;
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    gcFn = vm.runInNewContext('gc') as GcFunction;
+  } catch {
+    gcFn = null;
+  }
+  return gcFn;
+}
+
+/** Starts periodic collection; returns a function that stops it. */
+export function startMemoryGovernor(env: NodeJS.ProcessEnv = process.env): () => void {
+  if ((env.PGDR_GC ?? '').toLowerCase() === 'off') return () => {};
+  const gc = exposedGc();
+  if (!gc) return () => {};
+  const minor = setInterval(() => gc({ type: 'minor' }), 50);
+  const major = setInterval(() => gc(), 2000);
+  minor.unref();
+  major.unref();
+  return () => {
+    clearInterval(minor);
+    clearInterval(major);
+  };
+}
