@@ -126,7 +126,10 @@ describe('backup action (bundled, as the runner runs it)', () => {
     expect(run.errors).toEqual([]);
     const manifest = parseManifest(fs.readFileSync(path.join(dir, run.outputs['manifest-key'] as string)));
     expect(manifest.checksumAlgorithm).toBe('none');
-    expect(manifest.tables.find((t) => t.schema === 'sales' && t.name === 'orders')).toMatchObject({ rows: 20000, checksum: '' });
+    expect(manifest.tables.find((t) => t.schema === 'sales' && t.name === 'orders')).toMatchObject({
+      rows: 20000,
+      checksum: '',
+    });
     const verify = await runAction('verify', {
       destination: dir,
       name: source,

@@ -49,6 +49,9 @@ export function checkPassphrase(passphrase: string, input: string): void {
   if (passphrase.length < 8) throw new UserError(`'${input}' is too short: use at least 8 characters (better 20+)`);
 }
 
+/** The passphrase comes from fd 3 (a pipe we write), never a prompt, argv or the agent's cache. */
+const PASSPHRASE_ON_FD3 = ['--pinentry-mode', 'loopback', '--passphrase-fd', '3', '--no-symkey-cache'];
+
 const BASE_ARGS = ['--batch', '--no-tty', '--quiet', '--no-greeting', '--no-permission-warning'];
 
 /** Maps GnuPG's stderr to errors that say what happened. */
@@ -152,11 +155,7 @@ export class GpgSession {
       return processTransform(
         gpgBinary(),
         this.args(
-          '--pinentry-mode',
-          'loopback',
-          '--passphrase-fd',
-          '3',
-          '--no-symkey-cache',
+          ...PASSPHRASE_ON_FD3,
           '--s2k-mode',
           '3',
           '--s2k-digest-algo',
@@ -178,20 +177,11 @@ export class GpgSession {
 
   /** A decrypting stage. `passphrase` is the message passphrase, or the private key's passphrase. */
   decrypt(passphrase?: string): Duplex {
-    return processTransform(
-      gpgBinary(),
-      this.args(
-        '--pinentry-mode',
-        'loopback',
-        '--passphrase-fd',
-        '3',
-        '--no-symkey-cache',
-        '--output',
-        '-',
-        '--decrypt',
-      ),
-      { name: 'gpg (decrypt)', fd3: `${passphrase ?? ''}\n`, onStderrLine: decryptLineError },
-    );
+    return processTransform(gpgBinary(), this.args(...PASSPHRASE_ON_FD3, '--output', '-', '--decrypt'), {
+      name: 'gpg (decrypt)',
+      fd3: `${passphrase ?? ''}\n`,
+      onStderrLine: decryptLineError,
+    });
   }
 
   async close(): Promise<void> {
