@@ -26,6 +26,7 @@ describe('prune action (bundled, as the runner runs it)', () => {
   let interrupted: SyntheticBackup;
   let untouched: string[];
 
+  let uploadedAt = 0;
   beforeAll(async () => {
     const db = createDatabase('prune');
     psql(
@@ -63,6 +64,7 @@ describe('prune action (bundled, as the runner runs it)', () => {
       ...stray,
     ]);
     untouched = [...objectsOf(otherSet).map(([k]) => k), ...stray.map(([k]) => k)];
+    uploadedAt = Date.now();
   });
 
   const policy = { 'keep-last': '2', 'keep-daily': '3', 'keep-weekly': '0', 'keep-monthly': '0' };
@@ -126,6 +128,8 @@ describe('prune action (bundled, as the runner runs it)', () => {
 
   let run: ActionRun;
   it('deletes the backups no rule keeps and the interrupted run, manifests first', async () => {
+    // The interrupted run's age counts from its upload (LastModified, second precision): let it pass 1s.
+    await new Promise((r) => setTimeout(r, Math.max(0, uploadedAt + 2100 - Date.now())));
     run = await runAction('prune', { ...s3Inputs(bucket), name: SET, ...policy, 'min-age-incomplete': '1s' });
     expect(run.errors).toEqual([]);
     expect(run.status).toBe(0);
