@@ -5,12 +5,14 @@ import type { InputGetter } from '../core/inputs.js';
 import { readDestination, secretInput, storageFor } from '../core/inputs.js';
 import { NO_CHECKSUMS } from '../core/manifest.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
+import { parsePgVersion } from '../core/postgres/install.js';
 import type { CommandResult } from '../core/report.js';
 import { type RestoreConfig, runRestore } from '../core/restore.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes, formatDuration, parseBoolean } from '../util/units.js';
 import { readEncryption } from './backup.js';
 import type { Command } from './command.js';
+import { actionsPgClientInstaller } from './pg-client.js';
 import { readDecryption, readJobs, readSelector, TABLE_HEADER, tableRows, tempDir } from './verify.js';
 
 export function readRestoreConfig(get: InputGetter): {
@@ -54,6 +56,7 @@ export function readRestoreConfig(get: InputGetter): {
       preRestoreBackup,
       jobs: readJobs(get),
       pgBinDir: get('pg-bin-dir') || undefined,
+      pgVersion: parsePgVersion(get('pg-version')),
       tempDir: tempDir(),
     },
   };
@@ -65,7 +68,12 @@ export const restoreCommand: Command = {
   async run(get, ctx): Promise<CommandResult> {
     const { config, destination } = readRestoreConfig(get);
     const storage = storageFor(destination);
-    const r = await runRestore(config, { storage, log: ctx.log, signal: ctx.signal });
+    const r = await runRestore(config, {
+      storage,
+      log: ctx.log,
+      signal: ctx.signal,
+      pgClientInstaller: ctx.host === 'action' ? actionsPgClientInstaller : undefined,
+    });
     const m = r.manifest;
     const rows = r.tables.reduce((a, t) => a + (t.actualRows ?? 0), 0);
     return {

@@ -5,11 +5,13 @@ import { type DestinationConfig, type InputGetter, readDestination, secretInput,
 import { validateName } from '../core/layout.js';
 import { NO_CHECKSUMS } from '../core/manifest.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
+import { parsePgVersion } from '../core/postgres/install.js';
 import type { CommandResult, Report } from '../core/report.js';
 import { mismatchesOf, type TableCheck, type VerifyConfig, type VerifyOutcome, verifyBackup } from '../core/verify.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes, formatDuration, parseBoolean, parseDuration, parseIntInput } from '../util/units.js';
 import type { Command } from './command.js';
+import { actionsPgClientInstaller } from './pg-client.js';
 
 /** The keys that open a backup: a passphrase, or private key(s) with their passphrase. */
 export function readDecryption(get: InputGetter): DecryptionConfig {
@@ -74,6 +76,7 @@ export function readVerifyConfig(get: InputGetter): { config: VerifyConfig; dest
       maxAgeSeconds,
       maxRestoreSeconds,
       pgBinDir: get('pg-bin-dir') || undefined,
+      pgVersion: parsePgVersion(get('pg-version')),
       tempDir: tempDir(),
     },
   };
@@ -155,7 +158,12 @@ export const verifyCommand: Command = {
   async run(get, ctx): Promise<CommandResult> {
     const { config, destination } = readVerifyConfig(get);
     const storage = destination ? storageFor(destination) : undefined;
-    const o = await verifyBackup(config, { storage, log: ctx.log, signal: ctx.signal });
+    const o = await verifyBackup(config, {
+      storage,
+      log: ctx.log,
+      signal: ctx.signal,
+      pgClientInstaller: ctx.host === 'action' ? actionsPgClientInstaller : undefined,
+    });
     const bad = mismatchesOf(o.tables);
     return {
       outputs: {

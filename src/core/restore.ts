@@ -15,6 +15,7 @@ import { type BackupSelector, type DecryptionConfig, locateBackup, prepareDecryp
 import type { Manifest } from './manifest.js';
 import { GpgSession } from './pipeline/gpg.js';
 import { describeConnection, type PgConnection, pgClientConfig } from './postgres/connection.js';
+import type { PgClientInstaller, PgVersionRequest } from './postgres/install.js';
 import {
   previousDatabaseName,
   ServerSession,
@@ -36,6 +37,7 @@ export interface RestoreConfig {
   jobs: number;
   pgBinDir?: string;
   tempDir?: string;
+  pgVersion?: PgVersionRequest;
 }
 
 export interface RestoreDeps {
@@ -43,6 +45,7 @@ export interface RestoreDeps {
   log: Logger;
   signal?: AbortSignal;
   now?: () => Date;
+  pgClientInstaller?: PgClientInstaller;
 }
 
 export interface RestoreResult {
@@ -133,9 +136,10 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
             compressionLevel: 6,
             encryption,
             pgBinDir: cfg.pgBinDir,
+            pgVersion: cfg.pgVersion,
             verifyUpload: true,
           },
-          { storage, log, signal: deps.signal, now },
+          { storage, log, signal: deps.signal, now, pgClientInstaller: deps.pgClientInstaller, tempDir: cfg.tempDir },
         ),
       );
       preRestoreBackupKey = r.manifest.object.key;
@@ -160,6 +164,8 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
         tempDir: cfg.tempDir,
         portable: false,
         serverMajor: server.major,
+        pgVersion: cfg.pgVersion,
+        installer: deps.pgClientInstaller,
       },
       { log, signal: deps.signal, gpg, gpgPassphrase },
     );

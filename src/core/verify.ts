@@ -23,9 +23,9 @@ import { type Manifest, NO_CHECKSUMS, type TableStats } from './manifest.js';
 import { GpgSession } from './pipeline/gpg.js';
 import { every } from './pipeline/streams.js';
 import { describeConnection, type PgConnection, pgClientConfig } from './postgres/connection.js';
+import { type PgClientInstaller, type PgVersionRequest, resolvePgTool } from './postgres/install.js';
 import { restoreFile, restoreSink, ServerSession, scratchDatabaseName } from './postgres/restore-tools.js';
 import { listTables, openStatsClient, tableLabel, tableStats } from './postgres/stats.js';
-import { findTool } from './postgres/tools.js';
 import type { Storage } from './storage/index.js';
 
 export interface TableCheck {
@@ -87,6 +87,9 @@ export interface LoadOptions {
   /** Leave out ownership and privileges (custom format), for a scratch copy on any server. */
   portable: boolean;
   serverMajor: number;
+  /** `pg-version`: which client major to use, installing it through `installer` where it can. */
+  pgVersion?: PgVersionRequest;
+  installer?: PgClientInstaller;
 }
 
 /**
@@ -104,7 +107,13 @@ export async function loadAndValidate(
   const m = b.manifest;
   const toolName = m.dump.format === 'plain' ? 'psql' : 'pg_restore';
   // The tool must handle both the server and the dump (plain dumps of pg_dump 15.14+ use psql's \restrict).
-  const tool = await findTool(toolName, Math.max(o.serverMajor, majorOf(m.dump.pgDumpVersion)), o.pgBinDir);
+  const tool = await resolvePgTool(toolName, Math.max(o.serverMajor, majorOf(m.dump.pgDumpVersion)), {
+    request: o.pgVersion ?? 'auto',
+    binDir: o.pgBinDir,
+    installer: o.installer,
+    cacheDir: `${o.tempDir ?? os.tmpdir()}/pgdr-pg-client-debs`,
+    log,
+  });
   log.info(`${toolName}: ${tool.version} (${tool.path})`);
   let bytes = 0;
   const t0 = Date.now();
@@ -198,6 +207,7 @@ export interface VerifyConfig {
   maxRestoreSeconds: number;
   pgBinDir?: string;
   tempDir?: string;
+  pgVersion?: PgVersionRequest;
 }
 
 export interface VerifyDeps {
@@ -206,6 +216,8 @@ export interface VerifyDeps {
   log: Logger;
   signal?: AbortSignal;
   now?: () => Date;
+  /** Installs a missing psql/pg_restore (the action on GitHub's Linux runners); absent: say what to install. */
+  pgClientInstaller?: PgClientInstaller;
 }
 
 export type FailureKind = IntegrityError['kind'] | 'rpo' | 'rto';
@@ -307,6 +319,8 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
           tempDir: cfg.tempDir,
           portable: true,
           serverMajor: server.major,
+          pgVersion: cfg.pgVersion,
+          installer: deps.pgClientInstaller,
         },
         { log, signal: deps.signal, gpg, gpgPassphrase },
       );

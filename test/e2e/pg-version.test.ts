@@ -7,7 +7,7 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { runAction } from '../harness/action.js';
-import { createDatabase, pgUrl, s3Endpoint } from '../harness/context.js';
+import { createDatabase, databasesLike, pgUrl, s3Endpoint } from '../harness/context.js';
 import { createBucket, testS3Client } from '../harness/s3.js';
 
 describe('pg-version (bundled backup action)', () => {
@@ -43,5 +43,30 @@ describe('pg-version (bundled backup action)', () => {
     });
     expect(run.status).not.toBe(0);
     expect(run.errors.join('\n')).toMatch(/'pg-version: 10' is older than the server \(PostgreSQL \d+\)/);
+  });
+
+  it('verify asks for a psql major that is not installed: fails before restoring, and drops its scratch database', async () => {
+    const db = createDatabase('pgver');
+    const dir = `/tmp/pgdr-pgver-verify-${process.pid}`;
+    const backup = await runAction('backup', {
+      'database-url': pgUrl(db),
+      destination: dir,
+      'encryption-passphrase': 'pg version test passphrase',
+    });
+    expect(backup.errors).toEqual([]);
+    const run = await runAction(
+      'verify',
+      {
+        destination: dir,
+        name: db,
+        'database-url': pgUrl('postgres'),
+        'encryption-passphrase': 'pg version test passphrase',
+        'pg-version': '98',
+      },
+      { env: { RUNNER_OS: undefined } },
+    );
+    expect(run.status).not.toBe(0);
+    expect(run.errors.join('\n')).toMatch(/psql 98 or newer is needed .*postgresql-client-98/);
+    expect(databasesLike(`pgdr_verify_${db}`)).toEqual([]);
   });
 });
