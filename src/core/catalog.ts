@@ -29,6 +29,8 @@ export interface BrokenManifest {
   name: string;
   manifestKey: string;
   reason: string;
+  /** Set when the only problem is the data object's size: what it holds vs what the manifest says. */
+  size?: { actual: number; expected: number };
 }
 
 export interface Catalog {
@@ -96,7 +98,13 @@ export async function readCatalog(
       }
       const reason = mismatch(manifest, m.parsed, e.data?.info);
       if (reason) {
-        broken.push({ name: m.parsed.name, manifestKey: m.info.key, reason });
+        const sizeOnly = e.data !== undefined && reason === sizeMismatch(manifest, e.data.info);
+        broken.push({
+          name: m.parsed.name,
+          manifestKey: m.info.key,
+          reason,
+          ...(sizeOnly && e.data ? { size: { actual: e.data.info.size, expected: manifest.object.size } } : {}),
+        });
         continue;
       }
       backups.push({
@@ -119,10 +127,15 @@ function mismatch(m: Manifest, key: ParsedKey, data: ObjectInfo | undefined): st
   if (!data) return 'its data object is missing';
   if (m.name !== key.name) return `it names the set '${m.name}' but lies under '${key.name}'`;
   if (m.object.key !== data.key) return `it describes ${m.object.key}, not ${data.key}`;
-  if (m.object.size !== data.size)
-    return `the data object holds ${data.size} bytes, the manifest says ${m.object.size}`;
+  const size = sizeMismatch(m, data);
+  if (size) return size;
   if (Math.floor(Date.parse(m.createdAt) / 1000) !== Math.floor(key.createdAt.getTime() / 1000)) {
     return `its createdAt ${m.createdAt} does not match the key's time`;
   }
   return null;
+}
+
+function sizeMismatch(m: Manifest, data: ObjectInfo): string | null {
+  if (m.object.size === data.size) return null;
+  return `the data object holds ${data.size} bytes, the manifest says ${m.object.size}`;
 }

@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { CancelledError, describeError, IntegrityError, UserError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { formatBytes } from '../util/units.js';
-import { type Backup, readCatalog } from './catalog.js';
+import { type Backup, type BrokenManifest, readCatalog } from './catalog.js';
 import { checkPrivateKeys, choosePassphrase, parsePassphrases } from './keys.js';
 import { DATA_EXTENSIONS, manifestKeyFor, parseKey } from './layout.js';
 import { type Manifest, parseManifest } from './manifest.js';
@@ -58,15 +58,21 @@ function missingManifest(dataKey: string, manifestKey: string): IntegrityError {
 }
 
 /** A manifest the catalog rejected because its object's size differs is a damaged object, not a bad manifest. */
-function brokenError(key: string, reason: string): IntegrityError {
-  const m = /the data object holds (\d+) bytes, the manifest says (\d+)/.exec(reason);
-  if (m && Number(m[1]) < Number(m[2])) {
-    return new IntegrityError(`truncated: ${key} holds ${m[1]} bytes, its manifest says ${m[2]}`, 'truncated');
+function brokenError(key: string, broken: BrokenManifest): IntegrityError {
+  const size = broken.size;
+  if (size && size.actual < size.expected) {
+    return new IntegrityError(
+      `truncated: ${key} holds ${size.actual} bytes, its manifest says ${size.expected}`,
+      'truncated',
+    );
   }
-  if (m) {
-    return new IntegrityError(`corrupted: ${key} holds ${m[1]} bytes, its manifest says ${m[2]}`, 'size');
+  if (size) {
+    return new IntegrityError(
+      `corrupted: ${key} holds ${size.actual} bytes, its manifest says ${size.expected}`,
+      'size',
+    );
   }
-  return new IntegrityError(`the manifest of ${key} cannot be used: ${reason}`, 'missing-manifest');
+  return new IntegrityError(`the manifest of ${key} cannot be used: ${broken.reason}`, 'missing-manifest');
 }
 
 /** Finds the backup a selector names, with its manifest; throws IntegrityError or UserError saying why not. */
@@ -100,7 +106,7 @@ export async function locateBackup(
         throw missingManifest(incomplete.data.key, manifestKeyFor(prefix, incomplete.name, incomplete.createdAt));
       }
       const broken = catalog.broken[0];
-      if (broken) throw brokenError(broken.manifestKey, broken.reason);
+      if (broken) throw brokenError(broken.manifestKey, broken);
       throw new UserError(`no backup found in ${where}: check 'destination' and 'name'`);
     }
     const skipped = [
@@ -124,7 +130,7 @@ export async function locateBackup(
   if (found) return fromBackup(storage, found, []);
   const manifestKey = manifestKeyFor(prefix, parsed.name, parsed.createdAt);
   const broken = catalog.broken.find((b) => b.manifestKey === manifestKey);
-  if (broken) throw brokenError(broken.manifestKey.replace(/\.manifest\.json$/, ''), broken.reason);
+  if (broken) throw brokenError(broken.manifestKey.replace(/\.manifest\.json$/, ''), broken);
   const incomplete = catalog.incomplete.find((i) => i.data.key === selector.key || i.data.key.startsWith(parsed.stem));
   if (incomplete) throw missingManifest(incomplete.data.key, manifestKey);
   throw new UserError(`'backup': ${storage.location}/${selector.key} does not exist`);
