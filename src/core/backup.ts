@@ -18,8 +18,16 @@ import {
   NAME_PATTERN,
 } from './layout.js';
 import { acquireLock, type HeldLock } from './lock.js';
-import { CHECKSUM_ALGORITHM, type Manifest, NO_CHECKSUMS, serializeManifest, type TableStats } from './manifest.js';
+import {
+  CHECKSUM_ALGORITHM,
+  COPY_CHECKSUM_ALGORITHM,
+  type Manifest,
+  NO_CHECKSUMS,
+  serializeManifest,
+  type TableStats,
+} from './manifest.js';
 import { compressStage } from './pipeline/compress.js';
+import { CopyScanner } from './pipeline/copy-scan.js';
 import { GpgSession, passphraseFingerprint } from './pipeline/gpg.js';
 import { processSource } from './pipeline/process.js';
 import { every, HashStage, hashOf, Meter, NonEmptyCheck, TrailerCheck } from './pipeline/streams.js';
@@ -30,7 +38,7 @@ import {
   type PgVersionRequest,
   resolvePgTool,
 } from './postgres/install.js';
-import { listTables, SnapshotSession, tableStats } from './postgres/stats.js';
+import { listTables, SnapshotSession, type TableRef, tableLabel, tableStats } from './postgres/stats.js';
 import { ReplicaError, type ReplicaResult, type ReplicaTarget, replicateBackup } from './replica.js';
 import type { Storage, WriteOptions } from './storage/index.js';
 import { TOOL_VERSION } from './version.js';
@@ -107,6 +115,32 @@ export function nameForDatabase(database: string): string {
     throw new UserError(`cannot derive a backup name from the database name '${database}': set 'name'`);
   }
   return n;
+}
+
+/**
+ * The manifest's tables from a plain dump's data sections, checked against the tables the server
+ * listed in the same snapshot: pg_dump writes a data section for every table it dumps, even an empty
+ * one, so a listed table without one means the dump does not hold it.
+ */
+export function tablesOfDump(scanner: CopyScanner, listed: TableRef[]): TableStats[] {
+  const key = (t: TableRef): string => JSON.stringify([t.schema, t.name]);
+  const dumped = new Set(scanner.sections.map(key));
+  const missing = listed.filter((t) => !dumped.has(key(t)));
+  if (missing.length) {
+    throw new Error(
+      `the dump holds no data for ${missing.length} table(s) the database has: ${missing
+        .slice(0, 10)
+        .map(tableLabel)
+        .join(', ')}${missing.length > 10 ? ', …' : ''} (is a table in a schema that belongs to an extension?)`,
+    );
+  }
+  return scanner.sections.map((s) => ({
+    schema: s.schema,
+    name: s.name,
+    rows: s.rows,
+    checksum: s.sha256,
+    columns: s.columns,
+  }));
 }
 
 /** pg_dump's arguments (no connection details: those travel in the environment). */
@@ -225,10 +259,13 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
     }
 
     const tables = await listTables(session.client);
-    // Counted and checksummed in the exported snapshot while pg_dump reads the same snapshot.
-    const statsPromise: Promise<TableStats[]> = tableStats(session.client, tables, undefined, {
-      checksums: cfg.tableChecksums !== false,
-    });
+    // A plain dump's tables are counted and hashed as the dump streams past (no second read of the
+    // data); a custom archive's are counted and checksummed by the server in the exported snapshot,
+    // while pg_dump reads the same snapshot.
+    const scanner = cfg.format === 'plain' ? new CopyScanner(cfg.tableChecksums !== false) : null;
+    const statsPromise: Promise<TableStats[]> = scanner
+      ? Promise.resolve([])
+      : tableStats(session.client, tables, undefined, { checksums: cfg.tableChecksums !== false });
     statsPromise.catch(() => {});
 
     const dumpArgs = pgDumpArgs({
@@ -238,7 +275,10 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
       snapshot: session.snapshotId,
       pgDumpMajor: pgDump.major,
     });
-    const options = `${cfg.connection.params.options ?? ''} -c default_transaction_read_only=on`.trim();
+    // TimeZone and bytea_output fix the text of timestamptz and bytea values (pg_dump itself fixes
+    // DateStyle, IntervalStyle and extra_float_digits), so a table's COPY checksum can be recomputed.
+    const options =
+      `${cfg.connection.params.options ?? ''} -c default_transaction_read_only=on -c TimeZone=UTC -c bytea_output=hex`.trim();
     const source: Readable = processSource(pgDump.path, dumpArgs, {
       name: 'pg_dump',
       env: childEnv(cfg.connection, server.database, { PGOPTIONS: options }),
@@ -248,6 +288,7 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
     const hash = new HashStage();
     const stages: Array<NodeJS.ReadWriteStream> = [new NonEmptyCheck('pg_dump')];
     if (cfg.format === 'plain') stages.push(new TrailerCheck());
+    if (scanner) stages.push(scanner);
     stages.push(dumpMeter);
     if (cfg.format === 'plain') stages.push(compressStage(cfg.compression, cfg.compressionLevel, cfg.threads));
     if (gpg) {
@@ -293,7 +334,7 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
       `dump complete: ${formatBytes(dumpMeter.bytes)} dumped, ${formatBytes(hash.bytes)} stored in ${dumpSeconds.toFixed(1)}s (${formatRate(dumpMeter.bytes, dumpSeconds)})`,
     );
 
-    const stats = await statsPromise;
+    const stats = scanner ? tablesOfDump(scanner, tables) : await statsPromise;
     await session.close();
 
     await log.group('Verify the stored object', async () => {
@@ -327,6 +368,7 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
         serverVersionNum: server.versionNum,
         pgDumpVersion: pgDump.version,
         dumpSize: dumpMeter.bytes,
+        ...(scanner?.encoding ? { encoding: scanner.encoding } : {}),
       },
       encryption: {
         scheme:
@@ -338,7 +380,8 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
         cipher: cfg.encryption.kind === 'none' ? null : 'AES256',
         keyFingerprint: fingerprint,
       },
-      checksumAlgorithm: cfg.tableChecksums === false ? NO_CHECKSUMS : CHECKSUM_ALGORITHM,
+      checksumAlgorithm:
+        cfg.tableChecksums === false ? NO_CHECKSUMS : scanner ? COPY_CHECKSUM_ALGORITHM : CHECKSUM_ALGORITHM,
       tables: stats,
       totals: { tables: stats.length, rows: stats.reduce((a, t) => a + t.rows, 0) },
     };

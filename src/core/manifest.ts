@@ -17,6 +17,18 @@ export const MANIFEST_FORMAT_VERSION = 1;
  */
 export const CHECKSUM_ALGORITHM = 'pgdr-row-md5-sum64-v1';
 
+/**
+ * Table checksum of plain dumps (since 0.2): read off the dump as it streams, so it costs the database
+ * nothing. A table's checksum is the hex SHA-256 of its rows exactly as pg_dump wrote them between
+ * `COPY <table> (<columns>) FROM stdin;` and `\.`, which is what
+ *   COPY <schema>.<table> (<columns>) TO STDOUT (ENCODING '<dump encoding>')
+ * returns on a restored copy with TimeZone=UTC, DateStyle=ISO, IntervalStyle=postgres,
+ * extra_float_digits=3, bytea_output=hex, synchronize_seqscans=off: a restore loads each table with one
+ * COPY into a new table, so a sequential scan returns the rows in the dumped order. Its row count is the
+ * number of rows in that section. `columns` records pg_dump's column list for the check.
+ */
+export const COPY_CHECKSUM_ALGORITHM = 'pgdr-copy-sha256-v1';
+
 /** A backup made with `table-checksums: false`: row counts only, every table's checksum ''. */
 export const NO_CHECKSUMS = 'none';
 
@@ -27,7 +39,12 @@ export interface TableStats {
   name: string;
   rows: number;
   checksum: string;
+  /** pgdr-copy-sha256-v1: the column list of the table's COPY in the dump. */
+  columns?: string;
 }
+
+export type ChecksumAlgorithm = typeof CHECKSUM_ALGORITHM | typeof COPY_CHECKSUM_ALGORITHM | typeof NO_CHECKSUMS;
+const ALGORITHMS: readonly string[] = [CHECKSUM_ALGORITHM, COPY_CHECKSUM_ALGORITHM, NO_CHECKSUMS];
 
 export interface Manifest {
   formatVersion: 1;
@@ -47,6 +64,8 @@ export interface Manifest {
     pgDumpVersion: string;
     /** Bytes pg_dump produced (before compression and encryption). */
     dumpSize: number;
+    /** The dump's client_encoding (plain dumps; the COPY checksums are of bytes in this encoding). */
+    encoding?: string;
   };
   encryption: {
     scheme: EncryptionScheme;
@@ -58,7 +77,7 @@ export interface Manifest {
      */
     keyFingerprint: string | null;
   };
-  checksumAlgorithm: typeof CHECKSUM_ALGORITHM | typeof NO_CHECKSUMS;
+  checksumAlgorithm: ChecksumAlgorithm;
   tables: TableStats[];
   totals: { tables: number; rows: number };
 }
@@ -116,6 +135,7 @@ export function parseManifest(text: string | Buffer): Manifest {
       name: str(o, 'name', `tables[${i}].`),
       rows: num(o, 'rows', `tables[${i}].`),
       checksum: str(o, 'checksum', `tables[${i}].`),
+      ...(typeof o.columns === 'string' ? { columns: o.columns } : {}),
     };
   });
   const sha256 = str(object, 'sha256', 'object.');
@@ -128,8 +148,12 @@ export function parseManifest(text: string | Buffer): Manifest {
   if (!['openpgp-passphrase', 'openpgp-public-key', 'none'].includes(scheme)) {
     fail(`encryption.scheme '${scheme}' is unknown`);
   }
-  if (m.checksumAlgorithm !== CHECKSUM_ALGORITHM && m.checksumAlgorithm !== NO_CHECKSUMS) {
-    fail(`checksumAlgorithm must be ${CHECKSUM_ALGORITHM} or ${NO_CHECKSUMS}`);
+  const algorithm = m.checksumAlgorithm;
+  if (typeof algorithm !== 'string' || !ALGORITHMS.includes(algorithm)) {
+    fail(`checksumAlgorithm must be one of ${ALGORITHMS.join(', ')}`);
+  }
+  if (algorithm === COPY_CHECKSUM_ALGORITHM && tables.some((t) => t.columns === undefined)) {
+    fail(`every table needs its columns with ${COPY_CHECKSUM_ALGORITHM}`);
   }
   const level = dump.compressionLevel;
   const totals = obj(m.totals, 'totals');
@@ -149,13 +173,14 @@ export function parseManifest(text: string | Buffer): Manifest {
       serverVersionNum: num(dump, 'serverVersionNum', 'dump.'),
       pgDumpVersion: str(dump, 'pgDumpVersion', 'dump.'),
       dumpSize: num(dump, 'dumpSize', 'dump.'),
+      ...(typeof dump.encoding === 'string' ? { encoding: dump.encoding } : {}),
     },
     encryption: {
       scheme: scheme as EncryptionScheme,
       cipher: enc.cipher === 'AES256' ? 'AES256' : null,
       keyFingerprint: typeof enc.keyFingerprint === 'string' ? enc.keyFingerprint : null,
     },
-    checksumAlgorithm: m.checksumAlgorithm === NO_CHECKSUMS ? NO_CHECKSUMS : CHECKSUM_ALGORITHM,
+    checksumAlgorithm: algorithm as ChecksumAlgorithm,
     tables,
     totals: { tables: num(totals, 'tables', 'totals.'), rows: num(totals, 'rows', 'totals.') },
   };

@@ -19,13 +19,13 @@ import {
   prepareDecryption,
   streamBackup,
 } from './fetch.js';
-import { type Manifest, NO_CHECKSUMS, type TableStats } from './manifest.js';
+import { COPY_CHECKSUM_ALGORITHM, type Manifest, NO_CHECKSUMS, type TableStats } from './manifest.js';
 import { GpgSession } from './pipeline/gpg.js';
 import { every } from './pipeline/streams.js';
 import { describeConnection, type PgConnection, pgClientConfig } from './postgres/connection.js';
 import { type PgClientInstaller, type PgVersionRequest, resolvePgTool } from './postgres/install.js';
 import { restoreFile, restoreSink, ServerSession, scratchDatabaseName } from './postgres/restore-tools.js';
-import { listTables, openStatsClient, tableLabel, tableStats } from './postgres/stats.js';
+import { type CopiedTable, copyStats, listTables, openStatsClient, tableLabel, tableStats } from './postgres/stats.js';
 import type { Storage } from './storage/index.js';
 
 export interface TableCheck {
@@ -38,9 +38,13 @@ export interface TableCheck {
   problem: string | null;
 }
 
+function tableKey(t: { schema: string; name: string }): string {
+  return JSON.stringify([t.schema, t.name]);
+}
+
 /** Compares the restored tables with the manifest's: each expected table present, same rows, same checksum. */
-export function compareTables(expected: TableStats[], actual: TableStats[]): TableCheck[] {
-  const key = (t: { schema: string; name: string }): string => JSON.stringify([t.schema, t.name]);
+export function compareTables(expected: TableStats[], actual: CopiedTable[]): TableCheck[] {
+  const key = tableKey;
   const byKey = new Map(actual.map((t) => [key(t), t]));
   const out: TableCheck[] = [];
   for (const e of expected) {
@@ -50,9 +54,10 @@ export function compareTables(expected: TableStats[], actual: TableStats[]): Tab
       out.push({ ...pick(e), expectedRows: e.rows, actualRows: null, checksumOk: false, problem: 'missing' });
       continue;
     }
-    const checksumOk = a.checksum === e.checksum;
-    const problem =
-      a.rows !== e.rows
+    const checksumOk = a.error === undefined && a.checksum === e.checksum;
+    const problem = a.error
+      ? a.error
+      : a.rows !== e.rows
         ? `${a.rows} rows, expected ${e.rows}`
         : checksumOk
           ? null
@@ -180,11 +185,23 @@ export async function loadAndValidate(
     stop();
   }
   const checks = await log.group(`Validate ${m.tables.length} tables against the manifest`, async () => {
-    const client = await openStatsClient(pgClientConfig(o.connection, db));
+    const config = pgClientConfig(o.connection, db);
+    const client = await openStatsClient(config);
     try {
-      const actual = await tableStats(client, await listTables(client), undefined, {
-        checksums: m.checksumAlgorithm !== NO_CHECKSUMS,
-      });
+      let actual: CopiedTable[];
+      if (m.checksumAlgorithm === COPY_CHECKSUM_ALGORITHM) {
+        // Every table read back exactly as the dump wrote it; tables the manifest lacks are counted.
+        const concurrency = Math.max(1, Math.min(4, os.availableParallelism()));
+        log.info(`reading every table back with COPY (${concurrency} sessions), rows counted and hashed`);
+        actual = await copyStats(config, m.tables, { encoding: m.dump.encoding, concurrency });
+        const known = new Set(m.tables.map(tableKey));
+        const extra = (await listTables(client)).filter((t) => !known.has(tableKey(t)));
+        actual.push(...(await tableStats(client, extra, undefined, { checksums: false })));
+      } else {
+        actual = await tableStats(client, await listTables(client), undefined, {
+          checksums: m.checksumAlgorithm !== NO_CHECKSUMS,
+        });
+      }
       const result = compareTables(m.tables, actual);
       for (const c of mismatchesOf(result)) log.warn(`table ${tableLabel(c)}: ${c.problem}`);
       return result;
