@@ -249,7 +249,7 @@ try {
       const secs = rs.map((r) => r.secs);
       const m = median(secs);
       report.push(
-        `| ${label} | ${m.toFixed(2)} | ${spread(secs)} | ${(mb / m).toFixed(0)} | ${Math.max(...rs.map((r) => r.rssMb)).toFixed(0)} | ${(m / shell).toFixed(2)} | ${(m / floor).toFixed(2)} |`,
+        `| ${label.replaceAll('|', '\\|')} | ${m.toFixed(2)} | ${spread(secs)} | ${(mb / m).toFixed(0)} | ${Math.max(...rs.map((r) => r.rssMb)).toFixed(0)} | ${(m / shell).toFixed(2)} | ${(m / floor).toFixed(2)} |`,
       );
     }
     report.push('');
