@@ -27,10 +27,10 @@ import {
   type TableStats,
 } from './manifest.js';
 import { compressStage } from './pipeline/compress.js';
-import { CopyScanner } from './pipeline/copy-scan.js';
+import { CopyScanner, rowHasher } from './pipeline/copy-scan.js';
 import { GpgSession, passphraseFingerprint } from './pipeline/gpg.js';
 import { processSource } from './pipeline/process.js';
-import { every, HashStage, hashOf, Meter, NonEmptyCheck, TrailerCheck } from './pipeline/streams.js';
+import { Coalesce, every, HashStage, hashOf, Meter, NonEmptyCheck, TrailerCheck } from './pipeline/streams.js';
 import { childEnv, describeConnection, type PgConnection, pgClientConfig } from './postgres/connection.js';
 import {
   type ClientEnvironment,
@@ -138,7 +138,7 @@ export function tablesOfDump(scanner: CopyScanner, listed: TableRef[]): TableSta
     schema: s.schema,
     name: s.name,
     rows: s.rows,
-    checksum: s.sha256,
+    checksum: s.checksum,
     columns: s.columns,
   }));
 }
@@ -262,7 +262,8 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
     // A plain dump's tables are counted and hashed as the dump streams past (no second read of the
     // data); a custom archive's are counted and checksummed by the server in the exported snapshot,
     // while pg_dump reads the same snapshot.
-    const scanner = cfg.format === 'plain' ? new CopyScanner(cfg.tableChecksums !== false) : null;
+    const scanner =
+      cfg.format === 'plain' ? new CopyScanner(cfg.tableChecksums !== false ? await rowHasher() : null) : null;
     const statsPromise: Promise<TableStats[]> = scanner
       ? Promise.resolve([])
       : tableStats(session.client, tables, undefined, { checksums: cfg.tableChecksums !== false });
@@ -286,7 +287,7 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
     });
     const dumpMeter = new Meter();
     const hash = new HashStage();
-    const stages: Array<NodeJS.ReadWriteStream> = [new NonEmptyCheck('pg_dump')];
+    const stages: Array<NodeJS.ReadWriteStream> = [new Coalesce(), new NonEmptyCheck('pg_dump')];
     if (cfg.format === 'plain') stages.push(new TrailerCheck());
     if (scanner) stages.push(scanner);
     stages.push(dumpMeter);

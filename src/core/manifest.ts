@@ -18,16 +18,16 @@ export const MANIFEST_FORMAT_VERSION = 1;
 export const CHECKSUM_ALGORITHM = 'pgdr-row-md5-sum64-v1';
 
 /**
- * Table checksum of plain dumps (since 0.2): read off the dump as it streams, so it costs the database
- * nothing. A table's checksum is the hex SHA-256 of its rows exactly as pg_dump wrote them between
- * `COPY <table> (<columns>) FROM stdin;` and `\.`, which is what
+ * Table checksum of plain dumps (since 0.2), read off the dump as it streams, so it costs the database
+ * nothing. Each row is a line of the table's data exactly as pg_dump wrote it between
+ * `COPY <table> (<columns>) FROM stdin;` and `\.` (without its newline); the checksum is the sum modulo
+ * 2^64 of every row's XXH64 (seed 0), as 16 hex digits, and `rows` counts the rows: independent of row
+ * order, which a restore does not keep. On a restored copy the same rows come from
  *   COPY <schema>.<table> (<columns>) TO STDOUT (ENCODING '<dump encoding>')
- * returns on a restored copy with TimeZone=UTC, DateStyle=ISO, IntervalStyle=postgres,
- * extra_float_digits=3, bytea_output=hex, synchronize_seqscans=off: a restore loads each table with one
- * COPY into a new table, so a sequential scan returns the rows in the dumped order. Its row count is the
- * number of rows in that section. `columns` records pg_dump's column list for the check.
+ * with TimeZone=UTC, DateStyle=ISO, IntervalStyle=postgres, extra_float_digits=3, bytea_output=hex.
+ * `columns` records pg_dump's column list for that.
  */
-export const COPY_CHECKSUM_ALGORITHM = 'pgdr-copy-sha256-v1';
+export const COPY_CHECKSUM_ALGORITHM = 'pgdr-copy-xxh64-sum-v1';
 
 /** A backup made with `table-checksums: false`: row counts only, every table's checksum ''. */
 export const NO_CHECKSUMS = 'none';
@@ -39,7 +39,7 @@ export interface TableStats {
   name: string;
   rows: number;
   checksum: string;
-  /** pgdr-copy-sha256-v1: the column list of the table's COPY in the dump. */
+  /** pgdr-copy-xxh64-sum-v1: the column list of the table's COPY in the dump. */
   columns?: string;
 }
 

@@ -1,14 +1,30 @@
 /**
- * The plain-dump scanner behind pgdr-copy-sha256-v1: sections, row counts and hashes must not depend on
+ * The plain-dump scanner behind pgdr-copy-xxh64-sum-v1: sections, row counts and sums must not depend on
  * how the stream is cut into chunks, and only pg_dump's own table-data sections count.
  */
-import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { tablesOfDump } from '../../src/core/backup.js';
-import { CopyScanner, type CopySection, parseCopyHeader, RowDigest } from '../../src/core/pipeline/copy-scan.js';
+import {
+  CopyScanner,
+  type CopySection,
+  parseCopyHeader,
+  RowDigest,
+  rowHasher,
+} from '../../src/core/pipeline/copy-scan.js';
 
-const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
+type XX = Awaited<ReturnType<typeof rowHasher>>;
+let xx: XX;
+beforeAll(async () => {
+  xx = await rowHasher();
+});
+
+/** The algorithm written out: the sum mod 2^64 of each row's XXH64, as 16 hex digits. */
+function sumOf(rows: Array<string | Buffer>): string {
+  let sum = 0n;
+  for (const r of rows) sum = (sum + xx.h64Raw(typeof r === 'string' ? Buffer.from(r) : r)) & ((1n << 64n) - 1n);
+  return sum.toString(16).padStart(16, '0');
+}
 
 function dataBlock(table: string, header: string, rows: string[]): string {
   return [
@@ -59,17 +75,16 @@ const DUMP = [
 ].join('\n');
 
 function expectedSections(): CopySection[] {
-  const rowsOf = (rows: string[]): string => rows.map((r) => `${r}\n`).join('');
   return [
-    { schema: 'public', name: 't', columns: 'id, "Näme ""q"""', rows: 5, sha256: sha(rowsOf(ROWS_A)) },
-    { schema: 'public', name: 'nocols', columns: '', rows: 3, sha256: sha(rowsOf(ROWS_B)) },
-    { schema: 'Sch ema', name: 'em.pty', columns: 'x', rows: 0, sha256: sha('') },
-    { schema: 'public', name: 'big', columns: 'id, v', rows: 2, sha256: sha(rowsOf([BIG_ROW, BIG_ROW])) },
+    { schema: 'public', name: 't', columns: 'id, "Näme ""q"""', rows: 5, checksum: sumOf(ROWS_A) },
+    { schema: 'public', name: 'nocols', columns: '', rows: 3, checksum: sumOf(ROWS_B) },
+    { schema: 'Sch ema', name: 'em.pty', columns: 'x', rows: 0, checksum: '0000000000000000' },
+    { schema: 'public', name: 'big', columns: 'id, v', rows: 2, checksum: sumOf([BIG_ROW, BIG_ROW]) },
   ];
 }
 
 async function scan(chunks: Buffer[], hashing = true): Promise<{ scanner: CopyScanner; out: Buffer }> {
-  const scanner = new CopyScanner(hashing);
+  const scanner = new CopyScanner(hashing ? xx : null);
   const parts: Buffer[] = [];
   scanner.on('data', (c: Buffer) => parts.push(c));
   const done = new Promise<void>((resolve, reject) => {
@@ -121,7 +136,7 @@ describe('CopyScanner', () => {
 
   it('counts rows without hashing when hashing is off', async () => {
     const { scanner } = await scan([dump], false);
-    expect(scanner.sections.map((s) => [s.name, s.rows, s.sha256])).toEqual([
+    expect(scanner.sections.map((s) => [s.name, s.rows, s.checksum])).toEqual([
       ['t', 5, ''],
       ['nocols', 3, ''],
       ['em.pty', 0, ''],
@@ -147,7 +162,7 @@ describe('CopyScanner', () => {
     const { scanner } = await scan([latin1]);
     expect(scanner.encoding).toBe('LATIN1');
     expect(scanner.sections[0]?.name).toBe('café');
-    expect(scanner.sections[0]?.sha256).toBe(sha(Buffer.from([0xe9, 0x0a])));
+    expect(scanner.sections[0]?.checksum).toBe(sumOf([Buffer.from([0xe9])]));
   });
 });
 
@@ -169,19 +184,33 @@ describe('parseCopyHeader', () => {
 });
 
 describe('RowDigest', () => {
-  it('counts newline-terminated rows across chunk boundaries and hashes the bytes', () => {
-    const d = new RowDigest();
-    const text = Buffer.from('a\tb\n\nc\n');
-    for (const c of cut(text, [2, 1, 3])) d.update(c);
-    expect(d.rows).toBe(3);
-    expect(d.digest()).toBe(sha(text));
+  it('uses XXH64 with seed 0 (published test vectors)', () => {
+    expect(xx.h64Raw(Buffer.from('')).toString(16)).toBe('ef46db3751d8e999');
+    expect(xx.h64Raw(Buffer.from('abc')).toString(16)).toBe('44bc2cf5ad770999');
+  });
+
+  it('counts newline-terminated rows across chunk boundaries and sums their hashes, in any order', () => {
+    const text = Buffer.from('a\tb\n\nc\nlonger row\n');
+    const once = new RowDigest(xx);
+    once.update(text);
+    const cutUp = new RowDigest(xx);
+    for (const c of cut(text, [2, 1, 3])) cutUp.update(c);
+    const reordered = new RowDigest(xx);
+    reordered.update(Buffer.from('longer row\nc\n\na\tb\n'));
+    expect(once.rows).toBe(4);
+    expect(once.digest()).toBe(sumOf(['a\tb', '', 'c', 'longer row']));
+    expect(cutUp.digest()).toBe(once.digest());
+    expect(reordered.digest()).toBe(once.digest());
+    const changed = new RowDigest(xx);
+    changed.update(Buffer.from('a\tb\n\nd\nlonger row\n'));
+    expect(changed.digest()).not.toBe(once.digest());
   });
 });
 
 describe('tablesOfDump', () => {
   it('refuses a dump that lacks a table the database has, naming it', () => {
-    const scanner = new CopyScanner();
-    scanner.sections.push({ schema: 'public', name: 'a', columns: 'x', rows: 1, sha256: sha('1\n') });
+    const scanner = new CopyScanner(xx);
+    scanner.sections.push({ schema: 'public', name: 'a', columns: 'x', rows: 1, checksum: sumOf(['1']) });
     expect(() =>
       tablesOfDump(scanner, [
         { schema: 'public', name: 'a' },
@@ -189,7 +218,7 @@ describe('tablesOfDump', () => {
       ]),
     ).toThrow(/no data for 1 table\(s\) the database has: ext\.b/);
     expect(tablesOfDump(scanner, [{ schema: 'public', name: 'a' }])).toEqual([
-      { schema: 'public', name: 'a', rows: 1, checksum: sha('1\n'), columns: 'x' },
+      { schema: 'public', name: 'a', rows: 1, checksum: sumOf(['1']), columns: 'x' },
     ]);
   });
 });

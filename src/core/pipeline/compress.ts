@@ -4,10 +4,11 @@ import zlib from 'node:zlib';
 import { UserError } from '../../util/errors.js';
 import type { Compression } from '../layout.js';
 import { ParallelGzip } from './parallel-gzip.js';
+import { STAGE_CHUNK } from './streams.js';
 
 type ZstdZlib = typeof zlib & {
   createZstdCompress?: (o?: { params?: Record<number, number> }) => Transform;
-  createZstdDecompress?: () => Transform;
+  createZstdDecompress?: (o?: { chunkSize?: number }) => Transform;
   constants: typeof zlib.constants & { ZSTD_c_compressionLevel?: number };
 };
 const z = zlib as ZstdZlib;
@@ -40,10 +41,11 @@ export function compressStage(c: Compression, level: number | null, threads = 2)
 export function decompressStage(c: Compression): Transform {
   switch (c) {
     case 'gzip':
-      return zlib.createGunzip();
+      // Output in STAGE_CHUNK pieces (zlib's default is 16 KiB: 64 000 writes into psql per GB).
+      return zlib.createGunzip({ chunkSize: STAGE_CHUNK });
     case 'zstd':
       checkCompressionSupported(c);
-      return z.createZstdDecompress?.() as Transform;
+      return z.createZstdDecompress?.({ chunkSize: STAGE_CHUNK }) as Transform;
     case 'none':
       return new PassThrough();
   }

@@ -1,46 +1,78 @@
 /**
- * Table contents read off a plain dump as it streams past (algorithm `pgdr-copy-sha256-v1`, see
+ * Table contents read off a plain dump as it streams past (algorithm `pgdr-copy-xxh64-sum-v1`, see
  * manifest.ts): for every table's `COPY <table> (<columns>) FROM stdin;` section, the number of rows and
- * the SHA-256 of the rows' bytes — exactly the bytes `COPY <table> (<columns>) TO STDOUT` returns for the
- * same table with pg_dump's output settings. The scan holds no row data: a line-start state and at most
- * one SQL line (capped) between chunks.
+ * the sum (mod 2^64) of each row's XXH64 — rows as pg_dump wrote them, which is exactly what
+ * `COPY <table> (<columns>) TO STDOUT` returns for the same table with pg_dump's output settings. A sum
+ * does not depend on row order (a restore does not keep it: new rows fill space left on earlier pages).
+ * The scan holds no row data: a row cut by a chunk boundary is hashed incrementally.
  */
-import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { TextDecoder } from 'node:util';
+import xxhash from 'xxhash-wasm';
 
-/** Rows (newline-terminated lines) and their SHA-256, fed in arbitrary chunks. */
+type XXHash = Awaited<ReturnType<typeof xxhash>>;
+type XXHash64 = ReturnType<XXHash['create64']>;
+let loading: Promise<XXHash> | undefined;
+
+/** The XXH64 implementation (WebAssembly, loaded once). */
+export function rowHasher(): Promise<XXHash> {
+  loading ??= xxhash();
+  return loading;
+}
+
+const MASK64 = (1n << 64n) - 1n;
+
+/** Rows (newline-terminated lines) counted and, with a hasher, summed as XXH64 (seed 0) of each row's bytes. */
 export class RowDigest {
   rows = 0;
-  bytes = 0;
-  private readonly hash: Hash | null;
+  private sum = 0n;
+  private partial: XXHash64 | null = null;
+  private readonly xx: XXHash | null;
 
-  constructor(hashing = true) {
-    this.hash = hashing ? createHash('sha256') : null;
+  constructor(xx: XXHash | null) {
+    this.xx = xx;
   }
 
-  /** Counts the newlines in `buf[start, end)` and hashes those bytes. */
+  /** Feeds bytes `buf[start, end)`: any mix of whole rows and a row's start or end. */
   update(buf: Buffer, start = 0, end = buf.length): void {
-    let rows = 0;
-    let p = buf.indexOf(10, start);
+    let s = start;
+    let p = buf.indexOf(10, s);
     while (p !== -1 && p < end) {
-      rows++;
-      p = buf.indexOf(10, p + 1);
+      this.endRow(buf, s, p);
+      s = p + 1;
+      p = buf.indexOf(10, s);
     }
-    this.add(buf, start, end, rows);
+    if (s < end) this.rowPart(buf, s, end);
   }
 
-  /** Hashes `buf[start, end)`, which the caller has counted `rows` newlines in. */
-  add(buf: Buffer, start: number, end: number, rows: number): void {
-    this.rows += rows;
-    if (end <= start) return;
-    this.hash?.update(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
-    this.bytes += end - start;
+  /** `buf[start, end)` is a row's text (or its remainder), without the newline that ends it. */
+  endRow(buf: Buffer, start: number, end: number): void {
+    this.rows++;
+    if (!this.xx) return;
+    let h: bigint;
+    if (this.partial) {
+      h = this.partial.update(buf.subarray(start, end)).digest();
+      this.partial = null;
+    } else h = this.xx.h64Raw(buf.subarray(start, end));
+    this.sum = (this.sum + h) & MASK64;
   }
 
-  /** Hex SHA-256, or '' without hashing. */
+  /** `buf[start, end)` is part of a row that goes on in the next chunk. */
+  rowPart(buf: Buffer, start: number, end: number): void {
+    if (!this.xx || end <= start) return;
+    this.partial ??= this.xx.create64();
+    this.partial.update(buf.subarray(start, end));
+  }
+
+  /** Adds another part of the same table (the sum is order-free). */
+  merge(other: RowDigest): void {
+    this.rows += other.rows;
+    this.sum = (this.sum + other.sum) & MASK64;
+  }
+
+  /** 16 hex digits, or '' without hashing. */
   digest(): string {
-    return this.hash ? this.hash.digest('hex') : '';
+    return this.xx ? this.sum.toString(16).padStart(16, '0') : '';
   }
 }
 
@@ -50,8 +82,8 @@ export interface CopySection {
   /** The column list exactly as pg_dump wrote it between the parentheses ('' for a table without columns). */
   columns: string;
   rows: number;
-  /** Hex SHA-256 of the rows, '' when hashing is off. */
-  sha256: string;
+  /** pgdr-copy-xxh64-sum-v1 of the rows (16 hex digits), '' when hashing is off. */
+  checksum: string;
 }
 
 /** Parses pg_dump's `COPY <schema>.<table> (<columns>) FROM stdin;` line; null for anything else. */
@@ -158,11 +190,12 @@ export class CopyScanner extends Transform {
   /** Up to two bytes at a data line start that may begin the `\.` terminator. */
   private pending: Buffer | null = null;
 
-  private readonly hashing: boolean;
+  private readonly xx: XXHash | null;
 
-  constructor(hashing = true) {
+  /** `xx`: from rowHasher(); null counts rows without hashing them. */
+  constructor(xx: XXHash | null) {
     super();
-    this.hashing = hashing;
+    this.xx = xx;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -224,7 +257,7 @@ export class CopyScanner extends Transform {
       const text = decoderFor(this.encoding).decode(line);
       const header = parseCopyHeader(text);
       if (!header) throw new Error(`unexpected table-data line in the dump: ${text.slice(0, 200)}`);
-      this.current = { header, digest: new RowDigest(this.hashing) };
+      this.current = { header, digest: new RowDigest(this.xx) };
       this.mode = 'data';
       this.atLineStart = true;
       return;
@@ -235,25 +268,23 @@ export class CopyScanner extends Transform {
     }
   }
 
-  /** Scans data from `p`; returns where scanning goes on (the end of `buf`, or just past the terminator). */
+  /** Scans data from `start`; returns where scanning goes on (the end of `buf`, or just past the terminator). */
   private scanData(buf: Buffer, start: number): number {
     const cur = this.current as NonNullable<typeof this.current>;
     let p = start;
-    let rows = 0;
     let atLineStart = this.atLineStart;
     for (;;) {
       if (atLineStart) {
         if (buf.length - p < 3) {
-          cur.digest.add(buf, start, p, rows);
+          // Too short to tell a row from the terminator: looked at again with the next chunk.
           if (p < buf.length) this.pending = Buffer.from(buf.subarray(p));
           this.atLineStart = true;
           return buf.length;
         }
         if (buf[p] === 92 && buf[p + 1] === 46 && buf[p + 2] === NL) {
           // "\." ends the section (a row's own backslash is always escaped as "\\").
-          cur.digest.add(buf, start, p, rows);
           const { header, digest } = cur;
-          this.sections.push({ ...header, rows: digest.rows, sha256: digest.digest() });
+          this.sections.push({ ...header, rows: digest.rows, checksum: digest.digest() });
           this.current = null;
           this.mode = 'sql';
           return p + 3;
@@ -261,11 +292,11 @@ export class CopyScanner extends Transform {
       }
       const nl = buf.indexOf(NL, p);
       if (nl === -1) {
-        cur.digest.add(buf, start, buf.length, rows);
+        cur.digest.rowPart(buf, p, buf.length);
         this.atLineStart = false;
         return buf.length;
       }
-      rows++;
+      cur.digest.endRow(buf, p, nl);
       p = nl + 1;
       atLineStart = true;
     }

@@ -36,6 +36,49 @@ export class Meter extends Transform {
   }
 }
 
+/** Stream chunk size between our stages: big enough that per-chunk costs vanish, small enough to not matter. */
+export const STAGE_CHUNK = 1024 * 1024;
+
+/**
+ * Gathers small chunks into ~`target`-byte ones. A child's pipe arrives in the pieces it was written in
+ * (pg_dump writes 4–8 KiB at a time: ~140 000 chunks per GB); every later stage, hash update and write
+ * call is paid per chunk, so one copy here is far cheaper than that.
+ */
+export class Coalesce extends Transform {
+  private parts: Buffer[] = [];
+  private size = 0;
+  private readonly target: number;
+
+  constructor(target = STAGE_CHUNK) {
+    super();
+    this.target = target;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.size === 0 && chunk.length >= this.target) {
+      cb(null, chunk);
+      return;
+    }
+    this.parts.push(chunk);
+    this.size += chunk.length;
+    if (this.size < this.target) {
+      cb();
+      return;
+    }
+    const out = Buffer.concat(this.parts, this.size);
+    this.parts = [];
+    this.size = 0;
+    cb(null, out);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.size) this.push(Buffer.concat(this.parts, this.size));
+    this.parts = [];
+    this.size = 0;
+    cb();
+  }
+}
+
 export const PLAIN_DUMP_TRAILER = '-- PostgreSQL database dump complete';
 
 /**
@@ -45,7 +88,8 @@ export const PLAIN_DUMP_TRAILER = '-- PostgreSQL database dump complete';
 export class TrailerCheck extends Transform {
   private tail = Buffer.alloc(0);
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.tail = Buffer.concat([this.tail, chunk]).subarray(-256);
+    this.tail =
+      chunk.length >= 256 ? Buffer.from(chunk.subarray(-256)) : Buffer.concat([this.tail, chunk]).subarray(-256);
     cb(null, chunk);
   }
   override _flush(cb: TransformCallback): void {
