@@ -23,9 +23,10 @@ import { COPY_CHECKSUM_ALGORITHM, type Manifest, NO_CHECKSUMS, type TableStats }
 import { GpgSession } from './pipeline/gpg.js';
 import { every } from './pipeline/streams.js';
 import { describeConnection, type PgConnection, pgClientConfig } from './postgres/connection.js';
+import { type CopiedTable, copyStats } from './postgres/copy-validate.js';
 import { type PgClientInstaller, type PgVersionRequest, resolvePgTool } from './postgres/install.js';
 import { restoreFile, restoreSink, ServerSession, scratchDatabaseName } from './postgres/restore-tools.js';
-import { type CopiedTable, copyStats, listTables, openStatsClient, tableLabel, tableStats } from './postgres/stats.js';
+import { listTables, openStatsClient, tableLabel, tableStats } from './postgres/stats.js';
 import type { Storage } from './storage/index.js';
 
 export interface TableCheck {
@@ -181,35 +182,36 @@ export async function loadAndValidate(
       }
       log.info(`restored: ${formatBytes(bytes)} read, size and sha256 match the manifest`);
     });
+    stop();
+    const checks = await log.group(`Validate ${m.tables.length} tables against the manifest`, async () => {
+      const config = pgClientConfig(o.connection, db);
+      const client = await openStatsClient(config);
+      try {
+        let actual: CopiedTable[];
+        if (m.checksumAlgorithm === COPY_CHECKSUM_ALGORITHM) {
+          const concurrency = Math.max(1, Math.min(4, os.availableParallelism()));
+          log.info(`reading every table back with COPY (${concurrency} sessions), rows counted and hashed`);
+          actual = await copyStats(config, m.tables, { encoding: m.dump.encoding, concurrency });
+          // Tables the manifest does not list: counted, and reported.
+          const known = new Set(m.tables.map(tableKey));
+          const extra = (await listTables(client)).filter((t) => !known.has(tableKey(t)));
+          actual.push(...(await tableStats(client, extra, undefined, { checksums: false })));
+        } else {
+          actual = await tableStats(client, await listTables(client), undefined, {
+            checksums: m.checksumAlgorithm !== NO_CHECKSUMS,
+          });
+        }
+        const result = compareTables(m.tables, actual);
+        for (const c of mismatchesOf(result)) log.warn(`table ${tableLabel(c)}: ${c.problem}`);
+        return result;
+      } finally {
+        await client.end().catch(() => {});
+      }
+    });
+    return { checks, bytes };
   } finally {
     stop();
   }
-  const checks = await log.group(`Validate ${m.tables.length} tables against the manifest`, async () => {
-    const config = pgClientConfig(o.connection, db);
-    const client = await openStatsClient(config);
-    try {
-      let actual: CopiedTable[];
-      if (m.checksumAlgorithm === COPY_CHECKSUM_ALGORITHM) {
-        // Every table read back exactly as the dump wrote it; tables the manifest lacks are counted.
-        const concurrency = Math.max(1, Math.min(4, os.availableParallelism()));
-        log.info(`reading every table back with COPY (${concurrency} sessions), rows counted and hashed`);
-        actual = await copyStats(config, m.tables, { encoding: m.dump.encoding, concurrency });
-        const known = new Set(m.tables.map(tableKey));
-        const extra = (await listTables(client)).filter((t) => !known.has(tableKey(t)));
-        actual.push(...(await tableStats(client, extra, undefined, { checksums: false })));
-      } else {
-        actual = await tableStats(client, await listTables(client), undefined, {
-          checksums: m.checksumAlgorithm !== NO_CHECKSUMS,
-        });
-      }
-      const result = compareTables(m.tables, actual);
-      for (const c of mismatchesOf(result)) log.warn(`table ${tableLabel(c)}: ${c.problem}`);
-      return result;
-    } finally {
-      await client.end().catch(() => {});
-    }
-  });
-  return { checks, bytes };
 }
 
 export interface VerifyConfig {

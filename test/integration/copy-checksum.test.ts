@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COPY_CHECKSUM_ALGORITHM, type Manifest, parseManifest } from '../../src/core/manifest.js';
 import { rowHasher } from '../../src/core/pipeline/copy-scan.js';
-import { copyStats } from '../../src/core/postgres/stats.js';
+import { copyStats } from '../../src/core/postgres/copy-validate.js';
 import { compareTables, mismatchesOf } from '../../src/core/verify.js';
 import { runCli } from '../harness/action.js';
 import { clientBin, createDatabase, dropDatabase, pg, pgUrl, psql } from '../harness/context.js';

@@ -4,9 +4,7 @@
  * runs on it (`--snapshot`), so the manifest describes exactly the data in the dump.
  */
 import pg from 'pg';
-import copyStreams from 'pg-copy-streams';
 import type { TableStats } from '../manifest.js';
-import { RowDigest, rowHasher } from '../pipeline/copy-scan.js';
 
 export interface TableRef {
   schema: string;
@@ -155,117 +153,4 @@ export async function openStatsClient(config: pg.ClientConfig): Promise<pg.Clien
   await client.connect();
   for (const s of [...CANONICAL_SETTINGS, ...PARALLEL_SCAN_SETTINGS]) await client.query(s);
   return client;
-}
-
-/** A restored table as the COPY check read it; `error` when the table could not be read as the dump wrote it. */
-export interface CopiedTable extends TableStats {
-  error?: string;
-}
-
-/** Tables of at least this many pages are read in block ranges by several sessions at once. */
-const SPLIT_PAGES = 4096; // 32 MiB
-
-/**
- * pgdr-copy-xxh64-sum-v1 on a restored database: each table's rows read back with the dump's own COPY
- * column list and output settings, counted and hashed as they stream (nothing held), over `concurrency`
- * sessions, largest tables first. The sum does not depend on row order, so on PostgreSQL 14+ (TID range
- * scans) a large table is cut into block ranges that the sessions read side by side. Tables that do not
- * exist are left out (the comparison reports them).
- */
-export async function copyStats(
-  config: pg.ClientConfig,
-  tables: TableStats[],
-  o: { encoding?: string; concurrency: number },
-): Promise<CopiedTable[]> {
-  if (tables.length === 0) return [];
-  const xx = await rowHasher();
-  const sessions = Math.max(1, Math.min(o.concurrency, 8));
-  const encoding = o.encoding ? ` (ENCODING ${pg.escapeLiteral(o.encoding)})` : '';
-  const clients: pg.Client[] = [];
-  try {
-    for (let i = 0; i < sessions; i++) {
-      const client = new pg.Client(config);
-      client.on('error', () => {});
-      clients.push(client);
-      await client.connect();
-      for (const s of CANONICAL_SETTINGS) await client.query(s);
-    }
-    const first = clients[0] as pg.Client;
-    const versionNum = Number(
-      (await first.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v,
-    );
-    // Pages of each table that exists (to_regclass: null for a missing one).
-    const pages = new Map<TableStats, number>();
-    for (const t of tables) {
-      const r = await first.query<{ pages: string | null }>(
-        "SELECT (pg_relation_size(to_regclass($1)) / current_setting('block_size')::int)::text AS pages",
-        [qualifiedName(t)],
-      );
-      const n = r.rows[0]?.pages;
-      if (n !== null && n !== undefined) pages.set(t, Number(n));
-    }
-
-    interface Part {
-      table: TableStats;
-      sql: string;
-    }
-    const parts: Part[] = [];
-    const states = new Map<TableStats, { digest: RowDigest; left: number; error?: string; missing?: boolean }>();
-    for (const t of [...tables].sort((a, b) => (pages.get(b) ?? 0) - (pages.get(a) ?? 0))) {
-      const n = pages.get(t);
-      const columns = t.columns ? ` (${t.columns})` : '';
-      const plain = `COPY ${qualifiedName(t)}${columns} TO STDOUT${encoding}`;
-      const k = n !== undefined && versionNum >= 140000 && t.columns && sessions > 1 && n >= SPLIT_PAGES ? sessions : 1;
-      if (k === 1) parts.push({ table: t, sql: plain });
-      else {
-        const step = Math.ceil((n as number) / k);
-        for (let i = 0; i < k; i++) {
-          const lower = `ctid >= '(${i * step},0)'::tid`;
-          const upper = i === k - 1 ? '' : ` AND ctid < '(${(i + 1) * step},0)'::tid`;
-          parts.push({
-            table: t,
-            sql: `COPY (SELECT ${t.columns} FROM ONLY ${qualifiedName(t)} WHERE ${lower}${upper}) TO STDOUT${encoding}`,
-          });
-        }
-      }
-      states.set(t, { digest: new RowDigest(xx), left: k });
-    }
-
-    let failure: unknown = null;
-    const worker = async (client: pg.Client): Promise<void> => {
-      for (let part = parts.shift(); part && !failure; part = parts.shift()) {
-        const state = states.get(part.table) as NonNullable<ReturnType<typeof states.get>>;
-        if (state.error || state.missing) continue;
-        const digest = new RowDigest(xx);
-        try {
-          const stream = client.query(copyStreams.to(part.sql));
-          for await (const chunk of stream) digest.update(chunk as Buffer);
-          state.digest.merge(digest);
-        } catch (err) {
-          const code = (err as { code?: string }).code;
-          if (code === '42P01')
-            state.missing = true; // undefined_table: reported as missing
-          // undefined_column: the restored table's columns are not the dumped ones
-          else if (code === '42703') state.error = `columns differ (${(err as Error).message})`;
-          else failure ??= err;
-        }
-      }
-    };
-    await Promise.all(clients.map(worker));
-    if (failure) throw failure;
-    const out: CopiedTable[] = [];
-    for (const t of tables) {
-      const st = states.get(t);
-      if (!st || st.missing) continue;
-      if (st.error) out.push({ ...pick(t), rows: 0, checksum: '', error: st.error });
-      else out.push({ ...pick(t), rows: st.digest.rows, checksum: st.digest.digest() });
-    }
-    return out;
-  } finally {
-    await Promise.all(clients.map((c) => c.end().catch(() => {})));
-  }
-}
-
-function pick(t: TableRef): TableRef {
-  return { schema: t.schema, name: t.name };
 }
