@@ -4,7 +4,6 @@ import zlib from 'node:zlib';
 import { UserError } from '../../util/errors.js';
 import type { Compression } from '../layout.js';
 import { ParallelGzip } from './parallel-gzip.js';
-import { STAGE_CHUNK } from './streams.js';
 
 type ZstdZlib = typeof zlib & {
   createZstdCompress?: (o?: { params?: Record<number, number> }) => Transform;
@@ -38,14 +37,17 @@ export function compressStage(c: Compression, level: number | null, threads = 2)
   }
 }
 
+const DECOMPRESS_CHUNK = 64 * 1024;
+
 export function decompressStage(c: Compression): Transform {
   switch (c) {
     case 'gzip':
-      // Output in STAGE_CHUNK pieces (zlib's default is 16 KiB: 64 000 writes into psql per GB).
-      return zlib.createGunzip({ chunkSize: STAGE_CHUNK });
+      // 64 KiB pieces into psql (zlib's default 16 KiB means 64 000 writes per GB; 1 MiB pieces left
+      // ~20 MB more resident after the restore, measured).
+      return zlib.createGunzip({ chunkSize: DECOMPRESS_CHUNK });
     case 'zstd':
       checkCompressionSupported(c);
-      return z.createZstdDecompress?.({ chunkSize: STAGE_CHUNK }) as Transform;
+      return z.createZstdDecompress?.({ chunkSize: DECOMPRESS_CHUNK }) as Transform;
     case 'none':
       return new PassThrough();
   }
