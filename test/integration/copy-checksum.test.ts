@@ -165,6 +165,31 @@ describe('pgdr-copy-xxh64-sum-v1 (plain dumps)', () => {
     expect(Number(out.mismatches)).toBe(0);
   });
 
+  it("with table-checksums false, counts each table's own rows (an inheritance parent without its children)", async () => {
+    const countsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-counts-'));
+    try {
+      const args = ['--compression', 'none', '--encryption', 'none', '--table-checksums', 'false'];
+      const b = await runCli(['backup', '--database-url', pgUrl(source), '--output', countsDir, ...args, '--json'], {
+        PGDR_ENCRYPTION_PASSPHRASE: '',
+      });
+      expect(b.status, b.stderr).toBe(0);
+      const m = parseManifest(
+        fs.readFileSync(
+          path.join(countsDir, (JSON.parse(b.stdout) as Record<string, string>)['manifest-key'] as string),
+        ),
+      );
+      expect(m.checksumAlgorithm).toBe('none');
+      expect(m.tables.find((t) => t.name === 'parent')?.rows).toBe(0);
+      const v = await runCli(['verify', '--destination', countsDir, '--database-url', pgUrl('postgres'), '--json'], {
+        PGDR_ENCRYPTION_PASSPHRASE: '',
+      });
+      expect(v.status, v.stderr).toBe(0);
+      expect((JSON.parse(v.stdout) as Record<string, string>).result).toBe('passed');
+    } finally {
+      fs.rmSync(countsDir, { recursive: true, force: true });
+    }
+  });
+
   it('the read-back finds a changed value, a lost row and a changed column list', async () => {
     const db = createDatabase('copysum_restored');
     scratch.push(db);

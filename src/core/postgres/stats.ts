@@ -69,13 +69,16 @@ export async function tableStats(
   client: pg.ClientBase,
   tables: TableRef[],
   onTable?: (t: TableRef, index: number) => void,
-  { checksums = true }: { checksums?: boolean } = {},
+  { checksums = true, only = false }: { checksums?: boolean; only?: boolean } = {},
 ): Promise<TableStats[]> {
   const out: TableStats[] = [];
   for (const [i, t] of tables.entries()) {
     onTable?.(t, i);
     if (!checksums) {
-      const r = await client.query<{ rows: string }>(`SELECT count(*)::text AS rows FROM ${qualifiedName(t)}`);
+      // ONLY: a parent's own rows, without its inheritance children's (what its COPY in a dump holds).
+      const r = await client.query<{ rows: string }>(
+        `SELECT count(*)::text AS rows FROM ${only ? 'ONLY ' : ''}${qualifiedName(t)}`,
+      );
       out.push({ schema: t.schema, name: t.name, rows: Number((r.rows[0] as { rows: string }).rows), checksum: '' });
       continue;
     }
