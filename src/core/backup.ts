@@ -264,10 +264,10 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
     // while pg_dump reads the same snapshot.
     const scanner =
       cfg.format === 'plain' ? new CopyScanner(cfg.tableChecksums !== false ? await rowHasher() : null) : null;
-    const statsPromise: Promise<TableStats[]> = scanner
-      ? Promise.resolve([])
+    const statsPromise = scanner
+      ? null
       : tableStats(session.client, tables, undefined, { checksums: cfg.tableChecksums !== false });
-    statsPromise.catch(() => {});
+    statsPromise?.catch(() => {});
 
     const dumpArgs = pgDumpArgs({
       format: cfg.format,
@@ -335,7 +335,7 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
       `dump complete: ${formatBytes(dumpMeter.bytes)} dumped, ${formatBytes(hash.bytes)} stored in ${dumpSeconds.toFixed(1)}s (${formatRate(dumpMeter.bytes, dumpSeconds)})`,
     );
 
-    const stats = scanner ? tablesOfDump(scanner, tables) : await statsPromise;
+    const stats = statsPromise ? await statsPromise : tablesOfDump(scanner as CopyScanner, tables);
     await session.close();
 
     await log.group('Verify the stored object', async () => {

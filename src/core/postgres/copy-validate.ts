@@ -13,7 +13,7 @@ import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { TableStats } from '../manifest.js';
 import { RowDigest, rowHasher } from '../pipeline/copy-scan.js';
-import { CANONICAL_SETTINGS, qualifiedName } from './stats.js';
+import { CANONICAL_SETTINGS, openStatsClient, qualifiedName } from './stats.js';
 
 /** A restored table as the COPY check read it; `error` when it could not be read as the dump wrote it. */
 export interface CopiedTable extends TableStats {
@@ -23,201 +23,98 @@ export interface CopiedTable extends TableStats {
 /** Tables of at least this many pages are read in block ranges by several sessions at once. */
 const SPLIT_PAGES = 4096; // 32 MiB
 
-type XXHash = Awaited<ReturnType<typeof rowHasher>>;
-
-interface TableState {
-  table: TableStats;
-  digest: RowDigest | null;
-  queued: boolean;
-  missing: boolean;
-  error?: string;
-}
-
-interface Part {
-  state: TableState;
-  /** null: the whole table, decided by the session that takes it (it may split it). */
-  sql: string | null;
-}
-
-export class CopyValidator {
-  private readonly states: TableState[];
-  private readonly queue: Part[] = [];
-  private readonly waiters: Array<(p: Part | null) => void> = [];
-  private closed = false;
-  /** Parts being read: a table being read may still be cut into more parts. */
-  private active = 0;
-  private failure: unknown = null;
-  private clients: pg.Client[] = [];
-  private workers: Promise<void>[] = [];
-  private xx!: XXHash;
-  private versionNum = 0;
-
-  constructor(
-    private readonly config: pg.ClientConfig,
-    tables: TableStats[],
-    private readonly o: { encoding?: string; concurrency: number },
-  ) {
-    this.states = tables.map((table) => ({
-      table,
-      digest: null,
-      queued: false,
-      missing: false,
-    }));
-  }
-
-  /** Opens the sessions. */
-  async start(): Promise<void> {
-    this.xx = await rowHasher();
-    const sessions = Math.max(1, Math.min(this.o.concurrency, 8));
-    for (let i = 0; i < sessions; i++) {
-      const client = await this.connect();
-      this.clients.push(client);
-    }
-    const first = this.clients[0] as pg.Client;
-    const r = await first.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
-    this.versionNum = Number(r.rows[0]?.v);
-    this.workers = this.clients.map((c) => this.work(c));
-  }
-
-  /** Validates every table and returns the results. */
-  async finish(): Promise<CopiedTable[]> {
-    for (const s of this.states) this.enqueue(s);
-    this.closed = true;
-    this.wakeIfDone();
-    await Promise.all(this.workers);
-    if (this.failure) throw this.failure;
-    const out: CopiedTable[] = [];
-    for (const s of this.states) {
-      const t = { schema: s.table.schema, name: s.table.name };
-      if (s.missing) continue;
-      if (s.error) out.push({ ...t, rows: 0, checksum: '', error: s.error });
-      else if (s.digest) out.push({ ...t, rows: s.digest.rows, checksum: s.digest.digest() });
-    }
-    return out;
-  }
-
-  /** Closes every session (also after a failure or cancellation). */
-  async close(): Promise<void> {
-    this.closed = true;
-    this.queue.length = 0;
-    for (const w of this.waiters.splice(0)) w(null);
-    await Promise.all(this.clients.map((c) => c.end().catch(() => {})));
-    this.clients = [];
-  }
-
-  private async connect(): Promise<pg.Client> {
-    const client = new pg.Client(this.config);
-    client.on('error', () => {});
-    await client.connect();
-    // row_security off: a table whose policies would hide rows from this role fails instead of counting short.
-    for (const s of [...CANONICAL_SETTINGS, 'SET row_security = off']) await client.query(s);
-    return client;
-  }
-
-  private enqueue(state: TableState): void {
-    if (state.queued || this.closed) return;
-    state.queued = true;
-    this.push({ state, sql: null });
-  }
-
-  private push(part: Part, front = false): void {
-    const waiter = this.waiters.shift();
-    if (waiter) waiter(part);
-    else if (front) this.queue.unshift(part);
-    else this.queue.push(part);
-  }
-
-  private take(): Promise<Part | null> {
-    const part = this.queue.shift();
-    if (part) return Promise.resolve(part);
-    if ((this.closed && this.active === 0) || this.failure) return Promise.resolve(null);
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  /** Ends the waiting sessions once nothing is queued, nothing is being read, and nothing more will come. */
-  private wakeIfDone(): void {
-    if ((this.closed && this.active === 0 && this.queue.length === 0) || this.failure) {
-      for (const w of this.waiters.splice(0)) w(null);
-    }
-  }
-
-  private async work(client: pg.Client): Promise<void> {
-    for (let part = await this.take(); part; part = await this.take()) {
-      if (this.failure) return;
-      this.active++;
-      try {
-        await this.run(client, part);
-      } catch (err) {
-        this.failure ??= err;
-        this.queue.length = 0;
-      } finally {
-        this.active--;
-        this.wakeIfDone();
-      }
-    }
-  }
-
-  private async run(client: pg.Client, part: Part): Promise<void> {
-    const { state } = part;
-    const t = state.table;
-    const encoding = this.o.encoding ? ` (ENCODING ${pg.escapeLiteral(this.o.encoding)})` : '';
-    let sql = part.sql;
-    if (sql === null) {
-      state.digest = new RowDigest(this.xx);
-      const columns = t.columns ? ` (${t.columns})` : '';
-      sql = `COPY ${qualifiedName(t)}${columns} TO STDOUT${encoding}`;
-      const k = this.clients.length;
-      if (k > 1 && t.columns && this.versionNum >= 140000) {
-        const r = await client.query<{ pages: string | null }>(
-          "SELECT (pg_relation_size(to_regclass($1)) / current_setting('block_size')::int)::text AS pages",
-          [qualifiedName(t)],
-        );
-        const pages = Number(r.rows[0]?.pages ?? 0);
-        if (pages >= SPLIT_PAGES) {
-          const step = Math.ceil(pages / k);
-          const range = (i: number): string =>
-            `COPY (SELECT ${t.columns} FROM ONLY ${qualifiedName(t)} WHERE ctid >= '(${i * step},0)'::tid${
-              i === k - 1 ? '' : ` AND ctid < '(${(i + 1) * step},0)'::tid`
-            }) TO STDOUT${encoding}`;
-          // The other ranges go to the front, for idle sessions; this one reads the first.
-          for (let i = k - 1; i >= 1; i--) this.push({ state, sql: range(i) }, true);
-          sql = range(0);
-        }
-      }
-    }
-    if (state.missing || state.error) return;
-    const digest = new RowDigest(this.xx);
-    try {
-      const stream = client.query(copyStreams.to(sql));
-      for await (const chunk of stream) digest.update(chunk as Buffer);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === '42P01') {
-        state.missing = true; // undefined_table: reported as missing
-        return;
-      }
-      if (code === '42703') {
-        // undefined_column: the restored table's columns are not the dumped ones
-        state.error = `columns differ (${(err as Error).message})`;
-        return;
-      }
-      throw err;
-    }
-    state.digest?.merge(digest);
-  }
-}
-
-/** Validates every table once (no restore running). */
+/**
+ * Reads every table back and compares nothing itself: returns each existing table's rows and checksum
+ * (or why it could not be read as dumped). Large tables are split up front; the parts go to `concurrency`
+ * sessions, largest tables first, and each table's parts are summed.
+ */
 export async function copyStats(
   config: pg.ClientConfig,
   tables: TableStats[],
   o: { encoding?: string; concurrency: number },
 ): Promise<CopiedTable[]> {
-  const v = new CopyValidator(config, tables, o);
+  if (tables.length === 0) return [];
+  const xx = await rowHasher();
+  const clients: pg.Client[] = [];
   try {
-    await v.start();
-    return await v.finish();
+    for (let i = 0; i < Math.max(1, Math.min(o.concurrency, 8)); i++) {
+      // row_security off: a table whose policies would hide rows from this role fails instead of counting short.
+      clients.push(await openStatsClient(config, [...CANONICAL_SETTINGS, 'SET row_security = off']));
+    }
+    const first = clients[0] as pg.Client;
+    const r = await first.query<{ v: string; pages: Array<string | null> }>(
+      `SELECT current_setting('server_version_num') AS v,
+              array(SELECT (pg_relation_size(to_regclass(n)) / current_setting('block_size')::int)::text
+                    FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY i) AS pages`,
+      [tables.map(qualifiedName)],
+    );
+    const row = r.rows[0] as { v: string; pages: Array<string | null> };
+    const canSplit = Number(row.v) >= 140000 && clients.length > 1;
+    const encoding = o.encoding ? ` (ENCODING ${pg.escapeLiteral(o.encoding)})` : '';
+
+    const states = tables.map((table, i) => ({
+      table,
+      pages: row.pages[i] === null ? -1 : Number(row.pages[i]), // -1: no such table
+      digest: new RowDigest(xx),
+      missing: false,
+      error: undefined as string | undefined,
+    }));
+    type State = (typeof states)[number];
+    const parts: Array<{ state: State; sql: string }> = [];
+    for (const state of [...states].sort((a, b) => b.pages - a.pages)) {
+      const t = state.table;
+      const k = canSplit && t.columns && state.pages >= SPLIT_PAGES ? clients.length : 1;
+      if (k === 1) {
+        parts.push({
+          state,
+          sql: `COPY ${qualifiedName(t)}${t.columns ? ` (${t.columns})` : ''} TO STDOUT${encoding}`,
+        });
+        continue;
+      }
+      const step = Math.ceil(state.pages / k);
+      for (let i = 0; i < k; i++) {
+        const upper = i === k - 1 ? '' : ` AND ctid < '(${(i + 1) * step},0)'::tid`;
+        parts.push({
+          state,
+          sql: `COPY (SELECT ${t.columns} FROM ONLY ${qualifiedName(t)} WHERE ctid >= '(${i * step},0)'::tid${upper}) TO STDOUT${encoding}`,
+        });
+      }
+    }
+
+    let failure: unknown = null;
+    const work = async (client: pg.Client): Promise<void> => {
+      for (let part = parts.shift(); part && !failure; part = parts.shift()) {
+        const { state } = part;
+        if (state.missing || state.error) continue;
+        const digest = new RowDigest(xx);
+        try {
+          for await (const chunk of client.query(copyStreams.to(part.sql))) digest.update(chunk as Buffer);
+          state.digest.merge(digest);
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          if (code === '42P01')
+            state.missing = true; // undefined_table: reported as missing
+          // undefined_column: the restored table's columns are not the dumped ones
+          else if (code === '42703') state.error = `columns differ (${(err as Error).message})`;
+          else failure ??= err;
+        }
+      }
+    };
+    await Promise.all(clients.map(work));
+    if (failure) throw failure;
+
+    const out: CopiedTable[] = [];
+    for (const s of states) {
+      const t = { schema: s.table.schema, name: s.table.name };
+      if (s.missing) continue;
+      out.push(
+        s.error
+          ? { ...t, rows: 0, checksum: '', error: s.error }
+          : { ...t, rows: s.digest.rows, checksum: s.digest.digest() },
+      );
+    }
+    return out;
   } finally {
-    await v.close();
+    await Promise.all(clients.map((c) => c.end().catch(() => {})));
   }
 }

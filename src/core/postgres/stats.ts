@@ -150,10 +150,18 @@ export class SnapshotSession {
 }
 
 /** Opens a plain session with the canonical settings (for validating a restored database). */
-export async function openStatsClient(config: pg.ClientConfig): Promise<pg.Client> {
+export async function openStatsClient(
+  config: pg.ClientConfig,
+  settings: string[] = [...CANONICAL_SETTINGS, ...PARALLEL_SCAN_SETTINGS],
+): Promise<pg.Client> {
   const client = new pg.Client(config);
   client.on('error', () => {});
-  await client.connect();
-  for (const s of [...CANONICAL_SETTINGS, ...PARALLEL_SCAN_SETTINGS]) await client.query(s);
+  try {
+    await client.connect();
+    for (const s of settings) await client.query(s);
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw err;
+  }
   return client;
 }
