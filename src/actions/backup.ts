@@ -25,7 +25,7 @@ import {
   parseDuration,
   parseIntInput,
 } from '../util/units.js';
-import type { Command } from './command.js';
+import { type Command, progressIntervalMs } from './command.js';
 import { actionsPgClientInstaller } from './pg-client.js';
 
 /**
@@ -167,6 +167,7 @@ export const backupCommand: Command = {
       // Only the action installs a missing pg_dump (on GitHub's Linux runners); the CLI says what to run.
       pgClientInstaller: ctx.host === 'action' ? actionsPgClientInstaller : undefined,
       tempDir: process.env.RUNNER_TEMP || undefined,
+      progressIntervalMs: progressIntervalMs(),
     });
     const m = r.manifest;
     const replicaFacts: Array<[string, string]> = r.replica

@@ -1,5 +1,6 @@
 import type { InputGetter } from '../core/inputs.js';
 import type { CommandResult } from '../core/report.js';
+import { UserError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
 export interface CommandContext {
@@ -7,6 +8,22 @@ export interface CommandContext {
   signal: AbortSignal;
   /** 'action' when run by the Actions runner, 'cli' for pgdr. */
   host: 'action' | 'cli';
+}
+
+/**
+ * `PGDR_PROGRESS_SECONDS`: how often long work (dump, restore) logs bytes and rate; default 10 s.
+ * Undefined when unset, so the core's default applies.
+ */
+export function progressIntervalMs(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env.PGDR_PROGRESS_SECONDS?.trim();
+  if (!raw) return undefined;
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s <= 0 || s > 3600) {
+    throw new UserError(
+      `PGDR_PROGRESS_SECONDS must be a number of seconds between 0 and 3600 (got '${raw}'); unset it for every 10 s`,
+    );
+  }
+  return s * 1000;
 }
 
 /**

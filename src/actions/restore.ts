@@ -11,7 +11,7 @@ import { type RestoreConfig, runRestore } from '../core/restore.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes, formatDuration, parseBoolean } from '../util/units.js';
 import { readEncryption } from './backup.js';
-import type { Command } from './command.js';
+import { type Command, progressIntervalMs } from './command.js';
 import { actionsPgClientInstaller } from './pg-client.js';
 import { readDecryption, readJobs, readSelector, TABLE_HEADER, tableRows, tempDir } from './verify.js';
 
@@ -73,6 +73,7 @@ export const restoreCommand: Command = {
       log: ctx.log,
       signal: ctx.signal,
       pgClientInstaller: ctx.host === 'action' ? actionsPgClientInstaller : undefined,
+      progressIntervalMs: progressIntervalMs(),
     });
     const m = r.manifest;
     const rows = r.tables.reduce((a, t) => a + (t.actualRows ?? 0), 0);

@@ -10,7 +10,7 @@ import type { CommandResult, Report } from '../core/report.js';
 import { mismatchesOf, type TableCheck, type VerifyConfig, type VerifyOutcome, verifyBackup } from '../core/verify.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes, formatDuration, parseBoolean, parseDuration, parseIntInput } from '../util/units.js';
-import type { Command } from './command.js';
+import { type Command, progressIntervalMs } from './command.js';
 import { actionsPgClientInstaller } from './pg-client.js';
 
 /** The keys that open a backup: a passphrase, or private key(s) with their passphrase. */
@@ -163,6 +163,7 @@ export const verifyCommand: Command = {
       log: ctx.log,
       signal: ctx.signal,
       pgClientInstaller: ctx.host === 'action' ? actionsPgClientInstaller : undefined,
+      progressIntervalMs: progressIntervalMs(),
     });
     const bad = mismatchesOf(o.tables);
     return {

@@ -277,11 +277,12 @@ export async function streamBackup(
     gpgPassphrase?: string;
     signal?: AbortSignal;
     log: Logger;
+    /** Told the number of stored bytes read so far, after each chunk. */
     onProgress?: (bytes: number) => void;
   },
 ): Promise<{ bytes: number; sha256: string }> {
   const m = b.manifest;
-  const hash = new HashStage();
+  const hash = new HashStage(o.onProgress);
   const stages: NodeJS.ReadWriteStream[] = [hash, new ManifestCheck(hash, m.object, b.label)];
   if (m.encryption.scheme !== 'none') {
     if (!o.gpg) throw new Error('a gpg session is needed to decrypt');

@@ -46,6 +46,8 @@ export interface RestoreDeps {
   signal?: AbortSignal;
   now?: () => Date;
   pgClientInstaller?: PgClientInstaller;
+  /** How often the restore logs its progress (default 10 s). */
+  progressIntervalMs?: number;
 }
 
 export interface RestoreResult {
@@ -166,6 +168,7 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
         serverMajor: server.major,
         pgVersion: cfg.pgVersion,
         installer: deps.pgClientInstaller,
+        progressIntervalMs: deps.progressIntervalMs,
       },
       { log, signal: deps.signal, gpg, gpgPassphrase },
     );

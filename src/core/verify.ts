@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CancelledError, describeError, IntegrityError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { formatBytes, formatDuration } from '../util/units.js';
+import { formatBytes, formatDuration, formatRate } from '../util/units.js';
 import {
   type BackupSelector,
   type DecryptionConfig,
@@ -95,6 +95,8 @@ export interface LoadOptions {
   /** `pg-version`: which client major to use, installing it through `installer` where it can. */
   pgVersion?: PgVersionRequest;
   installer?: PgClientInstaller;
+  /** How often the restore logs its progress (default 10 s). */
+  progressIntervalMs?: number;
 }
 
 /**
@@ -122,9 +124,13 @@ export async function loadAndValidate(
   log.info(`${toolName}: ${tool.version} (${tool.path})`);
   let bytes = 0;
   const t0 = Date.now();
-  const stop = every(10_000, () =>
-    log.info(`… restoring: ${formatBytes(bytes)} read in ${formatDuration((Date.now() - t0) / 1000)}`),
-  );
+  const stop = every(o.progressIntervalMs ?? 10_000, () => {
+    const s = (Date.now() - t0) / 1000;
+    const pct = m.object.size > 0 ? ` (${Math.floor((100 * bytes) / m.object.size)} %)` : '';
+    log.info(
+      `… restoring: ${formatBytes(bytes)} of ${formatBytes(m.object.size)} read${pct}, ${formatRate(bytes, s)}, ${formatDuration(s)}`,
+    );
+  });
   const stream = async (sink: NodeJS.WritableStream): Promise<void> => {
     const r = await streamBackup(b, {
       sink: sink as import('node:stream').Writable,
@@ -132,6 +138,9 @@ export async function loadAndValidate(
       gpgPassphrase: deps.gpgPassphrase,
       signal: deps.signal,
       log,
+      onProgress: (n) => {
+        bytes = n;
+      },
     });
     bytes = r.bytes;
   };
@@ -238,6 +247,8 @@ export interface VerifyDeps {
   now?: () => Date;
   /** Installs a missing psql/pg_restore (the action on GitHub's Linux runners); absent: say what to install. */
   pgClientInstaller?: PgClientInstaller;
+  /** How often the restore logs its progress (default 10 s). */
+  progressIntervalMs?: number;
 }
 
 export type FailureKind = IntegrityError['kind'] | 'rpo' | 'rto';
@@ -338,6 +349,7 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
           pgBinDir: cfg.pgBinDir,
           tempDir: cfg.tempDir,
           portable: true,
+          progressIntervalMs: deps.progressIntervalMs,
           serverMajor: server.major,
           pgVersion: cfg.pgVersion,
           installer: deps.pgClientInstaller,

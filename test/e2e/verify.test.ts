@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { zstdAvailable } from '../../src/core/pipeline/compress.js';
+import { formatBytes } from '../../src/util/units.js';
 import { runAction, runCli } from '../harness/action.js';
 import { createDatabase, databasesLike, dropDatabase, pgUrl, psql, s3Endpoint } from '../harness/context.js';
 import { AWKWARD_SCHEMA_SQL, addLargeTable } from '../harness/fixtures.js';
@@ -287,6 +288,45 @@ describe('verify action (bundled, as the runner runs it)', () => {
     expect(r.status).toBe(1);
     expect(r.stderr + r.stdout).toMatch(/truncated: .* holds \d+ bytes, its manifest says \d+ \(100 B missing\)/);
     expect(scratchOf('vlocal')).toEqual([]);
+  });
+
+  it('logs the restore and the dump as they go: bytes of the whole, percent and rate (PGDR_PROGRESS_SECONDS)', async () => {
+    const env = { PGDR_PROGRESS_SECONDS: '0.02' };
+    const run = await runAction(
+      'verify',
+      { destination: localDir, name: 'vlocal', 'database-url': pgUrl('postgres'), 'encryption-passphrase': PASSPHRASE },
+      { env },
+    );
+    expect(run.status).toBe(0);
+    const stored = fs.statSync(path.join(localDir, localBackup.key)).size;
+    const lines = [...run.visible.matchAll(/… restoring: (.+?) of (.+?) read \((\d+) %\), (.+?)\/s, /g)];
+    expect(lines.length).toBeGreaterThan(0);
+    // Bytes are counted as they are read (the first version only learned them at the end: "0 B read").
+    expect(lines.some((l) => l[1] !== '0 B' && Number(l[3]) > 0)).toBe(true);
+    for (const l of lines) {
+      expect(l[2]).toBe(formatBytes(stored));
+      expect(Number(l[3])).toBeLessThanOrEqual(100);
+    }
+    const b = await runAction(
+      'backup',
+      {
+        'database-url': pgUrl(source),
+        destination: copyDir(localDir),
+        name: 'vlocal',
+        'encryption-passphrase': PASSPHRASE,
+      },
+      { env },
+    );
+    expect(b.status).toBe(0);
+    expect(b.visible).toMatch(/… dumped [1-9][\d.]* \S+ \([\d.]+ \S+\/s\), stored /);
+    const bad = await runAction(
+      'verify',
+      { destination: localDir, name: 'vlocal', 'database-url': pgUrl('postgres'), 'encryption-passphrase': PASSPHRASE },
+      { env: { PGDR_PROGRESS_SECONDS: 'often' } },
+    );
+    expect(bad.status).not.toBe(0);
+    expect(bad.errors.join('\n')).toMatch(/PGDR_PROGRESS_SECONDS must be a number of seconds .* \(got 'often'\)/);
+    expect(bad.visible).not.toContain('Find the backup');
   });
 
   it('fails on a private key that is not the recipient', async () => {

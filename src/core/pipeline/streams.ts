@@ -9,9 +9,15 @@ export class HashStage extends Transform {
   bytes = 0;
   private digest?: string;
 
+  /** `onBytes`: told the running byte count after each chunk (for progress lines). */
+  constructor(private readonly onBytes?: (bytes: number) => void) {
+    super();
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
+    this.onBytes?.(this.bytes);
     cb(null, chunk);
   }
 

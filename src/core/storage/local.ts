@@ -7,6 +7,8 @@ import { Meter } from '../pipeline/streams.js';
 import { DeleteError, type ObjectInfo, type Storage, type WriteOptions } from './types.js';
 
 /** A directory as storage. Writes go to a hidden temporary file, fsynced and renamed into place. */
+const READ_CHUNK = 1024 * 1024;
+
 export class LocalStorage implements Storage {
   readonly location: string;
   constructor(private readonly root: string) {
@@ -65,7 +67,13 @@ export class LocalStorage implements Storage {
   async read(key: string, options: { signal?: AbortSignal; start?: number } = {}): Promise<Readable> {
     const p = this.pathOf(key);
     const handle = await fs.open(p, 'r'); // fails now (ENOENT) rather than on the first read
-    return handle.createReadStream({ start: options.start, signal: options.signal, autoClose: true });
+    // 1 MiB reads: a 1 GB read-back took 3.1 s in the default 64 KiB pieces, 1.3 s like this (bench/).
+    return handle.createReadStream({
+      start: options.start,
+      signal: options.signal,
+      autoClose: true,
+      highWaterMark: READ_CHUNK,
+    });
   }
 
   async readText(key: string): Promise<string> {
