@@ -84,7 +84,7 @@ export async function acquireLock(storage: Storage, key: string, o: LockOptions)
     const existing = await storage.readText(key).catch(() => null);
     if (existing === null && (await storage.writeTextIfAbsent(key, `${JSON.stringify(info, null, 2)}\n`))) {
       // Read back: a server that ignored If-None-Match lets the last writer win; only one sees its token.
-      await sleep(Math.min(pollMs, 250));
+      if (!storage.exclusiveCreate) await sleep(Math.min(pollMs, 250));
       const back = parseLock(await storage.readText(key).catch(() => ''));
       if (back?.token === info.token) {
         o.log.info(`lock ${key} acquired (expires ${info.expiresAt})`);

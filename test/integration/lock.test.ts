@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { acquireLock, LockHeldError } from '../../src/core/lock.js';
 import { LocalStorage } from '../../src/core/storage/local.js';
@@ -101,6 +102,32 @@ describe.each(backends)('backup lock on %s', (_name, open) => {
     );
     const winners = results.filter((r) => r.status === 'fulfilled');
     expect(winners).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(LockHeldError);
+  });
+});
+
+describe('backup lock on a server that ignores If-None-Match', () => {
+  it('still lets exactly one contender in: each waits, reads the lock back, and only the last writer finds its token', async () => {
+    const local = new LocalStorage(fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-lock-lax-')));
+    let overwrites = 0;
+    // Every call of writeTextIfAbsent "succeeds" and overwrites, like a server without conditional writes.
+    const lax: Storage = Object.assign(Object.create(local) as Storage, {
+      exclusiveCreate: false,
+      async writeTextIfAbsent(key: string, text: string): Promise<boolean> {
+        // The contenders' writes land 40 ms apart (network latency), all after each of them looked and
+        // found no lock: each must see the later ones before it believes it holds the lock.
+        await sleep(40 * overwrites++);
+        await local.writeText(key, text);
+        return true;
+      },
+    });
+    const results = await Promise.allSettled(
+      Array.from({ length: 4 }, () =>
+        acquireLock(lax, 'db/.lock', { ttlSeconds: 3600, waitSeconds: 0, log: recordingLogger(), pollMs: 250 }),
+      ),
+    );
+    expect(overwrites).toBeGreaterThan(1); // the race did happen
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(LockHeldError);
   });
 });

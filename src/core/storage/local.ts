@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +12,7 @@ const READ_CHUNK = 1024 * 1024;
 
 export class LocalStorage implements Storage {
   readonly location: string;
+  readonly exclusiveCreate = true;
   constructor(private readonly root: string) {
     this.location = root;
   }
@@ -83,7 +85,7 @@ export class LocalStorage implements Storage {
   async write(key: string, body: Readable, options: WriteOptions = {}): Promise<{ size: number }> {
     const target = this.pathOf(key);
     await fs.mkdir(path.dirname(target), { recursive: true });
-    const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now()}.partial`);
+    const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomUUID()}.partial`);
     const meter = new Meter();
     try {
       await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), { signal: options.signal });
@@ -104,9 +106,22 @@ export class LocalStorage implements Storage {
   async writeText(key: string, text: string): Promise<void> {
     const target = this.pathOf(key);
     await fs.mkdir(path.dirname(target), { recursive: true });
-    const tmp = `${target}.${process.pid}.tmp`;
-    await fs.writeFile(tmp, text, { mode: 0o600 });
-    await fs.rename(tmp, target);
+    // Unique per call: two writes of one key at once (a lock race, say) must not share a temporary file.
+    const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomUUID()}.partial`);
+    try {
+      // Durable before it becomes visible: a manifest is what makes a backup count.
+      const fh = await fs.open(tmp, 'wx', 0o600);
+      try {
+        await fh.writeFile(text);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fs.rename(tmp, target);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
   }
 
   async writeTextIfAbsent(key: string, text: string): Promise<boolean> {

@@ -22,6 +22,11 @@ export interface WriteOptions {
 export interface Storage {
   /** Where this is, for logs and summaries: `s3://bucket` or a path. Never holds credentials. */
   readonly location: string;
+  /**
+   * True when writeTextIfAbsent is known to be exclusive (O_EXCL on a local file system); S3-compatible
+   * servers may ignore If-None-Match, so a lock there waits a moment and reads its token back.
+   */
+  readonly exclusiveCreate?: boolean;
   /** Fails fast, with a message that says so, when the storage cannot be reached or written. */
   probe(): Promise<void>;
   /**
