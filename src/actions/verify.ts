@@ -115,7 +115,10 @@ export function verifyReport(o: VerifyOutcome): Report {
   if (o.restoreSeconds !== undefined) {
     facts.push([
       'RTO (download + restore + validate)',
-      `${mark(o.restoreSeconds <= o.maxRestoreSeconds)} ${formatDuration(o.restoreSeconds)} (target ≤ ${formatDuration(o.maxRestoreSeconds)})`,
+      `${mark(o.restoreSeconds <= o.maxRestoreSeconds)} ${formatDuration(o.restoreSeconds)} (target ≤ ${formatDuration(o.maxRestoreSeconds)})` +
+        (o.loadSeconds !== undefined && o.validateSeconds !== undefined
+          ? `: restore ${formatDuration(o.loadSeconds)}, validation ${formatDuration(o.validateSeconds)}`
+          : ''),
     ]);
   }
   facts.push(['Backup', o.label]);
@@ -173,6 +176,8 @@ export const verifyCommand: Command = {
         'backup-key': o.backupKey,
         'backup-age-seconds': o.backupAgeSeconds === undefined ? '' : Math.round(o.backupAgeSeconds),
         'restore-seconds': o.restoreSeconds === undefined ? '' : Math.round(o.restoreSeconds * 10) / 10,
+        'load-seconds': o.loadSeconds === undefined ? '' : Math.round(o.loadSeconds * 10) / 10,
+        'validate-seconds': o.validateSeconds === undefined ? '' : Math.round(o.validateSeconds * 10) / 10,
         tables: o.tables.length,
         rows: o.tables.reduce((a, t) => a + (t.actualRows ?? 0), 0),
         mismatches: bad.length,

@@ -109,7 +109,7 @@ export async function loadAndValidate(
   db: string,
   o: LoadOptions,
   deps: { log: Logger; signal?: AbortSignal; gpg?: GpgSession; gpgPassphrase?: string },
-): Promise<{ checks: TableCheck[]; bytes: number }> {
+): Promise<{ checks: TableCheck[]; bytes: number; loadSeconds: number; validateSeconds: number }> {
   const { log } = deps;
   const m = b.manifest;
   const toolName = m.dump.format === 'plain' ? 'psql' : 'pg_restore';
@@ -193,6 +193,8 @@ export async function loadAndValidate(
   } finally {
     stop();
   }
+  const loadSeconds = (Date.now() - t0) / 1000;
+  const t1 = Date.now();
   const checks = await log.group(`Validate ${m.tables.length} tables against the manifest`, async () => {
     const config = pgClientConfig(o.connection, db);
     const client = await openStatsClient(config);
@@ -221,7 +223,7 @@ export async function loadAndValidate(
       await client.end().catch(() => {});
     }
   });
-  return { checks, bytes };
+  return { checks, bytes, loadSeconds, validateSeconds: (Date.now() - t1) / 1000 };
 }
 
 export interface VerifyConfig {
@@ -262,6 +264,10 @@ export interface VerifyOutcome {
   backupAgeSeconds?: number;
   /** Download + restore + validate. */
   restoreSeconds?: number;
+  /** Of which: download + decrypt + load into the scratch database (what a restore without checks takes). */
+  loadSeconds?: number;
+  /** Of which: reading every table back and comparing it with the manifest. */
+  validateSeconds?: number;
   tables: TableCheck[];
   /** Every reason the verify failed, the most fundamental first. */
   failures: Array<{ kind: FailureKind; message: string }>;
@@ -340,7 +346,7 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
     );
     const t0 = Date.now();
     try {
-      const { checks } = await loadAndValidate(
+      const { checks, loadSeconds, validateSeconds } = await loadAndValidate(
         b,
         scratch,
         {
@@ -357,6 +363,8 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
         { log, signal: deps.signal, gpg, gpgPassphrase },
       );
       outcome.tables = checks;
+      outcome.loadSeconds = loadSeconds;
+      outcome.validateSeconds = validateSeconds;
     } catch (err) {
       return fail(err);
     } finally {

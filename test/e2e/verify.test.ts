@@ -91,6 +91,15 @@ describe('verify action (bundled, as the runner runs it)', () => {
     expect(Number(run.outputs.rows)).toBeGreaterThan(orders);
     expect(Number(run.outputs['backup-age-seconds'])).toBeGreaterThanOrEqual(0);
     expect(run.outputs['restore-seconds']).toMatch(/^\d+(\.\d)?$/);
+    // The RTO split into its parts: loading the backup, then reading every table back.
+    const [total, load, validate] = ['restore-seconds', 'load-seconds', 'validate-seconds'].map((k) =>
+      Number(run.outputs[k]),
+    );
+    expect(run.outputs['load-seconds']).toMatch(/^\d+(\.\d)?$/);
+    expect(run.outputs['validate-seconds']).toMatch(/^\d+(\.\d)?$/);
+    expect(load).toBeGreaterThan(0);
+    expect(load + validate).toBeLessThanOrEqual(total + 0.1); // each rounded to 0.1 s
+    expect(run.summary).toMatch(/RTO \(download \+ restore \+ validate\) \| ✅ .*: restore .*, validation /);
     // Verdict first, then RPO and RTO, then one row per table.
     const summary = run.summary;
     expect(summary.indexOf('passed')).toBeLessThan(summary.indexOf('RPO'));
