@@ -73,13 +73,19 @@ function timeCmd(label, cmd, args, env = {}) {
   const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], {
     env: { ...process.env, ...env },
     encoding: 'utf8',
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
     maxBuffer: 256 * 1024 * 1024,
   });
   const last = r.stderr.trim().split('\n').pop() ?? '';
   const [secs, kb] = last.split(' ').map(Number);
   if (r.status !== 0) throw new Error(`${label} failed (${r.status}): ${r.stderr.slice(-2000)}`);
-  return { secs, rssMb: kb / 1024 };
+  let outputs = {};
+  try {
+    outputs = JSON.parse(r.stdout); // pgdr --json: the command's outputs
+  } catch {
+    // not a --json run
+  }
+  return { secs, rssMb: kb / 1024, outputs };
 }
 
 const env = {
@@ -214,7 +220,7 @@ try {
         [
           VERIFY,
           process.execPath,
-          [cli, 'verify', '--destination', store, '--name', db, '--database-url', pg.url('postgres')],
+          [cli, 'verify', '--destination', store, '--name', db, '--database-url', pg.url('postgres'), '--json'],
         ],
       ];
       for (const [label] of restoreList) rows[label] = [];
@@ -262,6 +268,17 @@ try {
         return `${db} ${(ours / raw).toFixed(2)}`;
       })
       .join(', ')}.`,
+    '',
+    // verify's own split (its load-seconds / validate-seconds outputs): the load is what a restore costs, the
+    // validation is the read-back of every row that the raw restore does not do at all.
+    `Of which (verify's outputs, medians): ${Object.entries(results)
+      .map(([db, { rows }]) => {
+        const raw = median(rows[RAW]?.map((r) => r.secs) ?? [Number.NaN]);
+        const load = median(rows[VERIFY]?.map((r) => Number(r.outputs['load-seconds'])) ?? [Number.NaN]);
+        const validate = median(rows[VERIFY]?.map((r) => Number(r.outputs['validate-seconds'])) ?? [Number.NaN]);
+        return `${db}: load ${load.toFixed(1)} s = ${(load / raw).toFixed(2)} × the raw restore, validation (every row read back and hashed) ${validate.toFixed(1)} s`;
+      })
+      .join('; ')}.`,
     '',
   );
   report.push(

@@ -1,13 +1,11 @@
 /** The monitor action: inputs → runMonitor → status outputs, a table of checks and a trend chart. */
 import { type InputGetter, readDestination, secretInput, storageFor } from '../core/inputs.js';
 import { validateName } from '../core/layout.js';
-import { S3BucketAuditor } from '../core/monitor/buckets.js';
 import type { Level } from '../core/monitor/checks.js';
 import { readArchiverStats } from '../core/monitor/wal.js';
 import { type MonitorPolicy, type MonitorResult, runMonitor } from '../core/monitor.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import type { CommandResult, Report } from '../core/report.js';
-import { createS3Client } from '../core/storage/s3.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes, formatDuration, parseBoolean, parseChoice, parseDuration, parseSize } from '../util/units.js';
 import type { Command } from './command.js';
@@ -105,6 +103,12 @@ function monitorReport(r: MonitorResult, location: string): Report {
   };
 }
 
+/** The AWS SDK is loaded only when there are buckets to audit (see storage/lazy-s3.ts). */
+async function s3BucketAuditor(s3: Parameters<typeof import('../core/storage/s3.js').createS3Client>[0]) {
+  const { S3BucketAuditor, createS3Client } = await import('../core/storage/s3.js');
+  return new S3BucketAuditor(createS3Client(s3));
+}
+
 export const monitorCommand: Command = {
   name: 'monitor',
   description: 'check backup age, storage use, size trend, bucket versioning and WAL archiving',
@@ -115,7 +119,7 @@ export const monitorCommand: Command = {
       { prefix: destination.destination.prefix, name, policy },
       {
         storage,
-        auditor: policy.auditBuckets.length ? new S3BucketAuditor(createS3Client(destination.s3)) : undefined,
+        auditor: policy.auditBuckets.length ? await s3BucketAuditor(destination.s3) : undefined,
         archiver: connection ? () => readArchiverStats(connection) : undefined,
         log: ctx.log,
       },

@@ -2,7 +2,6 @@
  * Bucket settings that protect data outside the database (attachments, transcripts): versioning must be
  * enabled, and replication configured when required. Read with GetBucketVersioning / GetBucketReplication.
  */
-import { GetBucketReplicationCommand, GetBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3';
 import { describeError } from '../../util/errors.js';
 import type { CheckResult } from './checks.js';
 
@@ -11,35 +10,12 @@ export interface ReplicationInfo {
   destinations: string[];
 }
 
-/** The port: how a bucket's settings are read (S3 below; a stand-in in tests). */
+/** The port: how a bucket's settings are read (S3BucketAuditor in storage/s3.ts; a stand-in in tests). */
 export interface BucketAuditor {
   /** 'Enabled', 'Suspended', or '' when versioning was never enabled. */
   versioning(bucket: string): Promise<string>;
   /** null when the bucket has no replication configuration. */
   replication(bucket: string): Promise<ReplicationInfo | null>;
-}
-
-export class S3BucketAuditor implements BucketAuditor {
-  constructor(private readonly client: S3Client) {}
-
-  async versioning(bucket: string): Promise<string> {
-    const r = await this.client.send(new GetBucketVersioningCommand({ Bucket: bucket }));
-    return r.Status ?? '';
-  }
-
-  async replication(bucket: string): Promise<ReplicationInfo | null> {
-    try {
-      const r = await this.client.send(new GetBucketReplicationCommand({ Bucket: bucket }));
-      const rules = (r.ReplicationConfiguration?.Rules ?? []).filter((x) => x.Status === 'Enabled');
-      return {
-        enabledRules: rules.length,
-        destinations: rules.map((x) => x.Destination?.Bucket ?? '?'),
-      };
-    } catch (err) {
-      if ((err as { name?: string }).name === 'ReplicationConfigurationNotFoundError') return null;
-      throw err;
-    }
-  }
 }
 
 export async function auditBucket(

@@ -1,6 +1,7 @@
 import type { Destination } from './destination.js';
+import { LazyS3Storage } from './lazy-s3.js';
 import { LocalStorage } from './local.js';
-import { S3Storage, type S3StorageOptions } from './s3.js';
+import type { S3StorageOptions } from './s3.js';
 import type { Storage } from './types.js';
 
 export type { Destination, S3Options } from './destination.js';
@@ -9,5 +10,5 @@ export type { ObjectInfo, Storage, WriteOptions } from './types.js';
 export { DeleteError } from './types.js';
 
 export function openStorage(dest: Destination, s3: Omit<S3StorageOptions, 'bucket'> = {}): Storage {
-  return dest.kind === 's3' ? new S3Storage({ ...s3, bucket: dest.bucket }) : new LocalStorage(dest.root);
+  return dest.kind === 's3' ? new LazyS3Storage({ ...s3, bucket: dest.bucket }) : new LocalStorage(dest.root);
 }

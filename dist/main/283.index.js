@@ -1,0 +1,381 @@
+export const id = 283;
+export const ids = [283];
+export const modules = {
+
+/***/ 7283:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+__webpack_require__.r(__webpack_exports__);
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   MAX_PARTS: () => (/* binding */ MAX_PARTS),
+/* harmony export */   MAX_READ_RESUMES: () => (/* binding */ MAX_READ_RESUMES),
+/* harmony export */   MIN_PART_SIZE: () => (/* binding */ MIN_PART_SIZE),
+/* harmony export */   S3BucketAuditor: () => (/* binding */ S3BucketAuditor),
+/* harmony export */   S3Storage: () => (/* binding */ S3Storage),
+/* harmony export */   createS3Client: () => (/* binding */ createS3Client),
+/* harmony export */   objectLockParams: () => (/* binding */ objectLockParams),
+/* harmony export */   partSizeFor: () => (/* binding */ partSizeFor)
+/* harmony export */ });
+/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7075);
+/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_stream__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_stream_promises__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6466);
+/* harmony import */ var node_stream_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_stream_promises__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_timers_promises__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(8500);
+/* harmony import */ var node_timers_promises__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_timers_promises__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(3711);
+/* harmony import */ var _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(2358);
+/* harmony import */ var _pipeline_streams_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(7275);
+/* harmony import */ var _types_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(3740);
+
+
+
+
+
+
+
+const MIN_PART_SIZE = 5 * 1024 * 1024;
+const MAX_PARTS = 10_000;
+/** Times one read resumes after its body was cut short (the SDK itself retries only until the headers). */
+const MAX_READ_RESUMES = 5;
+/**
+ * The part size for an upload of about `expectedSize` bytes: S3's minimum of 5 MiB, or larger so that
+ * even twice the expected size stays under S3's 10 000-part limit. 5 MiB parts carry objects up to
+ * ~48 GiB; the backup passes the database's size on disk, so a 25 GiB database still gets 5 MiB parts and
+ * a 1 TiB one 205 MiB parts (memory grows with the part size: about 5 parts are held at once).
+ */
+function partSizeFor(expectedSize) {
+    const MiB = 1024 * 1024;
+    if (!expectedSize || expectedSize <= 0)
+        return MIN_PART_SIZE;
+    const needed = Math.ceil((expectedSize * 2) / MAX_PARTS);
+    return Math.max(MIN_PART_SIZE, Math.ceil(needed / MiB) * MiB);
+}
+function createS3Client(o) {
+    const endpoint = o.endpoint || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
+    const config = {
+        region: o.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
+        forcePathStyle: o.forcePathStyle ?? Boolean(endpoint),
+        maxAttempts: o.maxAttempts ?? 5,
+        retryMode: 'standard',
+    };
+    if (endpoint) {
+        config.endpoint = endpoint;
+        // Many S3-compatible servers do not understand the SDK's default flexible checksums (aws-chunked
+        // with trailers); send checksums only where an operation requires one.
+        config.requestChecksumCalculation = 'WHEN_REQUIRED';
+        config.responseChecksumValidation = 'WHEN_REQUIRED';
+    }
+    return new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.S3Client(config);
+}
+/**
+ * S3 Object Lock retention for one upload. AWS refuses a locked PutObject/UploadPart without an
+ * integrity checksum (Content-MD5 or x-amz-checksum-*), and with a custom endpoint the client computes
+ * checksums only when required: ask for CRC32 explicitly on those uploads.
+ */
+function objectLockParams(retainUntil) {
+    if (!retainUntil)
+        return {};
+    return { ObjectLockMode: retainUntil.mode, ObjectLockRetainUntilDate: retainUntil.date, ChecksumAlgorithm: 'CRC32' };
+}
+function isNotFound(err) {
+    const e = err;
+    return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+}
+class S3Storage {
+    options;
+    location;
+    client;
+    bucket;
+    constructor(options) {
+        this.options = options;
+        this.bucket = options.bucket;
+        this.location = `s3://${options.bucket}`;
+        this.client = options.client ?? createS3Client(options);
+    }
+    async probe() {
+        try {
+            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.HeadBucketCommand({ Bucket: this.bucket }));
+        }
+        catch (err) {
+            const e = err;
+            const status = e.$metadata?.httpStatusCode;
+            const why = status === 404
+                ? 'the bucket does not exist'
+                : status === 403
+                    ? 'access denied (check the credentials and the bucket policy)'
+                    : `${e.name ?? 'error'}: ${e.message ?? ''}`.trim();
+            throw new Error(`cannot reach ${this.location}: ${why}`, { cause: err });
+        }
+    }
+    async list(prefix) {
+        const out = [];
+        let token;
+        do {
+            const page = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+            for (const o of page.Contents ?? []) {
+                if (o.Key === undefined)
+                    continue;
+                out.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
+            }
+            if (page.IsTruncated && !page.NextContinuationToken) {
+                throw new Error(`listing of s3://${this.bucket}/${prefix} was truncated without a continuation token`);
+            }
+            token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+        return out;
+    }
+    async head(key) {
+        try {
+            const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+            return { key, size: r.ContentLength ?? 0, lastModified: r.LastModified ?? new Date(0) };
+        }
+        catch (err) {
+            if (isNotFound(err))
+                return null;
+            throw err;
+        }
+    }
+    /**
+     * The object's bytes from `start`. A body cut short by the network (reset, or fewer bytes than the
+     * Content-Length) is resumed with a Range request from the last byte received, pinned to the same
+     * object by If-Match on its ETag, up to MAX_READ_RESUMES times; the SDK retries only until the headers.
+     */
+    async read(key, options = {}) {
+        const start = options.start ?? 0;
+        const first = await this.getObject(key, start, undefined, options.signal);
+        return node_stream__WEBPACK_IMPORTED_MODULE_0__.Readable.from(this.resumingBody(key, first, start, options.signal), { objectMode: false });
+    }
+    async getObject(key, start, etag, signal) {
+        const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.GetObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Range: start ? `bytes=${start}-` : undefined,
+            IfMatch: etag,
+        }), { abortSignal: signal });
+        if (!r.Body)
+            throw new Error(`s3://${this.bucket}/${key} has no body`);
+        return r;
+    }
+    async *resumingBody(key, first, start, signal) {
+        const etag = first.ETag;
+        const end = first.ContentLength === undefined ? undefined : start + first.ContentLength;
+        let offset = start;
+        let body = first.Body;
+        for (let resumes = 0;; resumes++) {
+            let failure;
+            try {
+                for await (const chunk of body) {
+                    offset += chunk.length;
+                    yield chunk;
+                }
+                if (end === undefined || offset >= end)
+                    return;
+                failure = new Error(`the body ended after ${offset} of ${end} bytes`);
+            }
+            catch (err) {
+                if (signal?.aborted || (end !== undefined && offset >= end))
+                    throw err;
+                failure = err;
+            }
+            body.destroy();
+            const where = `s3://${this.bucket}/${key}`;
+            if (resumes >= MAX_READ_RESUMES) {
+                throw new Error(`reading ${where} failed at byte ${offset}${end === undefined ? '' : ` of ${end}`} after ${resumes} resumed read(s): ${failure?.message ?? failure}`, { cause: failure });
+            }
+            await (0,node_timers_promises__WEBPACK_IMPORTED_MODULE_2__.setTimeout)(100 * (resumes + 1), undefined, { signal });
+            const next = await this.getObject(key, offset, etag, signal);
+            if (etag && next.ETag && next.ETag !== etag) {
+                next.Body.destroy();
+                throw new Error(`${where} changed while it was being read (ETag ${etag} became ${next.ETag})`);
+            }
+            body = next.Body;
+        }
+    }
+    async readText(key) {
+        const chunks = [];
+        for await (const chunk of await this.read(key))
+            chunks.push(chunk);
+        return Buffer.concat(chunks).toString('utf8');
+    }
+    sseParams() {
+        if (!this.options.sse)
+            return {};
+        return {
+            ServerSideEncryption: this.options.sse,
+            ...(this.options.sseKmsKeyId ? { SSEKMSKeyId: this.options.sseKmsKeyId } : {}),
+        };
+    }
+    async write(key, body, options = {}) {
+        // Counted on the way in; the body is consumed only by the upload (a second 'data' consumer would
+        // switch it to flowing mode and defeat backpressure).
+        const meter = new _pipeline_streams_js__WEBPACK_IMPORTED_MODULE_4__/* .Meter */ .kI();
+        const counted = (0,node_stream_promises__WEBPACK_IMPORTED_MODULE_1__.pipeline)(body, meter);
+        counted.catch(() => { });
+        const upload = new _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_3__/* .Upload */ ._({
+            client: this.client,
+            params: {
+                Bucket: this.bucket,
+                Key: key,
+                Body: meter,
+                ContentType: options.contentType ?? 'application/octet-stream',
+                ...this.sseParams(),
+                ...objectLockParams(options.retainUntil),
+            },
+            // Memory is about (queueSize + 2) × partSize. Two 5 MiB parts in flight outrun the compressed stream
+            // (~60-80 MB/s on 2 cores) and keep a backup under 150 MB RSS.
+            queueSize: this.options.queueSize ?? 2,
+            partSize: this.options.partSize ?? partSizeFor(options.expectedSize),
+            leavePartsOnError: false,
+        });
+        const onAbort = () => {
+            void upload.abort().catch(() => { });
+        };
+        options.signal?.addEventListener('abort', onAbort, { once: true });
+        // If the body fails, lib-storage's reader throws and the upload aborts its multipart upload.
+        let bodyError;
+        counted.catch((err) => {
+            bodyError = err;
+            // If the body fails, lib-storage sees a failed stream and aborts its multipart upload.
+        });
+        try {
+            await upload.done();
+            await counted;
+        }
+        catch (err) {
+            await upload.abort().catch(() => { });
+            // upload.abort() settles before lib-storage's own clean-up has run (or while a CreateMultipartUpload
+            // is still in flight), and the process may exit right after: abort whatever is left for this key.
+            await this.abortIncompleteUploads(key);
+            throw bodyError ?? err;
+        }
+        finally {
+            options.signal?.removeEventListener('abort', onAbort);
+        }
+        return { size: meter.bytes };
+    }
+    async writeText(key, text, options = {}) {
+        await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: text,
+            ContentType: key.endsWith('.json') ? 'application/json' : 'text/plain',
+            ...this.sseParams(),
+            ...objectLockParams(options.retainUntil),
+        }), { abortSignal: options.signal });
+    }
+    async writeTextIfAbsent(key, text) {
+        try {
+            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.PutObjectCommand({
+                Bucket: this.bucket,
+                Key: key,
+                Body: text,
+                ContentType: 'application/json',
+                IfNoneMatch: '*',
+                ...this.sseParams(),
+            }));
+            return true;
+        }
+        catch (err) {
+            const e = err;
+            if (e.$metadata?.httpStatusCode === 412 || e.name === 'PreconditionFailed')
+                return false;
+            // 409 ConditionalRequestConflict: a concurrent conditional write to the same key won.
+            if (e.$metadata?.httpStatusCode === 409)
+                return false;
+            throw err;
+        }
+    }
+    async delete(keys) {
+        const deleted = [];
+        const failed = [];
+        for (let i = 0; i < keys.length; i += 1000) {
+            const batch = keys.slice(i, i + 1000);
+            const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.DeleteObjectsCommand({
+                Bucket: this.bucket,
+                Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: false },
+            }));
+            const errored = new Set();
+            for (const e of r.Errors ?? []) {
+                errored.add(e.Key ?? '');
+                failed.push({ key: e.Key ?? '?', code: e.Code ?? 'Error', message: e.Message ?? '' });
+            }
+            for (const k of batch)
+                if (!errored.has(k))
+                    deleted.push(k);
+        }
+        if (failed.length) {
+            throw new _types_js__WEBPACK_IMPORTED_MODULE_5__/* .DeleteError */ .G(`could not delete ${failed.length} object(s): ${failed
+                .slice(0, 5)
+                .map((f) => `${f.key} (${f.code})`)
+                .join(', ')}${failed.length > 5 ? ', …' : ''}`, deleted, failed);
+        }
+        return { deleted };
+    }
+    /** Aborts every unfinished multipart upload of exactly `key`; best effort (used on failure paths). */
+    async abortIncompleteUploads(key) {
+        await new Promise((r) => setTimeout(r, 250));
+        try {
+            for (const u of await this.listIncompleteUploads(key)) {
+                if (u.key !== key)
+                    continue;
+                await this.client
+                    .send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: u.uploadId }))
+                    .catch(() => { });
+            }
+        }
+        catch {
+            // Listing uploads may be denied or unsupported; lib-storage has already tried to abort.
+        }
+    }
+    async listIncompleteUploads(prefix) {
+        const out = [];
+        let keyMarker;
+        let uploadIdMarker;
+        do {
+            const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.ListMultipartUploadsCommand({
+                Bucket: this.bucket,
+                Prefix: prefix,
+                KeyMarker: keyMarker,
+                UploadIdMarker: uploadIdMarker,
+            }));
+            for (const u of r.Uploads ?? []) {
+                if (u.Key && u.UploadId)
+                    out.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated });
+            }
+            keyMarker = r.IsTruncated ? r.NextKeyMarker : undefined;
+            uploadIdMarker = r.IsTruncated ? r.NextUploadIdMarker : undefined;
+        } while (keyMarker);
+        return out;
+    }
+}
+/** Bucket settings (versioning, replication) for monitor's audit. */
+class S3BucketAuditor {
+    client;
+    constructor(client) {
+        this.client = client;
+    }
+    async versioning(bucket) {
+        const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.GetBucketVersioningCommand({ Bucket: bucket }));
+        return r.Status ?? '';
+    }
+    async replication(bucket) {
+        try {
+            const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.GetBucketReplicationCommand({ Bucket: bucket }));
+            const rules = (r.ReplicationConfiguration?.Rules ?? []).filter((x) => x.Status === 'Enabled');
+            return {
+                enabledRules: rules.length,
+                destinations: rules.map((x) => x.Destination?.Bucket ?? '?'),
+            };
+        }
+        catch (err) {
+            if (err.name === 'ReplicationConfigurationNotFoundError')
+                return null;
+            throw err;
+        }
+    }
+}
+
+
+/***/ })
+
+};
