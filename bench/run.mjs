@@ -32,6 +32,8 @@ const pg = await startPostgres({
 });
 const s3 = await startS3();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-bench-'));
+// The runner's files that the action scenario writes its outputs and summary to.
+for (const f of ['gh-output', 'gh-summary']) fs.writeFileSync(path.join(work, f), '');
 const psqlBin = path.join(pg.binDir, 'psql');
 const pgDumpBin = path.join(pg.binDir, 'pg_dump');
 const psql = (db, sql) =>
@@ -126,6 +128,20 @@ function scenarios(db, bucket) {
       [cli, 'backup', '--database-url', pg.url(db), '--destination', `s3://${bucket}/b`, '--s3-endpoint', s3.endpoint],
     ],
     [
+      'backup action (dist/backup, as the runner runs it) gzip -6 → S3',
+      process.execPath,
+      [path.join(root, 'dist/backup/index.js')],
+      {
+        'INPUT_DATABASE-URL': pg.url(db),
+        INPUT_DESTINATION: `s3://${bucket}/a`,
+        'INPUT_S3-ENDPOINT': s3.endpoint,
+        'INPUT_ENCRYPTION-PASSPHRASE': PASS,
+        GITHUB_ACTIONS: 'true',
+        GITHUB_OUTPUT: path.join(work, 'gh-output'),
+        GITHUB_STEP_SUMMARY: path.join(work, 'gh-summary'),
+      },
+    ],
+    [
       'pgdr backup none, no encryption → local dir',
       process.execPath,
       [cli, 'backup', '--database-url', pg.url(db), '--output', out, '--compression', 'none', '--encryption', 'none'],
@@ -193,6 +209,8 @@ try {
     for (let run = 0; run < RUNS; run++) {
       for (const [label, cmd, args, extra] of list) {
         fs.rmSync(path.join(work, 'out'), { recursive: true, force: true });
+        // Each run starts from a clean server: no run pays for the dirty buffers of the one before.
+        psql('postgres', 'CHECKPOINT');
         const r = timeCmd(label, cmd, args, { ...pgEnv, ...env, ...(extra ?? {}) });
         rows[label].push(r);
         console.error(`  run ${run + 1} ${label}: ${r.secs.toFixed(2)}s, ${r.rssMb.toFixed(0)} MB RSS`);
@@ -226,6 +244,7 @@ try {
       for (const [label] of restoreList) rows[label] = [];
       for (let run = 0; run < RUNS; run++) {
         for (const [label, cmd, args] of restoreList) {
+          psql('postgres', 'CHECKPOINT');
           const r = timeCmd(label, cmd, args, { ...pgEnv, ...env });
           rows[label].push(r);
           console.error(`  run ${run + 1} ${label}: ${r.secs.toFixed(2)}s, ${r.rssMb.toFixed(0)} MB RSS`);
