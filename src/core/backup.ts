@@ -30,7 +30,7 @@ import { compressStage } from './pipeline/compress.js';
 import { CopyScanner, rowHasher } from './pipeline/copy-scan.js';
 import { GpgSession, passphraseFingerprint } from './pipeline/gpg.js';
 import { processSource } from './pipeline/process.js';
-import { Coalesce, every, HashStage, hashOf, Meter, NonEmptyCheck, TrailerCheck } from './pipeline/streams.js';
+import { Coalesce, every, HashStage, Meter, NonEmptyCheck, TrailerCheck } from './pipeline/streams.js';
 import { childEnv, describeConnection, type PgConnection, pgClientConfig } from './postgres/connection.js';
 import {
   type ClientEnvironment,
@@ -40,7 +40,7 @@ import {
 } from './postgres/install.js';
 import { listTables, SnapshotSession, type TableRef, tableLabel, tableStats } from './postgres/stats.js';
 import { ReplicaError, type ReplicaResult, type ReplicaTarget, replicateBackup } from './replica.js';
-import type { Storage, WriteOptions } from './storage/index.js';
+import { hashStored, type Storage, type WriteOptions } from './storage/index.js';
 import { TOOL_VERSION } from './version.js';
 
 export type EncryptionConfig =
@@ -343,7 +343,7 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
       if (!head) throw new Error(`${dataKey} is not in the storage after the upload`);
       if (head.size !== hash.bytes) throw new Error(`${dataKey} holds ${head.size} bytes, expected ${hash.bytes}`);
       if (cfg.verifyUpload) {
-        const check = await hashOf(await storage.read(dataKey as string, { signal: deps.signal }), deps.signal);
+        const check = await hashStored(storage, dataKey as string, deps.signal);
         if (check.sha256 !== hash.sha256 || check.bytes !== hash.bytes) {
           throw new Error(
             `read-back of ${dataKey} does not match what was sent (sha256 ${check.sha256} vs ${hash.sha256})`,

@@ -21,8 +21,8 @@ import { DATA_EXTENSIONS, manifestKeyFor, parseKey } from './layout.js';
 import { type Manifest, parseManifest } from './manifest.js';
 import { decompressStage } from './pipeline/compress.js';
 import type { GpgSession } from './pipeline/gpg.js';
-import { HashStage, hashOf } from './pipeline/streams.js';
-import type { Storage } from './storage/index.js';
+import { HashStage } from './pipeline/streams.js';
+import { hashStored, type Storage } from './storage/index.js';
 import { LocalStorage } from './storage/local.js';
 
 export type BackupSelector =
@@ -258,7 +258,7 @@ export async function diagnoseObject(b: LocatedBackup, signal?: AbortSignal): Pr
   if (head.size !== b.manifest.object.size) {
     return integrityProblem(b.label, b.manifest.object, { bytes: head.size, sha256: '' });
   }
-  const actual = await hashOf(await b.storage.read(b.dataKey, { signal }), signal);
+  const actual = await hashStored(b.storage, b.dataKey, signal);
   return integrityProblem(b.label, b.manifest.object, actual);
 }
 

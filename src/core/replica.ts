@@ -10,8 +10,8 @@ import type { Logger } from '../util/log.js';
 import { formatBytes } from '../util/units.js';
 import { dataKeyFor, extensionFor, manifestKeyFor } from './layout.js';
 import { type Manifest, serializeManifest } from './manifest.js';
-import { HashStage, hashOf } from './pipeline/streams.js';
-import type { Storage, WriteOptions } from './storage/index.js';
+import { HashStage } from './pipeline/streams.js';
+import { hashStored, type Storage, type WriteOptions } from './storage/index.js';
 
 export interface ReplicaTarget {
   storage: Storage;
@@ -83,7 +83,7 @@ export async function replicateBackup(o: {
       );
     }
     if (stored.size !== m.object.size) throw new Error(`the replica took ${stored.size} of ${m.object.size} bytes`);
-    const check = await hashOf(await replica.read(dataKey, { signal }), signal);
+    const check = await hashStored(replica, dataKey, signal);
     if (check.sha256 !== m.object.sha256 || check.bytes !== m.object.size) {
       throw new Error(
         `read-back of ${where} does not match the manifest (${check.bytes} bytes, sha256 ${check.sha256}; expected ${m.object.size}, ${m.object.sha256})`,

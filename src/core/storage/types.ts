@@ -39,6 +39,12 @@ export interface Storage {
   read(key: string, options?: { signal?: AbortSignal; start?: number }): Promise<Readable>;
   readText(key: string): Promise<string>;
   /**
+   * Optional: the object's size and SHA-256, where the storage can compute them more cheaply than by
+   * streaming the object (a local file: one reused buffer instead of a fresh one per chunk). Callers use
+   * hashStored(), which falls back to reading the stream.
+   */
+  hash?(key: string, options?: { signal?: AbortSignal }): Promise<{ bytes: number; sha256: string }>;
+  /**
    * Streams `body` into `key`. The object becomes visible only when complete; on any error (of the body or
    * the upload) nothing is left behind (multipart upload aborted, partial file removed). Returns bytes written.
    */
