@@ -38,7 +38,7 @@ import {
   type PgVersionRequest,
   resolvePgTool,
 } from './postgres/install.js';
-import { listTables, SnapshotSession, type TableRef, tableLabel, tableStats } from './postgres/stats.js';
+import { listTables, SnapshotSession, type TableRef, tableKey, tableLabel, tableStats } from './postgres/stats.js';
 import { ReplicaError, type ReplicaResult, type ReplicaTarget, replicateBackup } from './replica.js';
 import { hashStored, type Storage, type WriteOptions } from './storage/index.js';
 import { TOOL_VERSION } from './version.js';
@@ -123,9 +123,8 @@ export function nameForDatabase(database: string): string {
  * one, so a listed table without one means the dump does not hold it.
  */
 export function tablesOfDump(scanner: CopyScanner, listed: TableRef[]): TableStats[] {
-  const key = (t: TableRef): string => JSON.stringify([t.schema, t.name]);
-  const dumped = new Set(scanner.sections.map(key));
-  const missing = listed.filter((t) => !dumped.has(key(t)));
+  const dumped = new Set(scanner.sections.map(tableKey));
+  const missing = listed.filter((t) => !dumped.has(tableKey(t)));
   if (missing.length) {
     throw new Error(
       `the dump holds no data for ${missing.length} table(s) the database has: ${missing

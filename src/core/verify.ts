@@ -26,7 +26,7 @@ import { describeConnection, type PgConnection, pgClientConfig } from './postgre
 import { type CopiedTable, copyStats } from './postgres/copy-validate.js';
 import { type PgClientInstaller, type PgVersionRequest, resolvePgTool } from './postgres/install.js';
 import { restoreFile, restoreSink, ServerSession, scratchDatabaseName } from './postgres/restore-tools.js';
-import { listTables, openStatsClient, tableLabel, tableStats } from './postgres/stats.js';
+import { listTables, openStatsClient, tableKey, tableLabel, tableStats } from './postgres/stats.js';
 import type { Storage } from './storage/index.js';
 
 export interface TableCheck {
@@ -37,10 +37,6 @@ export interface TableCheck {
   checksumOk: boolean;
   /** null when the table matches. */
   problem: string | null;
-}
-
-function tableKey(t: { schema: string; name: string }): string {
-  return JSON.stringify([t.schema, t.name]);
 }
 
 /** Compares the restored tables with the manifest's: each expected table present, same rows, same checksum. */
@@ -132,7 +128,7 @@ export async function loadAndValidate(
     );
   });
   const stream = async (sink: NodeJS.WritableStream): Promise<void> => {
-    const r = await streamBackup(b, {
+    await streamBackup(b, {
       sink: sink as import('node:stream').Writable,
       gpg: deps.gpg,
       gpgPassphrase: deps.gpgPassphrase,
@@ -142,7 +138,6 @@ export async function loadAndValidate(
         bytes = n;
       },
     });
-    bytes = r.bytes;
   };
   try {
     await log.group(`Restore ${b.label} into ${db}`, async () => {

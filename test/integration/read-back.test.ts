@@ -7,31 +7,17 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BackupConfig, runBackup } from '../../src/core/backup.js';
 import { parseDatabaseUrl } from '../../src/core/postgres/connection.js';
 import { hashStored } from '../../src/core/storage/index.js';
 import { LocalStorage } from '../../src/core/storage/local.js';
-import type { WriteOptions } from '../../src/core/storage/types.js';
 import { silentLogger } from '../../src/util/log.js';
 import { createDatabase, pgUrl, psql } from '../harness/context.js';
+import { FlippingDisk } from '../harness/flipping-disk.js';
 
 /** A disk that changes one byte in the middle of every data object after it is written (size unchanged). */
-class FlippingStorage extends LocalStorage {
-  constructor(private readonly dir: string) {
-    super(dir);
-  }
-  override async write(key: string, body: Readable, options?: WriteOptions): Promise<{ size: number }> {
-    const r = await super.write(key, body, options);
-    const file = path.join(this.dir, key);
-    const bytes = fs.readFileSync(file);
-    const at = Math.floor(bytes.length / 2);
-    bytes[at] = (bytes[at] as number) ^ 0x01;
-    fs.writeFileSync(file, bytes);
-    return r;
-  }
-}
+const flipping = (dir: string): FlippingDisk => new FlippingDisk(dir, (size) => Math.floor(size / 2), 0x01);
 
 function files(dir: string): string[] {
   return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).flatMap((e) => (e.isFile() ? [e.name] : []));
@@ -55,7 +41,7 @@ describe('the read-back check on a local directory', () => {
 
   it('fails a backup whose stored object differs from what was sent, and leaves no object and no manifest', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-flip-'));
-    await expect(runBackup(config, { storage: new FlippingStorage(dir), log: silentLogger })).rejects.toThrow(
+    await expect(runBackup(config, { storage: flipping(dir), log: silentLogger })).rejects.toThrow(
       /read-back of .*\.sql\.gz does not match what was sent \(sha256 [0-9a-f]{64} vs [0-9a-f]{64}\)/,
     );
     expect(files(dir)).toEqual([]);
@@ -63,10 +49,7 @@ describe('the read-back check on a local directory', () => {
 
   it('with verify-upload false the same damage goes unnoticed (the size matches): what the check is for', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-flip-'));
-    const r = await runBackup(
-      { ...config, verifyUpload: false },
-      { storage: new FlippingStorage(dir), log: silentLogger },
-    );
+    const r = await runBackup({ ...config, verifyUpload: false }, { storage: flipping(dir), log: silentLogger });
     const stored = fs.readFileSync(path.join(dir, r.manifest.object.key));
     expect(createHash('sha256').update(stored).digest('hex')).not.toBe(r.manifest.object.sha256);
   });

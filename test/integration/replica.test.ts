@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readBackupConfig } from '../../src/actions/backup.js';
 import { type BackupConfig, runBackup } from '../../src/core/backup.js';
@@ -15,10 +14,11 @@ import { parseDatabaseUrl } from '../../src/core/postgres/connection.js';
 import { ReplicaError } from '../../src/core/replica.js';
 import { LocalStorage } from '../../src/core/storage/local.js';
 import { S3Storage } from '../../src/core/storage/s3.js';
-import type { Storage, WriteOptions } from '../../src/core/storage/types.js';
+import type { Storage } from '../../src/core/storage/types.js';
 import { UserError } from '../../src/util/errors.js';
 import { silentLogger } from '../../src/util/log.js';
 import { createDatabase, pgUrl, psql, s3Endpoint } from '../harness/context.js';
+import { FlippingDisk } from '../harness/flipping-disk.js';
 import { createBucket } from '../harness/s3.js';
 
 const s3 = async (): Promise<S3Storage> =>
@@ -32,21 +32,6 @@ async function bytesOf(storage: Storage, key: string): Promise<Buffer> {
 }
 
 /** A directory whose reads come back with one byte flipped: a replica that stores garbage. */
-/** A directory whose disk changes byte 10 of every object written to it (size unchanged). */
-class CorruptingStorage extends LocalStorage {
-  constructor(private readonly dir: string) {
-    super(dir);
-  }
-  override async write(key: string, body: Readable, o?: WriteOptions): Promise<{ size: number }> {
-    const r = await super.write(key, body, o);
-    const file = path.join(this.dir, key);
-    const data = fs.readFileSync(file);
-    if (data.length > 10) data[10] = (data[10] as number) ^ 0xff;
-    fs.writeFileSync(file, data);
-    return r;
-  }
-}
-
 describe('replica destination', () => {
   let db: string;
   let config: BackupConfig;
@@ -96,7 +81,7 @@ describe('replica destination', () => {
 
   it('a replica that stores other bytes fails the copy, says the primary is good, and leaves no replica backup', async () => {
     const primary = await s3();
-    const replica = new CorruptingStorage(fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-replica-bad-')));
+    const replica = new FlippingDisk(fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-replica-bad-')), () => 10);
     const r = await runBackup(config, {
       storage: primary,
       log: silentLogger,

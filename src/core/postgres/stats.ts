@@ -57,6 +57,11 @@ export function qualifiedName(t: TableRef): string {
   return `${pg.escapeIdentifier(t.schema)}.${pg.escapeIdentifier(t.name)}`;
 }
 
+/** A table's identity as a map key (schema and name may hold any character). */
+export function tableKey(t: TableRef): string {
+  return JSON.stringify([t.schema, t.name]);
+}
+
 export function tableLabel(t: TableRef): string {
   return `${t.schema}.${t.name}`;
 }

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Meter } from '../pipeline/streams.js';
 import { DeleteError, type ObjectInfo, type Storage, type WriteOptions } from './types.js';
@@ -135,23 +135,9 @@ export class LocalStorage implements Storage {
   }
 
   async writeText(key: string, text: string): Promise<void> {
-    const target = this.pathOf(key);
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    const tmp = partialPath(target);
-    try {
-      // Durable before it becomes visible: a manifest is what makes a backup count.
-      const fh = await fs.open(tmp, 'wx', 0o600);
-      try {
-        await fh.writeFile(text);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fs.rename(tmp, target);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
+    // The same way as any object: a unique temporary file, fsynced, renamed into place (a manifest is
+    // what makes a backup count, so it must be durable before it is visible).
+    await this.write(key, Readable.from([Buffer.from(text)]));
   }
 
   async writeTextIfAbsent(key: string, text: string): Promise<boolean> {
