@@ -5,9 +5,9 @@
  * running as an action, the AWS SDK only for an S3 destination (storage/lazy-s3.ts): pgdr against a local
  * directory loads neither.
  */
-import { ACTION_NAMES, COMMANDS } from './actions/index.js';
+import { ACTION_NAMES, COMMANDS } from './commands/index.js';
 
-export { runCli } from './cli.js';
+export { runCli } from './hosts/cli.js';
 
 export async function runActionByName(name: string): Promise<void> {
   const core = await import('@actions/core');
@@ -19,6 +19,6 @@ export async function runActionByName(name: string): Promise<void> {
     core.setFailed(`'command' must be one of ${ACTION_NAMES.join(', ')} (got '${chosen}')`);
     return;
   }
-  const { runAsAction } = await import('./actions/runtime.js');
+  const { runAsAction } = await import('./hosts/actions.js');
   await runAsAction(command);
 }

@@ -7,7 +7,7 @@
  */
 import type { HttpRequest } from '@smithy/types';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readBackupConfig } from '../../src/actions/backup.js';
+import { readBackupConfig } from '../../src/commands/backup.js';
 import { retentionFor, runBackup } from '../../src/core/backup.js';
 import { readCatalog } from '../../src/core/catalog.js';
 import { parseDatabaseUrl } from '../../src/core/postgres/connection.js';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readBackupConfig } from '../../src/actions/backup.js';
+import { readBackupConfig } from '../../src/commands/backup.js';
 import { type BackupConfig, runBackup } from '../../src/core/backup.js';
 import { readCatalog } from '../../src/core/catalog.js';
 import { parseDatabaseUrl } from '../../src/core/postgres/connection.js';

@@ -139,13 +139,13 @@ describe('keyUsage', () => {
 describe('readEncryption (backup takes one key; restore’s pre-restore backup the first of a rotation list)', () => {
   const get = (o: Record<string, string>) => (n: string) => o[n] ?? '';
   it('backup refuses several passphrases', async () => {
-    const { readEncryption } = await import('../../src/actions/backup.js');
+    const { readEncryption } = await import('../../src/commands/inputs.js');
     expect(() => readEncryption(get({ 'encryption-passphrase': `${NEW}\n${OLD}` }))).toThrow(
       /'encryption-passphrase' must be a single line/,
     );
   });
   it('the pre-restore backup encrypts with the first (current) passphrase', async () => {
-    const { readEncryption } = await import('../../src/actions/backup.js');
+    const { readEncryption } = await import('../../src/commands/inputs.js');
     expect(readEncryption(get({ 'encryption-passphrase': `${NEW}\n${OLD}` }), 'first')).toEqual({
       kind: 'passphrase',
       passphrase: NEW,

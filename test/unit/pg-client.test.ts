@@ -246,7 +246,7 @@ describe('resolvePgTool', () => {
 
 describe('actionsPgClientInstaller (the port, without a cache service)', () => {
   it('runs the network steps in order when the cache service is unavailable', async () => {
-    const { actionsPgClientInstaller } = await import('../../src/actions/pg-client.js');
+    const { actionsPgClientInstaller } = await import('../../src/hosts/actions-installer.js');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pginst-'));
     const log = path.join(dir, 'log');
     const saved = { url: process.env.ACTIONS_CACHE_URL, results: process.env.ACTIONS_RESULTS_URL };
@@ -276,7 +276,7 @@ describe('actionsPgClientInstaller (the port, without a cache service)', () => {
   });
 
   it('a failing step fails the install', async () => {
-    const { actionsPgClientInstaller } = await import('../../src/actions/pg-client.js');
+    const { actionsPgClientInstaller } = await import('../../src/hosts/actions-installer.js');
     await expect(
       actionsPgClientInstaller.install(
         {

@@ -1,8 +1,9 @@
 /** Pure parts of verify and restore: table comparison, names, integrity verdicts, input validation. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readRestoreConfig } from '../../src/actions/restore.js';
-import { readDecryption, readSelector, readVerifyConfig } from '../../src/actions/verify.js';
+import { readDecryption, readSelector } from '../../src/commands/inputs.js';
+import { readRestoreConfig } from '../../src/commands/restore.js';
+import { readVerifyConfig } from '../../src/commands/verify.js';
 import { integrityProblem } from '../../src/core/fetch.js';
 import type { TableStats } from '../../src/core/manifest.js';
 import {

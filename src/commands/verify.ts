@@ -1,7 +1,6 @@
 /** The verify action: inputs → verifyBackup (restore into a scratch database, compare) → outputs and a report. */
 import os from 'node:os';
 import type { BackupSelector, DecryptionConfig } from '../core/fetch.js';
-import { type DestinationConfig, type InputGetter, readDestination, secretInput, storageFor } from '../core/inputs.js';
 import { validateName } from '../core/layout.js';
 import { NO_CHECKSUMS } from '../core/manifest.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
@@ -11,49 +10,18 @@ import { mismatchesOf, type TableCheck, type VerifyConfig, type VerifyOutcome, v
 import { UserError } from '../util/errors.js';
 import { formatBytes, formatDuration, parseBoolean, parseDuration, parseIntInput } from '../util/units.js';
 import { type Command, progressIntervalMs } from './command.js';
-import { actionsPgClientInstaller } from './pg-client.js';
-
-/** The keys that open a backup: a passphrase, or private key(s) with their passphrase. */
-export function readDecryption(get: InputGetter): DecryptionConfig {
-  const passphrase = secretInput(get, 'encryption-passphrase') || undefined;
-  const privateKey = secretInput(get, 'encryption-private-key') || undefined;
-  const privateKeyPassphrase = secretInput(get, 'encryption-private-key-passphrase') || undefined;
-  if (privateKeyPassphrase && !privateKey) {
-    throw new UserError(`'encryption-private-key-passphrase' is set but 'encryption-private-key' is not`);
-  }
-  if (privateKey && !/-----BEGIN PGP PRIVATE KEY BLOCK-----/.test(privateKey)) {
-    throw new UserError(
-      `'encryption-private-key' must be an ASCII-armored OpenPGP private key (-----BEGIN PGP PRIVATE KEY BLOCK-----), e.g. from gpg --export-secret-keys --armor`,
-    );
-  }
-  return { passphrase, privateKey, privateKeyPassphrase };
-}
-
-/** `backup` (latest or a key) and `name`; `file` is verify's `backup-file` ('' elsewhere). */
-export function readSelector(get: InputGetter, file: string): BackupSelector {
-  const backup = get('backup') || 'latest';
-  const name = get('name') ? validateName(get('name')) : undefined;
-  if (file) {
-    if (backup !== 'latest') throw new UserError(`give either 'backup' or 'backup-file', not both`);
-    if (get('destination')) throw new UserError(`give either 'destination' or 'backup-file', not both`);
-    return { kind: 'file', path: file };
-  }
-  if (backup === 'latest') return { kind: 'latest', name };
-  if (/\s/.test(backup) || backup.startsWith('/')) {
-    throw new UserError(
-      `'backup' must be 'latest' or an object key like <prefix>/<name>/YYYY/MM/DD/<name>-…Z.sql.gz.gpg (got '${backup}')`,
-    );
-  }
-  return { kind: 'key', key: backup };
-}
-
-export function readJobs(get: InputGetter): number {
-  return get('jobs') ? parseIntInput(get('jobs'), 'jobs', { min: 1, max: 64 }) : 2;
-}
-
-export function tempDir(): string {
-  return process.env.RUNNER_TEMP || os.tmpdir();
-}
+import {
+  type DestinationConfig,
+  type InputGetter,
+  readDecryption,
+  readDestination,
+  readJobs,
+  readSelector,
+  secretInput,
+  storageFor,
+  tempDir,
+} from './inputs.js';
+import { TABLE_HEADER, tableRows } from './table-report.js';
 
 export function readVerifyConfig(get: InputGetter): { config: VerifyConfig; destination?: DestinationConfig } {
   const connection = parseDatabaseUrl(secretInput(get, 'database-url'));
@@ -81,25 +49,6 @@ export function readVerifyConfig(get: InputGetter): { config: VerifyConfig; dest
     },
   };
 }
-
-/** `checksums` false: the backup recorded row counts only (table-checksums: false). */
-export function tableRows(checks: TableCheck[], checksums = true): string[][] {
-  return checks.map((c) => [
-    `${c.schema}.${c.name}`,
-    c.expectedRows === null ? '—' : c.expectedRows.toLocaleString('en-US'),
-    c.actualRows === null ? '—' : c.actualRows.toLocaleString('en-US'),
-    c.expectedRows === null || c.actualRows === null
-      ? '—'
-      : !checksums
-        ? 'not recorded'
-        : c.checksumOk
-          ? 'ok'
-          : 'DIFFERS',
-    c.problem === null ? '✅' : `❌ ${c.problem}`,
-  ]);
-}
-
-export const TABLE_HEADER = ['Table', 'Expected rows', 'Actual rows', 'Checksum', 'Status'];
 
 export function verifyReport(o: VerifyOutcome): Report {
   const m = o.manifest;
@@ -165,7 +114,7 @@ export const verifyCommand: Command = {
       storage,
       log: ctx.log,
       signal: ctx.signal,
-      pgClientInstaller: ctx.host === 'action' ? actionsPgClientInstaller : undefined,
+      pgClientInstaller: ctx.pgClientInstaller,
       progressIntervalMs: progressIntervalMs(),
     });
     const bad = mismatchesOf(o.tables);

@@ -1,11 +1,12 @@
 /** `pgdr keygen`: an OpenPGP key pair for public-key mode, and where each half belongs. */
-import type { InputGetter } from '../core/inputs.js';
-import { secretInput } from '../core/inputs.js';
+
 import { generateKeyPair, KEY_ALGORITHMS, type KeygenConfig } from '../core/keygen.js';
 import type { CommandResult } from '../core/report.js';
 import { UserError } from '../util/errors.js';
 import { parseChoice } from '../util/units.js';
 import type { Command } from './command.js';
+import type { InputGetter } from './inputs.js';
+import { secretInput } from './inputs.js';
 
 export function readKeygenConfig(get: InputGetter): KeygenConfig {
   const outputDir = get('destination');

@@ -1,8 +1,6 @@
 /** The restore action: inputs (with `confirm`) → runRestore → outputs and a report. */
 
 import type { EncryptionConfig } from '../core/backup.js';
-import type { InputGetter } from '../core/inputs.js';
-import { readDestination, secretInput, storageFor } from '../core/inputs.js';
 import { NO_CHECKSUMS } from '../core/manifest.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import { parsePgVersion } from '../core/postgres/install.js';
@@ -10,10 +8,19 @@ import type { CommandResult } from '../core/report.js';
 import { type RestoreConfig, runRestore } from '../core/restore.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes, formatDuration, parseBoolean } from '../util/units.js';
-import { readEncryption } from './backup.js';
 import { type Command, progressIntervalMs } from './command.js';
-import { actionsPgClientInstaller } from './pg-client.js';
-import { readDecryption, readJobs, readSelector, TABLE_HEADER, tableRows, tempDir } from './verify.js';
+import type { InputGetter } from './inputs.js';
+import {
+  readDecryption,
+  readDestination,
+  readEncryption,
+  readJobs,
+  readSelector,
+  secretInput,
+  storageFor,
+  tempDir,
+} from './inputs.js';
+import { TABLE_HEADER, tableRows } from './table-report.js';
 
 export function readRestoreConfig(get: InputGetter): {
   config: RestoreConfig;
@@ -72,7 +79,7 @@ export const restoreCommand: Command = {
       storage,
       log: ctx.log,
       signal: ctx.signal,
-      pgClientInstaller: ctx.host === 'action' ? actionsPgClientInstaller : undefined,
+      pgClientInstaller: ctx.pgClientInstaller,
       progressIntervalMs: progressIntervalMs(),
     });
     const m = r.manifest;

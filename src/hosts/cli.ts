@@ -9,13 +9,13 @@
  * refused on the command line, where any user of the machine could read them.
  */
 import fs from 'node:fs';
-import { COMMANDS } from './actions/index.js';
-import type { InputGetter } from './core/inputs.js';
-import { reportToText } from './core/report.js';
-import { CancelledError, describeError, UserError } from './util/errors.js';
-import { consoleLogger } from './util/log.js';
-import { startMemoryGovernor } from './util/memory.js';
-import { redact } from './util/secrets.js';
+import { COMMANDS } from '../commands/index.js';
+import type { InputGetter } from '../commands/inputs.js';
+import { reportToText } from '../core/report.js';
+import { CancelledError, describeError, UserError } from '../util/errors.js';
+import { consoleLogger } from '../util/log.js';
+import { startMemoryGovernor } from '../util/memory.js';
+import { redact } from '../util/secrets.js';
 
 const SECRET_INPUTS = /passphrase|private-key|password|token|webhook-url/;
 const ALIASES: Record<string, string> = { output: 'destination', o: 'destination' };
@@ -125,7 +125,6 @@ export async function runCli(argv: string[]): Promise<number> {
         warn: (m) => console.error(`warning: ${redact(m)}`),
       },
       signal: controller.signal,
-      host: 'cli',
     });
     for (const w of result.warnings ?? []) console.error(`warning: ${redact(w)}`);
     if (parsed.json) console.log(redact(JSON.stringify(result.outputs, null, 2)));

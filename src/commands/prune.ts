@@ -1,5 +1,5 @@
 /** The prune action: inputs → runPrune → outputs and a summary of every backup and why it stays or goes. */
-import { type InputGetter, readDestination, storageFor } from '../core/inputs.js';
+
 import { validateName } from '../core/layout.js';
 import { type PruneConfig, type PruneResult, runPrune } from '../core/prune.js';
 import type { CommandResult, ReportTable } from '../core/report.js';
@@ -13,6 +13,7 @@ import {
 import { UserError } from '../util/errors.js';
 import { formatBytes, formatDuration, parseBoolean, parseDuration, parseIntInput } from '../util/units.js';
 import type { Command } from './command.js';
+import { type InputGetter, readDestination, storageFor } from './inputs.js';
 
 /** Rows beyond this are summarised, to keep the job summary well under GitHub's 1 MiB per step. */
 const MAX_TABLE_ROWS = 2000;

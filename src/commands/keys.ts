@@ -1,10 +1,11 @@
 /** `pgdr keys`: which key each kept backup needs, so an old key is retired only when nothing needs it. */
-import { type InputGetter, readDestination, secretInput, storageFor } from '../core/inputs.js';
+
 import { countPrivateKeyBlocks, parsePassphrases, readKeyReport } from '../core/keys.js';
 import { validateName } from '../core/layout.js';
 import type { CommandResult } from '../core/report.js';
 import { UserError } from '../util/errors.js';
 import type { Command } from './command.js';
+import { type InputGetter, readDestination, secretInput, storageFor } from './inputs.js';
 
 export function readKeysConfig(get: InputGetter): {
   destination: ReturnType<typeof readDestination>;

@@ -1,13 +1,17 @@
-import type { InputGetter } from '../core/inputs.js';
+import type { PgClientInstaller } from '../core/postgres/install.js';
 import type { CommandResult } from '../core/report.js';
 import { UserError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import type { InputGetter } from './inputs.js';
 
 export interface CommandContext {
   log: Logger;
   signal: AbortSignal;
-  /** 'action' when run by the Actions runner, 'cli' for pgdr. */
-  host: 'action' | 'cli';
+  /**
+   * Installs a missing or too-old PostgreSQL client. The Actions host provides one (GitHub's Linux
+   * runners); the CLI does not, and the error says what to install.
+   */
+  pgClientInstaller?: PgClientInstaller;
 }
 
 /**

@@ -1,7 +1,6 @@
 /** The notify action: a run's status → an issue for on-call (opened, commented, or closed) and a webhook. */
 import { GitHubRestClient, parseRepository } from '../core/github/client.js';
 import { postWebhook } from '../core/github/http.js';
-import { type InputGetter, readDestination, secretInput, storageFor } from '../core/inputs.js';
 import { validateName } from '../core/layout.js';
 import {
   describeLastGood,
@@ -16,14 +15,7 @@ import { UserError } from '../util/errors.js';
 import { registerSecret } from '../util/secrets.js';
 import { parseBoolean, parseChoice } from '../util/units.js';
 import type { Command } from './command.js';
-
-/** Splits a comma- or newline-separated list input. */
-export function parseList(value: string): string[] {
-  return value
-    .split(/[,\n]/)
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
+import { type InputGetter, parseList, readDestination, secretInput, storageFor } from './inputs.js';
 
 function httpUrl(value: string, input: string): string {
   let u: URL;

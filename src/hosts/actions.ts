@@ -1,12 +1,13 @@
 /** The one place that talks to the Actions runner: inputs, outputs, summary, secrets, cancel, failure. */
 import * as core from '@actions/core';
-import type { InputGetter } from '../core/inputs.js';
+import type { Command } from '../commands/command.js';
+import type { InputGetter } from '../commands/inputs.js';
 import { type Report, reportToMarkdown } from '../core/report.js';
 import { CancelledError, describeError, UserError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { startMemoryGovernor } from '../util/memory.js';
 import { onSecret, redact } from '../util/secrets.js';
-import type { Command } from './command.js';
+import { actionsPgClientInstaller } from './actions-installer.js';
 
 export const getInput: InputGetter = (name) => core.getInput(name).trim();
 
@@ -41,7 +42,11 @@ export async function runAsAction(command: Command): Promise<void> {
   process.once('SIGTERM', () => cancel('SIGTERM'));
   const stopGovernor = startMemoryGovernor();
   try {
-    const result = await command.run(getInput, { log: actionsLogger, signal: controller.signal, host: 'action' });
+    const result = await command.run(getInput, {
+      log: actionsLogger,
+      signal: controller.signal,
+      pgClientInstaller: actionsPgClientInstaller,
+    });
     for (const [k, v] of Object.entries(result.outputs)) {
       core.setOutput(k, typeof v === 'string' ? redact(v) : String(v));
     }

@@ -1,5 +1,5 @@
 /** The monitor action: inputs → runMonitor → status outputs, a table of checks and a trend chart. */
-import { type InputGetter, readDestination, secretInput, storageFor } from '../core/inputs.js';
+
 import { validateName } from '../core/layout.js';
 import type { Level } from '../core/monitor/checks.js';
 import { readArchiverStats } from '../core/monitor/wal.js';
@@ -9,7 +9,7 @@ import type { CommandResult, Report } from '../core/report.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes, formatDuration, parseBoolean, parseChoice, parseDuration, parseSize } from '../util/units.js';
 import type { Command } from './command.js';
-import { parseList } from './notify.js';
+import { type InputGetter, parseList, readDestination, secretInput, storageFor } from './inputs.js';
 
 function parseNumber(value: string, input: string, min: number, max: number, example: string): number {
   const n = Number(value.trim().replace(/%$/, ''));

@@ -1,13 +1,5 @@
 /** The backup action: inputs → runBackup → outputs and a summary. */
 import { type BackupConfig, type EncryptionConfig, runBackup } from '../core/backup.js';
-import {
-  type DestinationConfig,
-  type InputGetter,
-  readDestination,
-  readServerSideEncryption,
-  secretInput,
-  storageFor,
-} from '../core/inputs.js';
 import { parsePassphrases } from '../core/keys.js';
 import { type Compression, validateName } from '../core/layout.js';
 import { checkCompressionSupported, DEFAULT_LEVEL, LEVEL_RANGE } from '../core/pipeline/compress.js';
@@ -26,80 +18,17 @@ import {
   parseIntInput,
 } from '../util/units.js';
 import { type Command, progressIntervalMs } from './command.js';
-import { actionsPgClientInstaller } from './pg-client.js';
-
-/**
- * The key a backup encrypts with. `several: 'first'` (restore's pre-restore backup) accepts a rotation
- * list of passphrases, one per line, and encrypts with the first (the current one).
- */
-export function readEncryption(get: InputGetter, several: 'refuse' | 'first' = 'refuse'): EncryptionConfig {
-  const mode = get('encryption')
-    ? parseChoice(get('encryption'), 'encryption', ['openpgp', 'none'] as const)
-    : 'openpgp';
-  const given = secretInput(get, 'encryption-passphrase');
-  const passphrase = several === 'first' ? (parsePassphrases(given)[0] ?? '') : given;
-  const publicKey = get('encryption-public-key');
-  if (mode === 'none') {
-    if (passphrase || publicKey) {
-      throw new UserError(
-        `'encryption: none' conflicts with the key given in 'encryption-${passphrase ? 'passphrase' : 'public-key'}'`,
-      );
-    }
-    return { kind: 'none' };
-  }
-  if (passphrase && publicKey) {
-    throw new UserError(`give either 'encryption-passphrase' or 'encryption-public-key', not both`);
-  }
-  if (passphrase) {
-    checkPassphrase(passphrase, 'encryption-passphrase');
-    return { kind: 'passphrase', passphrase };
-  }
-  if (publicKey) return { kind: 'public-key', armoredKey: publicKey };
-  throw new UserError(
-    `backups are encrypted: set 'encryption-passphrase' (a secret) or 'encryption-public-key' (an armored OpenPGP public key), ` +
-      `or set 'encryption: none' to store them unencrypted`,
-  );
-}
-
-/** `object-lock-days` / `object-lock-mode`: S3 Object Lock retention, refused for local directories. */
-export function readObjectLock(get: InputGetter, destinations: DestinationConfig[]): BackupConfig['objectLock'] {
-  const rawDays = get('object-lock-days');
-  const rawMode = get('object-lock-mode');
-  if (!rawDays) {
-    if (rawMode) throw new UserError(`'object-lock-mode' needs 'object-lock-days'`);
-    return undefined;
-  }
-  const days = parseIntInput(rawDays, 'object-lock-days', { min: 1, max: 36_500 });
-  const mode = rawMode
-    ? (parseChoice(rawMode, 'object-lock-mode', ['governance', 'compliance'] as const).toUpperCase() as
-        | 'GOVERNANCE'
-        | 'COMPLIANCE')
-    : 'GOVERNANCE';
-  for (const [i, d] of destinations.entries()) {
-    if (d.destination.kind !== 's3') {
-      throw new UserError(
-        `'object-lock-days' needs S3 storage with Object Lock: '${i === 0 ? 'destination' : 'replica-destination'}' is a local directory (${d.destination.url}); remove 'object-lock-days' or use an s3:// destination`,
-      );
-    }
-  }
-  return { days, mode };
-}
-
-/** `replica-destination` (+ `replica-s3-*`): a second destination; the same `sse` applies to it. */
-export function readReplica(get: InputGetter, primary: DestinationConfig): DestinationConfig | undefined {
-  if (!get('replica-destination')) {
-    for (const n of ['replica-s3-endpoint', 'replica-s3-region', 'replica-s3-force-path-style']) {
-      if (get(n)) throw new UserError(`'${n}' is set but 'replica-destination' is not`);
-    }
-    return undefined;
-  }
-  const base = readDestination(get, 'replica-');
-  const replica = { ...base, s3: { ...base.s3, ...readServerSideEncryption(get) } };
-  if (replica.destination.url === primary.destination.url && replica.s3.endpoint === primary.s3.endpoint) {
-    throw new UserError(`'replica-destination' must differ from 'destination' (both are ${primary.destination.url})`);
-  }
-  return replica;
-}
+import {
+  type DestinationConfig,
+  type InputGetter,
+  readDestination,
+  readEncryption,
+  readObjectLock,
+  readReplica,
+  readServerSideEncryption,
+  secretInput,
+  storageFor,
+} from './inputs.js';
 
 export function readBackupConfig(get: InputGetter): {
   config: BackupConfig;
@@ -164,8 +93,7 @@ export const backupCommand: Command = {
       log: ctx.log,
       signal: ctx.signal,
       replica: replica ? { storage: storageFor(replica), prefix: replica.destination.prefix } : undefined,
-      // Only the action installs a missing pg_dump (on GitHub's Linux runners); the CLI says what to run.
-      pgClientInstaller: ctx.host === 'action' ? actionsPgClientInstaller : undefined,
+      pgClientInstaller: ctx.pgClientInstaller,
       tempDir: process.env.RUNNER_TEMP || undefined,
       progressIntervalMs: progressIntervalMs(),
     });
