@@ -19,6 +19,11 @@ export async function runActionByName(name: string): Promise<void> {
     core.setFailed(`'command' must be one of ${ACTION_NAMES.join(', ')} (got '${chosen}')`);
     return;
   }
-  const { runAsAction } = await import('./hosts/actions.js');
+  const { runAsAction, warnUnusedRootInputs } = await import('./hosts/actions.js');
+  if (name === 'root')
+    warnUnusedRootInputs(
+      command,
+      Object.values(COMMANDS).filter((c) => c.spec.action),
+    );
   await runAsAction(command);
 }

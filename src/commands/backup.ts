@@ -20,32 +20,32 @@ import {
 import { type Command, progressIntervalMs } from './command.js';
 import {
   type DestinationConfig,
+  destinationInputs,
   type InputGetter,
   readDestination,
   readEncryption,
   readObjectLock,
   readReplica,
   readServerSideEncryption,
-  secretInput,
   storageFor,
 } from './inputs.js';
+import { boundInputs, type CommandSpec } from './schema.js';
 
-export function readBackupConfig(get: InputGetter): {
+export function readBackupConfig(raw: InputGetter): {
   config: BackupConfig;
   destination: ReturnType<typeof readDestination>;
   replica?: DestinationConfig;
 } {
-  const connection = parseDatabaseUrl(secretInput(get, 'database-url'));
+  const get = boundInputs(backupSpec, raw);
+  const connection = parseDatabaseUrl(get('database-url'));
   const base = readDestination(get);
   const destination = { ...base, s3: { ...base.s3, ...readServerSideEncryption(get) } };
   const replica = readReplica(get, destination);
   const objectLock = readObjectLock(get, replica ? [destination, replica] : [destination]);
   const pgVersion = parsePgVersion(get('pg-version'));
   const name = get('name') ? validateName(get('name')) : undefined;
-  const format = get('format') ? parseChoice(get('format'), 'format', ['plain', 'custom'] as const) : 'plain';
-  const compression: Compression = get('compression')
-    ? parseChoice(get('compression'), 'compression', ['gzip', 'zstd', 'none'] as const)
-    : 'gzip';
+  const format = parseChoice(get('format'), 'format', ['plain', 'custom'] as const);
+  const compression: Compression = parseChoice(get('compression'), 'compression', ['gzip', 'zstd', 'none'] as const);
   if (format === 'plain') checkCompressionSupported(compression);
   let compressionLevel = DEFAULT_LEVEL[compression];
   if (get('compression-level')) {
@@ -54,12 +54,12 @@ export function readBackupConfig(get: InputGetter): {
     compressionLevel = parseIntInput(get('compression-level'), 'compression-level', { min, max });
   }
   const encryption = readEncryption(get);
-  const verifyUpload = get('verify-upload') ? parseBoolean(get('verify-upload'), 'verify-upload') : true;
-  const tableChecksums = get('table-checksums') ? parseBoolean(get('table-checksums'), 'table-checksums') : true;
+  const verifyUpload = parseBoolean(get('verify-upload'), 'verify-upload');
+  const tableChecksums = parseBoolean(get('table-checksums'), 'table-checksums');
   const pgBinDir = get('pg-bin-dir') || undefined;
   const lock = {
-    ttlSeconds: parseDuration(get('lock-ttl') || '6h', 'lock-ttl'),
-    waitSeconds: parseDuration(get('lock-wait') || '0s', 'lock-wait'),
+    ttlSeconds: parseDuration(get('lock-ttl'), 'lock-ttl'),
+    waitSeconds: parseDuration(get('lock-wait'), 'lock-wait'),
   };
   return {
     destination,
@@ -82,9 +82,123 @@ export function readBackupConfig(get: InputGetter): {
   };
 }
 
-export const backupCommand: Command = {
+export const backupSpec: CommandSpec = {
   name: 'backup',
-  description: 'dump a database, compress, encrypt and store it with a manifest',
+  summary: 'dump a database, compress, encrypt and store it with a manifest',
+  action: {
+    name: 'postgres-dr backup',
+    description:
+      'Dump a PostgreSQL database (read-only), compress, encrypt with OpenPGP AES-256, upload to S3-compatible storage or a directory, verify the stored object, and write a manifest last.',
+    icon: 'database',
+    color: 'blue',
+  },
+  inputs: {
+    'database-url': {
+      description:
+        'postgres://user:password@host:5432/dbname[?sslmode=require]. Use a read-only role; the session is forced read-only anyway. When empty, the standard PG* environment variables apply (PGHOST, PGUSER, PGPASSWORD, …).',
+      secret: 'url-credentials',
+    },
+    ...destinationInputs('s3://bucket/prefix, or a local directory path.', { required: true }),
+    name: { description: 'Name of the backup set, [a-z0-9][a-z0-9._-]*. Default: the database name.' },
+    format: {
+      description:
+        'plain (a .sql.gz that `gunzip -c | psql` restores) or custom (pg_restore, parallel restore with -j).',
+      default: 'plain',
+    },
+    compression: {
+      description:
+        'gzip, zstd (Node 22.15+; the node24 runtime has it) or none. With format custom, pg_dump compresses (zstd needs pg_dump 16+).',
+      default: 'gzip',
+    },
+    'compression-level': { description: 'gzip 1-9 (default 6), zstd 1-19 (default 3).' },
+    encryption: {
+      description:
+        'openpgp (default: a key is required) or none (store unencrypted: only for storage you trust completely).',
+      default: 'openpgp',
+    },
+    'encryption-passphrase': {
+      description: 'Passphrase for OpenPGP symmetric AES-256 encryption (pass a secret). Decrypt with `gpg --decrypt`.',
+      secret: true,
+    },
+    'encryption-public-key': {
+      description:
+        'ASCII-armored OpenPGP public key to encrypt to, instead of a passphrase: the backup job then cannot decrypt what it wrote.',
+    },
+    sse: { description: 'Server-side encryption as well: AES256 or aws:kms.' },
+    'sse-kms-key-id': { description: 'KMS key for sse: aws:kms.' },
+    'pg-bin-dir': {
+      description:
+        'Directory holding pg_dump. Default: the oldest installed client that is at least the server major (PATH and /usr/lib/postgresql/*/bin).',
+    },
+    'verify-upload': {
+      description: 'Read the stored object back and compare its SHA-256 with what was sent.',
+      default: 'true',
+      type: 'boolean',
+    },
+    'table-checksums': {
+      description:
+        "Record each table's content checksum in the manifest, so verify checks contents as well as exact row counts. Plain dumps: a sum of per-row XXH64 hashes read off the dump as it streams (pgdr-copy-xxh64-sum-v1, no extra load on the database). Custom format: computed by the server in the dump's snapshot (pgdr-row-md5-sum64-v1), which costs it about as much CPU as the dump. false records exact row counts only.",
+      default: 'true',
+      type: 'boolean',
+    },
+    'lock-ttl': {
+      description:
+        'A backup holds <prefix>/<name>/.lock while it runs, so two backups of one set never overlap. A lock older than this (a killed run) is taken over, with a warning.',
+      default: '6h',
+      type: 'duration',
+    },
+    'lock-wait': {
+      description:
+        'How long to wait for a running backup of the same set before failing (0s: fail at once, naming the holder).',
+      default: '0s',
+      type: 'duration',
+    },
+    'pg-version': {
+      description:
+        "Which pg_dump: auto (the oldest installed client at least the server's major) or a major such as 17. When the right client is missing, the action installs postgresql-client-<major> from the PostgreSQL apt repository on GitHub's Linux runners (the .deb files are cached with actions/cache); elsewhere it fails before any upload, naming the command to run.",
+      default: 'auto',
+    },
+    'object-lock-days': {
+      description:
+        'Keep the data object and its manifest immutable for this many days with S3 Object Lock (the bucket must have Object Lock enabled). Not for local directories.',
+    },
+    'object-lock-mode': {
+      description:
+        'GOVERNANCE (default: users with s3:BypassGovernanceRetention can still delete) or COMPLIANCE (nobody, not even the root account, can delete before the date).',
+    },
+    'replica-destination': {
+      description:
+        'A second destination (s3://bucket/prefix or a directory, e.g. a bucket in another region): after the primary backup is stored and verified, the same bytes are copied there, read back and checked against the SHA-256, then its manifest is written. A failed copy fails the step; the primary backup stays good.',
+    },
+    'replica-s3-endpoint': {
+      description:
+        'S3 API endpoint of the replica (empty: AWS S3, or AWS_ENDPOINT_URL_S3). The AWS credentials of the job must reach both destinations.',
+    },
+    'replica-s3-region': { description: 'Region of the replica bucket. Empty: AWS_REGION, else us-east-1.' },
+    'replica-s3-force-path-style': {
+      description: 'Path-style addressing for the replica. Default: true when replica-s3-endpoint is set.',
+    },
+  },
+  outputs: {
+    key: { description: 'Object key of the backup data.' },
+    'manifest-key': { description: 'Object key of its manifest.' },
+    size: { description: 'Stored size in bytes.' },
+    sha256: { description: 'SHA-256 of the stored object (hex).' },
+    'duration-seconds': { description: 'Wall time of the whole backup.' },
+    'created-at': { description: 'Snapshot time (UTC ISO-8601).' },
+    name: { description: 'Backup set name.' },
+    tables: { description: 'Number of tables in the manifest.' },
+    rows: { description: 'Total rows across those tables.' },
+    'replica-key': { description: "Object key of the replica's copy (empty without replica-destination)." },
+    'replica-manifest-key': {
+      description: "Object key of the replica's manifest (empty without replica-destination).",
+    },
+  },
+};
+
+export const backupCommand: Command = {
+  spec: backupSpec,
+  streaming: true,
   async run(get, ctx): Promise<CommandResult> {
     const { config, destination, replica } = readBackupConfig(get);
     const storage = storageFor(destination);

@@ -2,7 +2,7 @@ import type { PgClientInstaller } from '../core/postgres/install.js';
 import type { CommandResult } from '../core/report.js';
 import { UserError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import type { InputGetter } from './inputs.js';
+import type { CommandSpec, InputGetter } from './schema.js';
 
 export interface CommandContext {
   log: Logger;
@@ -35,7 +35,9 @@ export function progressIntervalMs(env: NodeJS.ProcessEnv = process.env): number
  * I/O), calls the core, and returns outputs and a report. The action runtime and the CLI both run it.
  */
 export interface Command {
-  name: string;
-  description: string;
+  spec: CommandSpec;
+  /** Streams a database through the process (backup, verify, restore): the hosts start the memory governor. */
+  streaming?: boolean;
+  /** `get` is bound to `spec` (hosts wrap their raw getter with boundInputs). */
   run(get: InputGetter, ctx: CommandContext): Promise<CommandResult>;
 }

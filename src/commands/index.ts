@@ -9,16 +9,21 @@ import { pruneCommand } from './prune.js';
 import { restoreCommand } from './restore.js';
 import { verifyCommand } from './verify.js';
 
-export const COMMANDS: Record<string, Command> = {
-  backup: backupCommand,
-  prune: pruneCommand,
-  notify: notifyCommand,
-  monitor: monitorCommand,
-  verify: verifyCommand,
-  restore: restoreCommand,
-  // CLI-only (no action.yml): key management.
-  keys: keysCommand,
-  keygen: keygenCommand,
-};
+/** In the order the docs and `pgdr --help` list them. */
+export const COMMAND_LIST: readonly Command[] = [
+  backupCommand,
+  verifyCommand,
+  restoreCommand,
+  pruneCommand,
+  monitorCommand,
+  notifyCommand,
+  keysCommand,
+  keygenCommand,
+];
 
-export const ACTION_NAMES = ['backup', 'verify', 'restore', 'prune', 'monitor', 'notify'] as const;
+export const COMMANDS: Readonly<Record<string, Command>> = Object.fromEntries(
+  COMMAND_LIST.map((c) => [c.spec.name, c]),
+);
+
+/** The commands that are GitHub Actions (actions/<name>/action.yml); the others are CLI-only. */
+export const ACTION_NAMES: readonly string[] = COMMAND_LIST.filter((c) => c.spec.action).map((c) => c.spec.name);

@@ -10,16 +10,29 @@ import { validateName } from '../core/layout.js';
 import { checkPassphrase } from '../core/pipeline/gpg.js';
 import { type Destination, openStorage, parseDestination, type Storage } from '../core/storage/index.js';
 import { UserError } from '../util/errors.js';
-import { registerSecret } from '../util/secrets.js';
 import { parseBoolean, parseChoice, parseIntInput } from '../util/units.js';
+import type { InputGetter, InputSpec } from './schema.js';
 
-/** Returns the raw value of an input (kebab-case name), or '' when not given. */
-export type InputGetter = (name: string) => string;
+export type { InputGetter } from './schema.js';
 
-export function secretInput(get: InputGetter, name: string): string {
-  const v = get(name);
-  registerSecret(v);
-  return v;
+/** `destination` and the `s3-*` inputs every command that reads storage takes. */
+export function destinationInputs(
+  description: string,
+  options: { required?: boolean } = {},
+): Record<string, InputSpec> {
+  return {
+    destination: { description, ...(options.required ? { required: true } : {}), cliAliases: ['output', 'o'] },
+    's3-endpoint': {
+      description:
+        'S3 API endpoint for MinIO, R2 and other S3-compatible services (e.g. https://minio.example.com:9000). AWS_ENDPOINT_URL_S3 works too. Empty: AWS S3.',
+    },
+    's3-region': { description: 'Region of the bucket. Empty: AWS_REGION, else us-east-1.' },
+    's3-force-path-style': {
+      description:
+        'Address the bucket as https://endpoint/bucket (MinIO and most self-hosted servers). Default: true when s3-endpoint is set.',
+      type: 'boolean',
+    },
+  };
 }
 
 export interface DestinationConfig {
@@ -83,10 +96,8 @@ export function storageFor(cfg: DestinationConfig): Storage {
  * list of passphrases, one per line, and encrypts with the first (the current one).
  */
 export function readEncryption(get: InputGetter, several: 'refuse' | 'first' = 'refuse'): EncryptionConfig {
-  const mode = get('encryption')
-    ? parseChoice(get('encryption'), 'encryption', ['openpgp', 'none'] as const)
-    : 'openpgp';
-  const given = secretInput(get, 'encryption-passphrase');
+  const mode = parseChoice(get('encryption'), 'encryption', ['openpgp', 'none'] as const);
+  const given = get('encryption-passphrase');
   const passphrase = several === 'first' ? (parsePassphrases(given)[0] ?? '') : given;
   const publicKey = get('encryption-public-key');
   if (mode === 'none') {
@@ -153,9 +164,9 @@ export function readReplica(get: InputGetter, primary: DestinationConfig): Desti
 
 /** The keys that open a backup: a passphrase, or private key(s) with their passphrase. */
 export function readDecryption(get: InputGetter): DecryptionConfig {
-  const passphrase = secretInput(get, 'encryption-passphrase') || undefined;
-  const privateKey = secretInput(get, 'encryption-private-key') || undefined;
-  const privateKeyPassphrase = secretInput(get, 'encryption-private-key-passphrase') || undefined;
+  const passphrase = get('encryption-passphrase') || undefined;
+  const privateKey = get('encryption-private-key') || undefined;
+  const privateKeyPassphrase = get('encryption-private-key-passphrase') || undefined;
   if (privateKeyPassphrase && !privateKey) {
     throw new UserError(`'encryption-private-key-passphrase' is set but 'encryption-private-key' is not`);
   }
@@ -169,7 +180,7 @@ export function readDecryption(get: InputGetter): DecryptionConfig {
 
 /** `backup` (latest or a key) and `name`; `file` is verify's `backup-file` ('' elsewhere). */
 export function readSelector(get: InputGetter, file: string): BackupSelector {
-  const backup = get('backup') || 'latest';
+  const backup = get('backup');
   const name = get('name') ? validateName(get('name')) : undefined;
   if (file) {
     if (backup !== 'latest') throw new UserError(`give either 'backup' or 'backup-file', not both`);
@@ -186,7 +197,7 @@ export function readSelector(get: InputGetter, file: string): BackupSelector {
 }
 
 export function readJobs(get: InputGetter): number {
-  return get('jobs') ? parseIntInput(get('jobs'), 'jobs', { min: 1, max: 64 }) : 2;
+  return parseIntInput(get('jobs'), 'jobs', { min: 1, max: 64 });
 }
 
 export function tempDir(): string {

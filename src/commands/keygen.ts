@@ -5,26 +5,48 @@ import type { CommandResult } from '../core/report.js';
 import { UserError } from '../util/errors.js';
 import { parseChoice } from '../util/units.js';
 import type { Command } from './command.js';
-import type { InputGetter } from './inputs.js';
-import { secretInput } from './inputs.js';
+import { boundInputs, type CommandSpec, type InputGetter } from './schema.js';
 
-export function readKeygenConfig(get: InputGetter): KeygenConfig {
-  const outputDir = get('destination');
+export function readKeygenConfig(raw: InputGetter): KeygenConfig {
+  const get = boundInputs(keygenSpec, raw);
+  const outputDir = get('output');
   if (!outputDir) throw new UserError(`'output' is required: the directory to write the key pair into`);
   if (/^s3:\/\//i.test(outputDir)) throw new UserError(`'output' must be a local directory, not ${outputDir}`);
-  const algorithm = get('algorithm') ? parseChoice(get('algorithm'), 'algorithm', KEY_ALGORITHMS) : 'ed25519';
-  const uid = get('uid') || 'postgres-dr backups';
+  const algorithm = parseChoice(get('algorithm'), 'algorithm', KEY_ALGORITHMS);
+  const uid = get('uid');
   if (/[<>]/.test(uid) && !/^[^<>]*<[^<>@\s]+@[^<>\s]+>$/.test(uid)) {
     throw new UserError(`'uid' must look like "Name <email@example.com>" or a plain name (got '${uid}')`);
   }
-  const passphrase = secretInput(get, 'key-passphrase') || undefined;
+  const passphrase = get('key-passphrase') || undefined;
   if (passphrase && /[\r\n]/.test(passphrase)) throw new UserError(`'key-passphrase' must be a single line`);
   return { outputDir, algorithm, uid, passphrase };
 }
 
-export const keygenCommand: Command = {
+export const keygenSpec: CommandSpec = {
   name: 'keygen',
-  description: 'make an OpenPGP key pair for public-key encryption (--output DIR)',
+  summary: 'make an OpenPGP key pair for public-key encryption (--output DIR)',
+  inputs: {
+    output: {
+      description: 'The local directory to write the key pair into (public.asc, private.asc).',
+      required: true,
+      cliAliases: ['o'],
+    },
+    algorithm: { description: 'Key algorithm.', default: 'ed25519', choices: KEY_ALGORITHMS },
+    uid: { description: 'User ID of the key: a name, or "Name <email@example.com>".', default: 'postgres-dr backups' },
+    'key-passphrase': {
+      description: 'Protect the private key with this passphrase (then pass it as encryption-private-key-passphrase).',
+      secret: true,
+    },
+  },
+  outputs: {
+    fingerprint: { description: 'Fingerprint of the new key.' },
+    'public-key-file': { description: 'Path of the public key (for encryption-public-key).' },
+    'private-key-file': { description: 'Path of the private key (for encryption-private-key).' },
+  },
+};
+
+export const keygenCommand: Command = {
+  spec: keygenSpec,
   async run(get, ctx): Promise<CommandResult> {
     const cfg = readKeygenConfig(get);
     ctx.log.info(`generating a ${cfg.algorithm} key pair for '${cfg.uid}'`);

@@ -5,18 +5,20 @@ import { validateName } from '../core/layout.js';
 import type { CommandResult } from '../core/report.js';
 import { UserError } from '../util/errors.js';
 import type { Command } from './command.js';
-import { type InputGetter, readDestination, secretInput, storageFor } from './inputs.js';
+import { destinationInputs, readDestination, storageFor } from './inputs.js';
+import { boundInputs, type CommandSpec, type InputGetter } from './schema.js';
 
-export function readKeysConfig(get: InputGetter): {
+export function readKeysConfig(raw: InputGetter): {
   destination: ReturnType<typeof readDestination>;
   name?: string;
   passphrases: string[];
   privateKey?: string;
 } {
+  const get = boundInputs(keysSpec, raw);
   const destination = readDestination(get);
   const name = get('name') ? validateName(get('name')) : undefined;
-  const passphrases = parsePassphrases(secretInput(get, 'encryption-passphrase'));
-  const privateKey = secretInput(get, 'encryption-private-key') || undefined;
+  const passphrases = parsePassphrases(get('encryption-passphrase'));
+  const privateKey = get('encryption-private-key') || undefined;
   if (privateKey && countPrivateKeyBlocks(privateKey) === 0) {
     throw new UserError(
       `'encryption-private-key' must hold ASCII-armored OpenPGP private keys (-----BEGIN PGP PRIVATE KEY BLOCK-----)`,
@@ -25,9 +27,36 @@ export function readKeysConfig(get: InputGetter): {
   return { destination, name, passphrases, privateKey };
 }
 
-export const keysCommand: Command = {
+export const keysSpec: CommandSpec = {
   name: 'keys',
-  description: 'list which encryption key each kept backup needs (for key rotation)',
+  summary: 'list which encryption key each kept backup needs (for key rotation)',
+  inputs: {
+    ...destinationInputs('s3://bucket/prefix, or a local directory path: the same as given to backup.', {
+      required: true,
+    }),
+    name: { description: 'Only this backup set. Default: every set under the destination.' },
+    'encryption-passphrase': {
+      description:
+        'Passphrases to check the backups against, one per line: each backup says whether one of them opens it.',
+      secret: true,
+      type: 'text',
+    },
+    'encryption-private-key': {
+      description: 'ASCII-armored OpenPGP private key(s) to check the backups against.',
+      secret: true,
+      type: 'text',
+    },
+  },
+  outputs: {
+    backups: { description: 'Number of backups read.' },
+    keys: { description: 'Number of distinct keys the backups need.' },
+    unopenable: { description: 'Number of backups none of the given keys opens.' },
+    'key-usage': { description: 'JSON array: each key, and the backups that need it.' },
+  },
+};
+
+export const keysCommand: Command = {
+  spec: keysSpec,
   async run(get, ctx): Promise<CommandResult> {
     const cfg = readKeysConfig(get);
     const storage = storageFor(cfg.destination);

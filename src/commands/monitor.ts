@@ -9,55 +9,49 @@ import type { CommandResult, Report } from '../core/report.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes, formatDuration, parseBoolean, parseChoice, parseDuration, parseSize } from '../util/units.js';
 import type { Command } from './command.js';
-import { type InputGetter, parseList, readDestination, secretInput, storageFor } from './inputs.js';
+import { destinationInputs, type InputGetter, parseList, readDestination, storageFor } from './inputs.js';
+import { boundInputs, type CommandSpec } from './schema.js';
 
-function parseNumber(value: string, input: string, min: number, max: number, example: string): number {
+function parseNumber(value: string, input: string, min: number, max: number): number {
   const n = Number(value.trim().replace(/%$/, ''));
   if (!value.trim() || !Number.isFinite(n) || n < min || n > max) {
-    throw new UserError(`'${input}' must be a number from ${min} to ${max}, like ${example} (got '${value}')`);
+    throw new UserError(`'${input}' must be a number from ${min} to ${max} (got '${value}')`);
   }
   return n;
 }
 
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-export function readMonitorInputs(get: InputGetter) {
+export function readMonitorInputs(raw: InputGetter) {
+  const get = boundInputs(monitorSpec, raw);
   const destination = readDestination(get);
   const name = get('name') ? validateName(get('name')) : undefined;
-  const maxAgeSeconds = parseDuration(get('max-age') || '25h', 'max-age');
+  const maxAgeSeconds = parseDuration(get('max-age'), 'max-age');
   const capacityBytes = get('capacity') ? parseSize(get('capacity'), 'capacity') : undefined;
   if (capacityBytes === 0) throw new UserError("'capacity' must be more than 0 (or empty to skip the usage check)");
-  const warnPercent = get('warn-percent') ? parseNumber(get('warn-percent'), 'warn-percent', 1, 100, '80') : 80;
-  const criticalPercent = get('critical-percent')
-    ? parseNumber(get('critical-percent'), 'critical-percent', 1, 100, '90')
-    : 90;
+  const warnPercent = parseNumber(get('warn-percent'), 'warn-percent', 1, 100);
+  const criticalPercent = parseNumber(get('critical-percent'), 'critical-percent', 1, 100);
   if (warnPercent > criticalPercent) {
     throw new UserError(`'warn-percent' (${warnPercent}) must not be above 'critical-percent' (${criticalPercent})`);
   }
-  const minSizeRatio = get('min-size-ratio') ? parseNumber(get('min-size-ratio'), 'min-size-ratio', 0, 1, '0.5') : 0.5;
+  const minSizeRatio = parseNumber(get('min-size-ratio'), 'min-size-ratio', 0, 1);
   const auditBuckets = parseList(get('audit-buckets'));
   for (const b of auditBuckets) {
     if (!BUCKET_RE.test(b))
       throw new UserError(`'audit-buckets': '${b}' is not a bucket name (give names, not s3:// URLs)`);
   }
-  const requireReplication = get('require-replication')
-    ? parseBoolean(get('require-replication'), 'require-replication')
-    : false;
+  const requireReplication = parseBoolean(get('require-replication'), 'require-replication');
   if (requireReplication && !auditBuckets.length) {
     throw new UserError("'require-replication' needs 'audit-buckets': the buckets whose replication to check");
   }
-  const databaseUrl = secretInput(get, 'database-url');
+  const databaseUrl = get('database-url');
   const connection = databaseUrl ? parseDatabaseUrl(databaseUrl) : undefined;
-  const maxWalAgeSeconds = parseDuration(get('max-wal-age') || '1h', 'max-wal-age');
-  const requireWalArchiving = get('require-wal-archiving')
-    ? parseBoolean(get('require-wal-archiving'), 'require-wal-archiving')
-    : false;
+  const maxWalAgeSeconds = parseDuration(get('max-wal-age'), 'max-wal-age');
+  const requireWalArchiving = parseBoolean(get('require-wal-archiving'), 'require-wal-archiving');
   if (requireWalArchiving && !connection) {
     throw new UserError("'require-wal-archiving' needs 'database-url': the server whose archiver to check");
   }
-  const failOn = get('fail-on')
-    ? parseChoice(get('fail-on'), 'fail-on', ['critical', 'warning', 'never'] as const)
-    : 'critical';
+  const failOn = parseChoice(get('fail-on'), 'fail-on', ['critical', 'warning', 'never'] as const);
   const policy: MonitorPolicy = {
     maxAgeSeconds,
     capacityBytes,
@@ -109,9 +103,93 @@ async function s3BucketAuditor(s3: Parameters<typeof import('../core/storage/s3.
   return new S3BucketAuditor(createS3Client(s3));
 }
 
-export const monitorCommand: Command = {
+export const monitorSpec: CommandSpec = {
   name: 'monitor',
-  description: 'check backup age, storage use, size trend, bucket versioning and WAL archiving',
+  summary: 'check backup age, storage use, size trend, bucket versioning and WAL archiving',
+  action: {
+    name: 'postgres-dr monitor',
+    description:
+      'Check that backups are happening and usable: age of the newest backup, storage used against a capacity, sudden size drops, bucket versioning/replication, and WAL archiving. Critical findings fail the step so notify can open an issue.',
+    icon: 'activity',
+    color: 'orange',
+  },
+  inputs: {
+    ...destinationInputs('s3://bucket/prefix, or a local directory path, holding the backups.', { required: true }),
+    name: {
+      description: 'The backup set to check. Default: every set under the destination, each checked on its own.',
+    },
+    'max-age': {
+      description:
+        'Critical when the newest backup with a valid manifest is older than this (30m, 25h, 7d). No backup at all is critical too.',
+      default: '25h',
+      type: 'duration',
+    },
+    capacity: {
+      description:
+        'Storage quota for everything under the destination (500GiB, 2TB). Empty: usage is reported, not judged.',
+    },
+    'warn-percent': {
+      description: 'Warning when used storage reaches this percentage of capacity.',
+      default: '80',
+      type: 'integer',
+    },
+    'critical-percent': {
+      description: 'Critical when used storage reaches this percentage of capacity.',
+      default: '90',
+      type: 'integer',
+    },
+    'min-size-ratio': {
+      description:
+        'Warning when the newest backup is smaller (stored bytes or rows) than this fraction of the median of the previous 7 backups of its set: a dropped table or a truncated dump looks like that.',
+      default: '0.5',
+    },
+    'audit-buckets': {
+      description:
+        'Buckets (names, comma- or newline-separated) that must have versioning enabled, e.g. attachments and transcripts. Not enabled is critical; unreadable is a warning.',
+    },
+    'require-replication': {
+      description: 'Also require an enabled replication rule on each of audit-buckets.',
+      default: 'false',
+      type: 'boolean',
+    },
+    'database-url': {
+      description:
+        'postgres://user:password@host:5432/db (pass a secret). When given, WAL archiving is checked in pg_stat_archiver: critical when the last failure is newer than the last success.',
+      secret: 'url-credentials',
+    },
+    'max-wal-age': {
+      description:
+        'Warning when the last archived WAL segment is older than this (needs database-url; set archive_timeout on quiet databases).',
+      default: '1h',
+      type: 'duration',
+    },
+    'require-wal-archiving': {
+      description: 'Critical when archive_mode is off. Default: archive_mode off is "not applicable".',
+      default: 'false',
+      type: 'boolean',
+    },
+    'fail-on': {
+      description: 'When the step fails: critical (default), warning (any finding), or never (report only).',
+      default: 'critical',
+    },
+  },
+  outputs: {
+    status: { description: 'ok, warning or critical: the worst verdict of all checks.' },
+    'newest-backup-age-seconds': {
+      description:
+        'Age of the newest valid backup, in seconds (of the stalest set when several are checked); empty when there is none.',
+    },
+    'newest-backup-key': { description: 'Object key of that backup.' },
+    'used-bytes': { description: 'Bytes stored under the destination (every object, backups or not).' },
+    'used-percent': { description: 'used-bytes as a percentage of capacity; empty without capacity.' },
+    findings: {
+      description: 'One line per warning or critical finding ("critical: …", "warning: …"); empty when all is well.',
+    },
+  },
+};
+
+export const monitorCommand: Command = {
+  spec: monitorSpec,
   async run(get, ctx): Promise<CommandResult> {
     const { destination, name, policy, connection, failOn } = readMonitorInputs(get);
     const storage = storageFor(destination);

@@ -15,7 +15,8 @@ import { UserError } from '../util/errors.js';
 import { registerSecret } from '../util/secrets.js';
 import { parseBoolean, parseChoice } from '../util/units.js';
 import type { Command } from './command.js';
-import { type InputGetter, parseList, readDestination, secretInput, storageFor } from './inputs.js';
+import { destinationInputs, type InputGetter, parseList, readDestination, storageFor } from './inputs.js';
+import { boundInputs, type CommandSpec } from './schema.js';
 
 function httpUrl(value: string, input: string): string {
   let u: URL;
@@ -39,21 +40,22 @@ export function readRunInfo(env: NodeJS.ProcessEnv, repository: string): RunInfo
   };
 }
 
-export function readNotifyInputs(get: InputGetter, env: NodeJS.ProcessEnv = process.env) {
+export function readNotifyInputs(raw: InputGetter, env: NodeJS.ProcessEnv = process.env) {
+  const get = boundInputs(notifySpec, raw);
   if (!get('status')) {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a workflow expression, shown to the user
     throw new UserError("'status' is required: pass `status: ${{ job.status }}` and run the step with `if: always()`");
   }
   const status = parseChoice(get('status'), 'status', ['success', 'failure', 'cancelled'] as const);
   // The CLI has no `${{ github.token }}` default: fall back to GITHUB_TOKEN there.
-  const token = secretInput(get, 'github-token') || env.GITHUB_TOKEN || '';
+  const token = get('github-token') || env.GITHUB_TOKEN || '';
   registerSecret(token);
-  const webhookUrl = secretInput(get, 'webhook-url') || undefined;
+  const webhookUrl = get('webhook-url') || undefined;
   if (webhookUrl) httpUrl(webhookUrl, 'webhook-url');
   const repoText = get('repository') || env.GITHUB_REPOSITORY || '';
   if (!repoText) throw new UserError("'repository' is required outside GitHub Actions: owner/name");
   const repo = parseRepository(repoText);
-  const labels = get('issue-labels') ? parseList(get('issue-labels')) : ['backup-failure'];
+  const labels = parseList(get('issue-labels'));
   if (!labels.length) {
     throw new UserError("'issue-labels' needs at least one label: open incidents are found by their first label");
   }
@@ -64,11 +66,9 @@ export function readNotifyInputs(get: InputGetter, env: NodeJS.ProcessEnv = proc
     }
   }
   const name = get('name') ? validateName(get('name')) : undefined;
-  const notifyOn = get('notify-on')
-    ? parseChoice(get('notify-on'), 'notify-on', ['failure', 'always'] as const)
-    : 'failure';
+  const notifyOn = parseChoice(get('notify-on'), 'notify-on', ['failure', 'always'] as const);
   const runbookUrl = get('runbook-url') ? httpUrl(get('runbook-url'), 'runbook-url') : undefined;
-  const failOnFailure = get('fail-on-failure') ? parseBoolean(get('fail-on-failure'), 'fail-on-failure') : true;
+  const failOnFailure = parseBoolean(get('fail-on-failure'), 'fail-on-failure');
   const destination = get('destination') ? readDestination(get) : undefined;
   const config: NotifyConfig = {
     status,
@@ -130,9 +130,86 @@ function notifyReport(c: NotifyConfig, r: NotifyResult): Report {
   };
 }
 
-export const notifyCommand: Command = {
+export const notifySpec: CommandSpec = {
   name: 'notify',
-  description: 'open, comment on or close an on-call issue (and post to a webhook) from a run status',
+  summary: 'open, comment on or close an on-call issue (and post to a webhook) from a run status',
+  action: {
+    name: 'postgres-dr notify',
+    description:
+      'Alert on-call when a backup run fails: open an issue (or comment on the open one), post to a chat webhook, and close the issue when a later run succeeds.',
+    icon: 'bell',
+    color: 'red',
+  },
+  inputs: {
+    status: {
+      description:
+        'The status of the run to report: success, failure or cancelled. Pass `${{ job.status }}` and run the step with `if: always()`.',
+      required: true,
+    },
+    'github-token': {
+      description: 'Token that may write issues (the job needs `permissions: issues: write`). Never logged.',
+      actionDefault: '${{ github.token }}',
+      secret: true,
+    },
+    repository: {
+      description:
+        'owner/name of the repository to open the issue in. Default: the repository running the workflow (GITHUB_REPOSITORY).',
+    },
+    'issue-labels': {
+      description:
+        'Labels of the issue, comma- or newline-separated. The first label is how an open incident is found again: keep it stable.',
+      default: 'backup-failure',
+    },
+    'issue-assignees': {
+      description:
+        'GitHub users to assign, comma- or newline-separated. A user who cannot be assigned is dropped with a warning; the issue is still opened.',
+    },
+    title: { description: 'Issue title. Default: "Backup alert: <workflow> failed for <name>".' },
+    name: {
+      description:
+        'The backup set this run is about. Part of the incident key (repository + workflow + name): each set gets its own issue.',
+    },
+    'webhook-url': {
+      description:
+        'Slack-compatible incoming webhook (POST {"text": …}); pass a secret. Told on failure and on recovery (and on every success with notify-on: always).',
+      secret: true,
+    },
+    'notify-on': {
+      description:
+        'failure: tell the webhook about failures and recoveries only; always: about every run. The issue is opened on failure and closed on recovery either way.',
+      default: 'failure',
+    },
+    details: {
+      description:
+        'Free text or JSON from earlier steps (e.g. `${{ toJSON(steps.backup.outputs) }}`, verify mismatches). A JSON object is shown as a table, anything else verbatim in a code block.',
+    },
+    'runbook-url': { description: 'Link to your runbook, shown in the issue as the next step.' },
+    'fail-on-failure': {
+      description:
+        'When the reported status is failure or cancelled, fail this step too, so the run stays red even when notify is the last step. The exit status follows `status`, never whether GitHub or the webhook could be reached.',
+      default: 'true',
+      type: 'boolean',
+    },
+    ...destinationInputs(
+      'Optional: s3://bucket/prefix or a directory of the backups, to name the last good backup (from the manifests) in the issue.',
+    ),
+  },
+  outputs: {
+    action: {
+      description:
+        'What was done on GitHub: opened, commented, closed, none, or failed (GitHub could not be reached; see the warnings).',
+    },
+    'issue-number': { description: 'Number of the incident issue (opened, commented on or closed); empty when none.' },
+    'issue-url': { description: 'URL of that issue.' },
+    occurrence: {
+      description: 'How many failed runs the open incident has seen, this one included (1 for a new issue).',
+    },
+    webhook: { description: 'sent, failed or skipped.' },
+  },
+};
+
+export const notifyCommand: Command = {
+  spec: notifySpec,
   async run(get, ctx): Promise<CommandResult> {
     const { config, token, destination, failOnFailure, apiUrl } = readNotifyInputs(get);
     const onRetry = (m: string): void => ctx.log.info(m);

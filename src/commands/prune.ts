@@ -13,27 +13,28 @@ import {
 import { UserError } from '../util/errors.js';
 import { formatBytes, formatDuration, parseBoolean, parseDuration, parseIntInput } from '../util/units.js';
 import type { Command } from './command.js';
-import { type InputGetter, readDestination, storageFor } from './inputs.js';
+import { destinationInputs, type InputGetter, readDestination, storageFor } from './inputs.js';
+import { boundInputs, type CommandSpec } from './schema.js';
 
 /** Rows beyond this are summarised, to keep the job summary well under GitHub's 1 MiB per step. */
 const MAX_TABLE_ROWS = 2000;
 
-export function readPruneConfig(get: InputGetter): {
+export function readPruneConfig(raw: InputGetter): {
   config: PruneConfig;
   destination: ReturnType<typeof readDestination>;
 } {
+  const get = boundInputs(pruneSpec, raw);
   const destination = readDestination(get);
   const rawName = get('name');
   if (!rawName) throw new UserError(`'name' is required: the backup set to prune (the 'name' output of backup)`);
   const name = validateName(rawName);
   const policy = { ...DEFAULT_POLICY };
   for (const rule of RETENTION_RULES) {
-    const v = get(RULE_INPUT[rule]);
-    if (v) policy[rule] = parseIntInput(v, RULE_INPUT[rule], { min: 0, max: 1_000_000 });
+    policy[rule] = parseIntInput(get(RULE_INPUT[rule]), RULE_INPUT[rule], { min: 0, max: 1_000_000 });
   }
   validatePolicy(policy);
-  const dryRun = get('dry-run') ? parseBoolean(get('dry-run'), 'dry-run') : false;
-  const minAgeIncompleteSeconds = parseDuration(get('min-age-incomplete') || '24h', 'min-age-incomplete');
+  const dryRun = parseBoolean(get('dry-run'), 'dry-run');
+  const minAgeIncompleteSeconds = parseDuration(get('min-age-incomplete'), 'min-age-incomplete');
   return {
     destination,
     config: { prefix: destination.destination.prefix, name, policy, dryRun, minAgeIncompleteSeconds },
@@ -69,9 +70,74 @@ function backupTable(r: PruneResult): ReportTable {
   return { title: 'Backups', header: ['Time (UTC)', 'Size', 'Decision', 'Kept by', 'Object'], rows };
 }
 
-export const pruneCommand: Command = {
+export const pruneSpec: CommandSpec = {
   name: 'prune',
-  description: 'apply the retention policy (keep-last/daily/weekly/monthly/yearly), delete the rest',
+  summary: 'apply the retention policy (keep-last/daily/weekly/monthly/yearly), delete the rest',
+  action: {
+    name: 'postgres-dr prune',
+    description:
+      'Apply a retention policy (keep-last/daily/weekly/monthly/yearly, restic semantics, UTC) to one backup set: delete the backups no rule keeps, and the data objects of interrupted runs. Reads every listing page before deleting anything.',
+    icon: 'trash-2',
+    color: 'blue',
+  },
+  inputs: {
+    ...destinationInputs('s3://bucket/prefix, or a local directory path: the same as given to backup.', {
+      required: true,
+    }),
+    name: {
+      description:
+        'The backup set to prune (the name output of backup; by default backup names the set after the database). Other sets are never touched, even db10 next to db1.',
+      required: true,
+    },
+    'keep-last': {
+      description: 'Keep the N most recent backups.',
+      default: String(DEFAULT_POLICY.last),
+      type: 'integer',
+    },
+    'keep-daily': {
+      description: 'For the last N UTC days that have a backup, keep the newest backup of each day.',
+      default: String(DEFAULT_POLICY.daily),
+      type: 'integer',
+    },
+    'keep-weekly': {
+      description: 'For the last N ISO weeks (UTC) that have a backup, keep the newest backup of each week.',
+      default: String(DEFAULT_POLICY.weekly),
+      type: 'integer',
+    },
+    'keep-monthly': {
+      description: 'For the last N UTC months that have a backup, keep the newest backup of each month.',
+      default: String(DEFAULT_POLICY.monthly),
+      type: 'integer',
+    },
+    'keep-yearly': {
+      description: 'For the last N UTC years that have a backup, keep the newest backup of each year.',
+      default: String(DEFAULT_POLICY.yearly),
+      type: 'integer',
+    },
+    'dry-run': { description: 'Only report what would be deleted; delete nothing.', default: 'false', type: 'boolean' },
+    'min-age-incomplete': {
+      description:
+        'A data object without manifest (an interrupted backup) is deleted once both its key time and its last-modified time are older than this (e.g. 24h, 7d). Keep it longer than your longest backup run.',
+      default: '24h',
+      type: 'duration',
+    },
+  },
+  outputs: {
+    kept: { description: 'Number of backups kept.' },
+    deleted: { description: 'Number of backups deleted (in a dry run: that would be deleted).' },
+    'deleted-keys': {
+      description:
+        'JSON array of the object keys deleted (in a dry run: that would be deleted): manifests first, then data objects.',
+    },
+    'incomplete-deleted': {
+      description: 'Number of data objects without manifest deleted (in a dry run: that would be deleted).',
+    },
+    'dry-run': { description: 'true when nothing was deleted because dry-run was set.' },
+  },
+};
+
+export const pruneCommand: Command = {
+  spec: pruneSpec,
   async run(get, ctx): Promise<CommandResult> {
     const { config, destination } = readPruneConfig(get);
     const storage = storageFor(destination);

@@ -11,22 +11,24 @@ import { formatBytes, formatDuration, parseBoolean } from '../util/units.js';
 import { type Command, progressIntervalMs } from './command.js';
 import type { InputGetter } from './inputs.js';
 import {
+  destinationInputs,
   readDecryption,
   readDestination,
   readEncryption,
   readJobs,
   readSelector,
-  secretInput,
   storageFor,
   tempDir,
 } from './inputs.js';
+import { boundInputs, type CommandSpec } from './schema.js';
 import { TABLE_HEADER, tableRows } from './table-report.js';
 
-export function readRestoreConfig(get: InputGetter): {
+export function readRestoreConfig(raw: InputGetter): {
   config: RestoreConfig;
   destination: ReturnType<typeof readDestination>;
 } {
-  const connection = parseDatabaseUrl(secretInput(get, 'database-url'));
+  const get = boundInputs(restoreSpec, raw);
+  const connection = parseDatabaseUrl(get('database-url'));
   const target = connection.database;
   if (!target) {
     throw new UserError(`'database-url' must name the target database (postgres://user@host:5432/<database>)`);
@@ -41,7 +43,7 @@ export function readRestoreConfig(get: InputGetter): {
   if (selector.kind === 'file') throw new UserError(`restore reads from 'destination'`); // narrows the type
   const destination = readDestination(get);
   const decryption = readDecryption(get);
-  const pre = get('pre-restore-backup') ? parseBoolean(get('pre-restore-backup'), 'pre-restore-backup') : true;
+  const pre = parseBoolean(get('pre-restore-backup'), 'pre-restore-backup');
   let preRestoreBackup: EncryptionConfig | null = null;
   if (pre) {
     try {
@@ -69,9 +71,98 @@ export function readRestoreConfig(get: InputGetter): {
   };
 }
 
-export const restoreCommand: Command = {
+export const restoreSpec: CommandSpec = {
   name: 'restore',
-  description: 'replace a database with a backup (validated first, swapped in by rename, old data kept)',
+  summary: 'replace a database with a backup (validated first, swapped in by rename, old data kept)',
+  action: {
+    name: 'postgres-dr restore',
+    description:
+      'Replace a database with a backup: refuse while sessions are connected, back up the current data first, restore into a fresh database, validate it against the manifest, then swap it in by rename, keeping the old database under a dated name.',
+    icon: 'rotate-ccw',
+    color: 'red',
+  },
+  inputs: {
+    'database-url': {
+      description:
+        'The target: postgres://user:password@host:5432/<database to replace>. The role must be able to CREATE DATABASE and rename the target (its owner or a superuser). When empty, the PG* environment variables apply.',
+      secret: 'url-credentials',
+    },
+    confirm: { description: "Must be exactly the target database's name, or nothing happens.", required: true },
+    ...destinationInputs('s3://bucket/prefix, or a local directory path: the same as given to backup.', {
+      required: true,
+    }),
+    backup: {
+      description:
+        'Which backup: latest (the newest backup with a valid manifest in the set) or the object key of a data object or its manifest.',
+      default: 'latest',
+    },
+    name: {
+      description:
+        'The backup set (the name output of backup). Needed for latest unless the destination holds only one set.',
+    },
+    'encryption-passphrase': {
+      description:
+        'The passphrase the backup was encrypted with (pass a secret). For key rotation, several passphrases, one per line: the one the manifest names is used. The first line also encrypts the pre-restore backup.',
+      secret: true,
+    },
+    'encryption-private-key': {
+      description:
+        'ASCII-armored OpenPGP private key, for backups encrypted to a public key (pass a secret). For key rotation, several armored private keys one after the other: the one the backup was encrypted to is used.',
+      secret: true,
+    },
+    'encryption-private-key-passphrase': {
+      description: 'Passphrase of encryption-private-key, if it has one (pass a secret).',
+      secret: true,
+    },
+    'encryption-public-key': {
+      description: 'ASCII-armored OpenPGP public key for the pre-restore backup (instead of encryption-passphrase).',
+    },
+    encryption: {
+      description: 'Encryption of the pre-restore backup: openpgp (default: a key is required) or none.',
+      default: 'openpgp',
+    },
+    'pre-restore-backup': {
+      description: 'Back up the current target first (set <name>-pre-restore in the same destination, plain + gzip).',
+      default: 'true',
+      type: 'boolean',
+    },
+    jobs: {
+      description:
+        'Parallel pg_restore jobs for custom-format backups. Above 1 the decrypted archive is staged in a temporary file (pg_restore -j needs to seek); 1 streams without one.',
+      default: '2',
+      type: 'integer',
+    },
+    'pg-bin-dir': {
+      description:
+        'Directory holding psql / pg_restore / pg_dump. Default: the oldest installed client that is new enough.',
+    },
+    'pg-version': {
+      description:
+        "auto (default): use an installed psql/pg_restore at least as new as the server and the dump, and on GitHub's Linux runners install postgresql-client-<major> from the PostgreSQL apt repository when none is (cached with the Actions cache); or a major version to require.",
+      default: 'auto',
+    },
+  },
+  outputs: {
+    'restored-key': { description: 'Object key of the backup that was restored.' },
+    'previous-database': {
+      description:
+        'Where the replaced data now lives: <target>_pre_restore_<YYYYMMDD_HHMMSS> (UTC). Empty when the target did not exist.',
+    },
+    'pre-restore-backup-key': {
+      description: 'Object key of the backup taken of the target before the restore; empty when skipped.',
+    },
+    'data-loss-window-seconds': {
+      description: "Now − the backup's snapshot time: writes in this window are not in the restored data.",
+    },
+    'restore-seconds': { description: 'Wall time of the whole restore.' },
+    tables: { description: 'Tables restored (all matching the manifest).' },
+    rows: { description: 'Rows restored.' },
+  },
+};
+
+export const restoreCommand: Command = {
+  spec: restoreSpec,
+  streaming: true,
   async run(get, ctx): Promise<CommandResult> {
     const { config, destination } = readRestoreConfig(get);
     const storage = storageFor(destination);

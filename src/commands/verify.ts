@@ -12,26 +12,28 @@ import { formatBytes, formatDuration, parseBoolean, parseDuration, parseIntInput
 import { type Command, progressIntervalMs } from './command.js';
 import {
   type DestinationConfig,
+  destinationInputs,
   type InputGetter,
   readDecryption,
   readDestination,
   readJobs,
   readSelector,
-  secretInput,
   storageFor,
   tempDir,
 } from './inputs.js';
+import { boundInputs, type CommandSpec } from './schema.js';
 import { TABLE_HEADER, tableRows } from './table-report.js';
 
-export function readVerifyConfig(get: InputGetter): { config: VerifyConfig; destination?: DestinationConfig } {
-  const connection = parseDatabaseUrl(secretInput(get, 'database-url'));
+export function readVerifyConfig(raw: InputGetter): { config: VerifyConfig; destination?: DestinationConfig } {
+  const get = boundInputs(verifySpec, raw);
+  const connection = parseDatabaseUrl(get('database-url'));
   const selector = readSelector(get, get('backup-file'));
   const destination = selector.kind === 'file' ? undefined : readDestination(get);
   const decryption = readDecryption(get);
   const jobs = readJobs(get);
-  const keepDatabase = get('keep-database') ? parseBoolean(get('keep-database'), 'keep-database') : false;
-  const maxAgeSeconds = parseDuration(get('max-age') || '24h', 'max-age');
-  const maxRestoreSeconds = parseDuration(get('max-restore-time') || '4h', 'max-restore-time');
+  const keepDatabase = parseBoolean(get('keep-database'), 'keep-database');
+  const maxAgeSeconds = parseDuration(get('max-age'), 'max-age');
+  const maxRestoreSeconds = parseDuration(get('max-restore-time'), 'max-restore-time');
   return {
     destination,
     config: {
@@ -104,9 +106,108 @@ export function verifyReport(o: VerifyOutcome): Report {
   };
 }
 
-export const verifyCommand: Command = {
+export const verifySpec: CommandSpec = {
   name: 'verify',
-  description: 'restore a backup into a scratch database and check every table against its manifest',
+  summary: 'restore a backup into a scratch database and check every table against its manifest',
+  action: {
+    name: 'postgres-dr verify',
+    description:
+      "Restore test: stream a backup (checked against its manifest: size, SHA-256), decrypt and restore it into an isolated scratch database, compare every table's row count and checksum with the manifest, measure RPO and RTO, and drop the scratch database.",
+    icon: 'check-circle',
+    color: 'blue',
+  },
+  inputs: {
+    ...destinationInputs('s3://bucket/prefix, or a local directory path: the same as given to backup.'),
+    backup: {
+      description:
+        'Which backup: latest (the newest backup with a valid manifest in the set) or the object key of a data object or its manifest.',
+      default: 'latest',
+    },
+    name: {
+      description:
+        'The backup set (the name output of backup). Needed for latest unless the destination holds only one set.',
+    },
+    'backup-file': {
+      description: 'Instead of destination: a local backup file with its manifest beside it (<stem>.manifest.json).',
+    },
+    'database-url': {
+      description:
+        "A PostgreSQL server where this role may CREATE DATABASE: the isolated scratch database (pgdr_verify_<name>_<time>_<random>) is created there and dropped afterwards. The server major must be at least the backup's. When empty, the PG* environment variables apply.",
+      secret: 'url-credentials',
+    },
+    'encryption-passphrase': {
+      description:
+        'The passphrase the backup was encrypted with (pass a secret). For key rotation, several passphrases, one per line: the one the manifest names is used.',
+      secret: true,
+    },
+    'encryption-private-key': {
+      description:
+        'ASCII-armored OpenPGP private key, for backups encrypted to a public key (pass a secret). For key rotation, several armored private keys one after the other: the one the backup was encrypted to is used.',
+      secret: true,
+    },
+    'encryption-private-key-passphrase': {
+      description: 'Passphrase of encryption-private-key, if it has one (pass a secret).',
+      secret: true,
+    },
+    jobs: {
+      description:
+        'Parallel pg_restore jobs for custom-format backups. Above 1 the decrypted archive is staged in a temporary file (pg_restore -j needs to seek); 1 streams without one. Plain dumps always stream.',
+      default: '2',
+      type: 'integer',
+    },
+    'keep-database': {
+      description: 'Keep the scratch database afterwards (for inspection; its name is in the scratch-database output).',
+      default: 'false',
+      type: 'boolean',
+    },
+    'max-age': {
+      description: 'RPO target: the verify fails when the backup is older than this (e.g. 24h, 2d).',
+      default: '24h',
+      type: 'duration',
+    },
+    'max-restore-time': {
+      description: 'RTO target: the verify fails when download + restore + validation take longer (e.g. 4h, 30m).',
+      default: '4h',
+      type: 'duration',
+    },
+    'pg-bin-dir': {
+      description:
+        "Directory holding psql / pg_restore. Default: the oldest installed client that is at least the server major and the backup's pg_dump major.",
+    },
+    'pg-version': {
+      description:
+        "auto (default): use an installed psql/pg_restore at least as new as the server and the dump, and on GitHub's Linux runners install postgresql-client-<major> from the PostgreSQL apt repository when none is (cached with the Actions cache); or a major version to require.",
+      default: 'auto',
+    },
+  },
+  outputs: {
+    result: { description: 'passed or failed.' },
+    'failure-kind': {
+      description:
+        'Why it failed, first reason: checksum, truncated, size, wrong-key, missing-manifest, table-mismatch, restore, rpo, rto; empty when passed.',
+    },
+    'backup-key': { description: 'Object key of the backup that was verified.' },
+    'backup-age-seconds': { description: 'Age of the backup (now − snapshot time): the measured RPO.' },
+    'restore-seconds': { description: 'Download + restore + validation time: the measured RTO.' },
+    'load-seconds': { description: 'Of restore-seconds: download, decryption and loading into the scratch database.' },
+    'validate-seconds': {
+      description: 'Of restore-seconds: reading every table back and comparing it with the manifest.',
+    },
+    tables: { description: 'Tables found in the restored copy.' },
+    rows: { description: 'Rows found in the restored copy.' },
+    mismatches: {
+      description: 'Tables that do not match the manifest (missing, unexpected, other row count or checksum).',
+    },
+    'mismatch-details': {
+      description: 'JSON array of those tables: schema, name, expectedRows, actualRows, checksumOk, problem.',
+    },
+    'scratch-database': { description: 'Name of the kept scratch database (keep-database: true), else empty.' },
+  },
+};
+
+export const verifyCommand: Command = {
+  spec: verifySpec,
+  streaming: true,
   async run(get, ctx): Promise<CommandResult> {
     const { config, destination } = readVerifyConfig(get);
     const storage = destination ? storageFor(destination) : undefined;

@@ -1,7 +1,7 @@
 /** The one place that talks to the Actions runner: inputs, outputs, summary, secrets, cancel, failure. */
 import * as core from '@actions/core';
 import type { Command } from '../commands/command.js';
-import type { InputGetter } from '../commands/inputs.js';
+import { boundInputs, type InputGetter } from '../commands/schema.js';
 import { type Report, reportToMarkdown } from '../core/report.js';
 import { CancelledError, describeError, UserError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -10,6 +10,25 @@ import { onSecret, redact } from '../util/secrets.js';
 import { actionsPgClientInstaller } from './actions-installer.js';
 
 export const getInput: InputGetter = (name) => core.getInput(name).trim();
+
+/**
+ * The root action declares every action's inputs; warns about those given that `command` does not take
+ * (a typo in `command`, or an input meant for another action), so they are not silently ignored.
+ */
+export function warnUnusedRootInputs(command: Command, all: readonly Command[]): void {
+  const unused = new Set<string>();
+  for (const other of all) {
+    for (const [name, input] of Object.entries(other.spec.inputs)) {
+      if (name in command.spec.inputs || input.actionDefault) continue;
+      if (getInput(name)) unused.add(name);
+    }
+  }
+  if (unused.size) {
+    core.warning(
+      `'${command.spec.name}' does not take ${[...unused].map((n) => `'${n}'`).join(', ')}: remove ${unused.size > 1 ? 'them' : 'it'} from 'with:' or check 'command'`,
+    );
+  }
+}
 
 export const actionsLogger: Logger = {
   info: (m) => core.info(redact(m)),
@@ -40,9 +59,9 @@ export async function runAsAction(command: Command): Promise<void> {
   };
   process.once('SIGINT', () => cancel('SIGINT'));
   process.once('SIGTERM', () => cancel('SIGTERM'));
-  const stopGovernor = startMemoryGovernor();
+  const stopGovernor = command.streaming ? startMemoryGovernor() : () => {};
   try {
-    const result = await command.run(getInput, {
+    const result = await command.run(boundInputs(command.spec, getInput), {
       log: actionsLogger,
       signal: controller.signal,
       pgClientInstaller: actionsPgClientInstaller,
@@ -57,7 +76,7 @@ export async function runAsAction(command: Command): Promise<void> {
     const message = redact(err instanceof UserError ? err.message : describeError(err));
     if (!(err instanceof UserError) && err instanceof Error && err.stack) core.debug(redact(err.stack));
     await writeSummary({
-      title: `${command.name} failed`,
+      title: `${command.spec.name} failed`,
       status: 'failure',
       headline: message,
       facts: [],

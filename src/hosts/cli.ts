@@ -4,110 +4,221 @@
  *   pgdr backup --database-url postgres://… --output ./backups
  *   pgdr verify --destination s3://bucket/prefix --backup latest
  *
- * Every action input is a flag of the same name (--compression zstd), or an environment variable
- * PGDR_<NAME> (PGDR_ENCRYPTION_PASSPHRASE), or read from a file with --<name>-file PATH. Secrets are
- * refused on the command line, where any user of the machine could read them.
+ * Each command's flags are its schema's inputs (src/commands/<name>.ts): --<input> VALUE, or the environment
+ * variable PGDR_<INPUT> (PGDR_ENCRYPTION_PASSPHRASE), or a file with --<input>-file PATH. Secrets are refused
+ * on the command line, where any user of the machine could read them. Unknown flags are refused with a
+ * suggestion (exit 2): a mistyped flag of the command that deletes backups must not fall back to a default.
  */
 import fs from 'node:fs';
-import { COMMANDS } from '../commands/index.js';
-import type { InputGetter } from '../commands/inputs.js';
+import type { Command } from '../commands/command.js';
+import { COMMAND_LIST, COMMANDS } from '../commands/index.js';
+import { boundInputs, type InputGetter, type InputSpec, isSecretOnCommandLine } from '../commands/schema.js';
 import { reportToText } from '../core/report.js';
 import { CancelledError, describeError, UserError } from '../util/errors.js';
 import { consoleLogger } from '../util/log.js';
 import { startMemoryGovernor } from '../util/memory.js';
 import { redact } from '../util/secrets.js';
 
-const SECRET_INPUTS = /passphrase|private-key|password|token|webhook-url/;
-const ALIASES: Record<string, string> = { output: 'destination', o: 'destination' };
+/** Flags every command takes besides its inputs. */
+const GLOBAL_FLAGS: Record<string, string> = {
+  json: 'print the outputs as JSON instead of the report',
+  verbose: 'log debug detail (alias -v)',
+  help: 'show this help (alias -h)',
+};
 
-function usage(): string {
-  const lines = Object.values(COMMANDS).map((c) => `  ${c.name.padEnd(9)} ${c.description}`);
+export function envName(input: string): string {
+  return `PGDR_${input.toUpperCase().replace(/-/g, '_')}`;
+}
+
+export function usage(): string {
+  const width = Math.max(...COMMAND_LIST.map((c) => c.spec.name.length)) + 2;
   return [
     'usage: pgdr <command> [--<input> VALUE | --<input>-file PATH]... [--json] [--verbose]',
     '',
     'commands:',
-    ...lines,
+    ...COMMAND_LIST.map((c) => `  ${c.spec.name.padEnd(width)}${c.spec.summary}`),
     '',
-    "Inputs are the actions' inputs (see README). Each can also be given as PGDR_<INPUT> in the",
-    'environment, e.g. PGDR_ENCRYPTION_PASSPHRASE. Secrets are accepted only from the environment or a file.',
+    "Run 'pgdr <command> --help' for its flags. Every flag can also be given as PGDR_<INPUT> in the",
+    'environment (PGDR_ENCRYPTION_PASSPHRASE); secrets are accepted only from the environment or a file.',
   ].join('\n');
 }
 
-export function parseCliArgs(argv: string[]): {
+function wrap(text: string, indent: number, width = 100): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && indent + line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) out.push(line);
+  return out.map((l) => ' '.repeat(indent) + l);
+}
+
+function flagLine(name: string, input: InputSpec): string {
+  const value = input.type === 'boolean' ? '[true|false]' : input.choices ? input.choices.join('|') : 'VALUE';
+  const notes = [
+    input.required ? 'required' : '',
+    input.default ? `default ${input.default}` : '',
+    input.secret === true ? `secret: ${envName(name)} or --${name}-file` : '',
+    input.cliAliases?.length
+      ? `alias ${input.cliAliases.map((a) => (a.length === 1 ? `-${a}` : `--${a}`)).join(', ')}`
+      : '',
+  ].filter(Boolean);
+  return `  --${name} ${value}${notes.length ? `  (${notes.join('; ')})` : ''}`;
+}
+
+export function commandUsage(command: Command): string {
+  const { spec } = command;
+  const lines = [
+    `usage: pgdr ${spec.name} [flags]`,
+    '',
+    ...wrap(spec.action?.description ?? spec.summary, 0),
+    '',
+    'flags:',
+  ];
+  for (const [name, input] of Object.entries(spec.inputs)) {
+    lines.push(flagLine(name, input), ...wrap(input.description, 6));
+  }
+  lines.push('', 'global flags:', ...Object.entries(GLOBAL_FLAGS).map(([f, d]) => `  --${f}  ${d}`));
+  if (Object.keys(spec.outputs).length) {
+    lines.push('', `outputs (--json): ${Object.keys(spec.outputs).join(', ')}`);
+  }
+  return lines.join('\n');
+}
+
+/** Damerau-free edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j] as number;
+      row[j] = Math.min(cur + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length] as number;
+}
+
+function suggest(name: string, candidates: string[]): string {
+  const best = candidates
+    .map((c) => ({ c, d: distance(name, c) }))
+    .filter(({ c, d }) => d <= Math.max(2, Math.floor(c.length / 3)))
+    .sort((x, y) => x.d - y.d)[0];
+  return best ? `; did you mean --${best.c}?` : '';
+}
+
+export interface ParsedArgs {
   command: string;
   flags: Map<string, string>;
   json: boolean;
   verbose: boolean;
-} {
-  const [command = '', ...rest] = argv;
-  const flags = new Map<string, string>();
-  let json = false;
-  let verbose = false;
+  help: boolean;
+}
+
+/**
+ * Parses `pgdr <command> …` against the command's schema. Throws a UserError (exit 2) for an unknown
+ * command or flag, a secret on the command line, or a flag without its value.
+ */
+export function parseCliArgs(argv: string[]): ParsedArgs {
+  const [first = '', ...rest] = argv;
+  const result: ParsedArgs = { command: '', flags: new Map(), json: false, verbose: false, help: false };
+  if (first === '' || first === 'help' || first === '--help' || first === '-h') {
+    result.help = true;
+    const topic = rest[0];
+    if (topic && COMMANDS[topic]) result.command = topic;
+    return result;
+  }
+  const command = COMMANDS[first];
+  if (!command) {
+    throw new UserError(`unknown command '${first}'${suggest(first, Object.keys(COMMANDS)).replace('--', '')}`);
+  }
+  result.command = first;
+  const inputs = command.spec.inputs;
+  const aliases = new Map<string, string>();
+  for (const [name, input] of Object.entries(inputs)) for (const a of input.cliAliases ?? []) aliases.set(a, name);
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i] as string;
-    if (arg === '--json') {
-      json = true;
+    const m = /^(--?)([a-z0-9][a-z0-9-]*)(?:=(.*))?$/s.exec(arg);
+    if (!m)
+      throw new UserError(`unexpected argument '${arg}'; flags look like --name value (see pgdr ${first} --help)`);
+    const [, dashes, given, inline] = m as unknown as [string, string, string, string | undefined];
+    if (given === 'json' || given === 'verbose' || given === 'v' || given === 'help' || given === 'h') {
+      if (inline !== undefined) throw new UserError(`--${given} takes no value`);
+      if (given === 'json') result.json = true;
+      else if (given === 'help' || given === 'h') result.help = true;
+      else result.verbose = true;
       continue;
     }
-    if (arg === '--verbose' || arg === '-v') {
-      verbose = true;
-      continue;
+    if (dashes === '-' && given.length > 1) throw new UserError(`'${arg}': long flags take two dashes (--${given})`);
+    let fromFile = false;
+    let name = aliases.get(given) ?? given;
+    if (!(name in inputs) && name.endsWith('-file')) {
+      const base = aliases.get(name.slice(0, -5)) ?? name.slice(0, -5);
+      if (base in inputs) {
+        name = base;
+        fromFile = true;
+      }
     }
-    const m = /^--?([a-z0-9-]+)(?:=(.*))?$/s.exec(arg);
-    if (!m) throw new UserError(`unexpected argument '${arg}'; flags look like --name value`);
-    let name = m[1] as string;
-    let value = m[2];
+    const input = inputs[name];
+    if (!input) {
+      throw new UserError(
+        `unknown flag --${given} for '${first}'${suggest(given, [...Object.keys(inputs), ...Object.keys(GLOBAL_FLAGS)])} (see pgdr ${first} --help)`,
+      );
+    }
+    let value = inline;
     if (value === undefined) {
       const next = rest[i + 1];
-      if (next === undefined || (next.startsWith('--') && next.length > 2)) {
+      if (
+        input.type === 'boolean' &&
+        !fromFile &&
+        (next === undefined || !/^(true|false|yes|no|1|0|on|off)$/i.test(next))
+      ) {
         value = 'true';
+      } else if (next === undefined || (next.startsWith('-') && next.length > 1 && !/^-\d/.test(next))) {
+        throw new UserError(`--${given} needs a value${fromFile ? ' (a file path)' : ''}`);
       } else {
         value = next;
         i++;
       }
     }
-    name = ALIASES[name] ?? name;
-    if (name.endsWith('-file') && name !== 'backup-file') {
-      const input = ALIASES[name.slice(0, -5)] ?? name.slice(0, -5);
-      flags.set(input, fs.readFileSync(value, 'utf8').replace(/\r?\n$/, ''));
+    if (fromFile) {
+      result.flags.set(name, fs.readFileSync(value, 'utf8').replace(/\r?\n$/, ''));
       continue;
     }
-    if (SECRET_INPUTS.test(name)) {
+    if (isSecretOnCommandLine(input, value)) {
       throw new UserError(
-        `--${name} would put a secret on the command line; use PGDR_${name.toUpperCase().replace(/-/g, '_')} or --${name}-file PATH`,
+        input.secret === true
+          ? `--${name} would put a secret on the command line; use ${envName(name)} or --${name}-file PATH`
+          : `--${name} holds a password; use ${envName(name)}, --${name}-file PATH, PGPASSWORD or ~/.pgpass`,
       );
     }
-    if (name === 'database-url' && /:\/\/[^/@]*:[^/@]*@/.test(value)) {
-      throw new UserError(
-        `--database-url holds a password; use PGDR_DATABASE_URL, --database-url-file PATH, PGPASSWORD or ~/.pgpass`,
-      );
-    }
-    flags.set(name, value);
+    result.flags.set(name, value);
   }
-  return { command, flags, json, verbose };
+  return result;
 }
 
 export async function runCli(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseCliArgs>;
+  let parsed: ParsedArgs;
   try {
     parsed = parseCliArgs(argv);
   } catch (err) {
     console.error(`pgdr: ${redact(describeError(err))}`);
     return 2;
   }
-  if (!parsed.command || parsed.command === 'help' || parsed.flags.has('help')) {
-    console.log(usage());
-    return parsed.command ? 0 : 2;
+  if (parsed.help) {
+    const command = parsed.command ? COMMANDS[parsed.command] : undefined;
+    console.log(command ? commandUsage(command) : usage());
+    return argv.length ? 0 : 2;
   }
-  const command = COMMANDS[parsed.command];
-  if (!command) {
-    console.error(`pgdr: unknown command '${parsed.command}'\n\n${usage()}`);
-    return 2;
-  }
-  const get: InputGetter = (name) => {
+  const command = COMMANDS[parsed.command] as Command;
+  const raw: InputGetter = (name) => {
     const flag = parsed.flags.get(name);
     if (flag !== undefined) return flag.trim();
-    return (process.env[`PGDR_${name.toUpperCase().replace(/-/g, '_')}`] ?? '').trim();
+    return (process.env[envName(name)] ?? '').trim();
   };
   const controller = new AbortController();
   const onSignal = (sig: string): void => {
@@ -116,9 +227,9 @@ export async function runCli(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
-  const stopGovernor = startMemoryGovernor();
+  const stopGovernor = command.streaming ? startMemoryGovernor() : () => {};
   try {
-    const result = await command.run(get, {
+    const result = await command.run(boundInputs(command.spec, raw), {
       log: {
         ...consoleLogger(parsed.verbose),
         info: (m) => console.error(redact(m)),

@@ -2,7 +2,10 @@
  * Key rotation: several passphrases / private keys, the one the manifest names is picked, a clear error
  * when none matches; and keyUsage grouping backups by the key they need.
  */
+
 import { describe, expect, it } from 'vitest';
+import { backupSpec } from '../../src/commands/backup.js';
+import { boundInputs } from '../../src/commands/schema.js';
 import type { Backup } from '../../src/core/catalog.js';
 import {
   checkPrivateKeys,
@@ -137,7 +140,8 @@ describe('keyUsage', () => {
 });
 
 describe('readEncryption (backup takes one key; restore’s pre-restore backup the first of a rotation list)', () => {
-  const get = (o: Record<string, string>) => (n: string) => o[n] ?? '';
+  // Bound to the command's schema, as the hosts do: defaults applied, undeclared names refused.
+  const get = (o: Record<string, string>) => boundInputs(backupSpec, (n: string) => o[n] ?? '');
   it('backup refuses several passphrases', async () => {
     const { readEncryption } = await import('../../src/commands/inputs.js');
     expect(() => readEncryption(get({ 'encryption-passphrase': `${NEW}\n${OLD}` }))).toThrow(

@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readDecryption, readSelector } from '../../src/commands/inputs.js';
 import { readRestoreConfig } from '../../src/commands/restore.js';
-import { readVerifyConfig } from '../../src/commands/verify.js';
+import { boundInputs } from '../../src/commands/schema.js';
+import { readVerifyConfig, verifySpec } from '../../src/commands/verify.js';
 import { integrityProblem } from '../../src/core/fetch.js';
 import type { TableStats } from '../../src/core/manifest.js';
 import {
@@ -148,7 +149,7 @@ describe('verify and restore inputs (checked before any I/O)', () => {
     ],
     [{ 'backup-file': './x.sql.gz.gpg' }, { kind: 'file', path: './x.sql.gz.gpg' }],
   ])('readSelector(%o)', (inputs, selector) => {
-    expect(readSelector(getter(inputs), getter(inputs)('backup-file'))).toEqual(selector);
+    expect(readSelector(boundInputs(verifySpec, getter(inputs)), getter(inputs)('backup-file'))).toEqual(selector);
   });
 
   it.each([
@@ -157,7 +158,7 @@ describe('verify and restore inputs (checked before any I/O)', () => {
     [{ 'backup-file': 'x', backup: 'k' }, /either 'backup' or 'backup-file'/],
     [{ 'backup-file': 'x', destination: '/d' }, /either 'destination' or 'backup-file'/],
   ])('readSelector refuses %o', (inputs, message) => {
-    expect(() => readSelector(getter(inputs), getter(inputs)('backup-file'))).toThrow(message);
+    expect(() => readSelector(boundInputs(verifySpec, getter(inputs)), getter(inputs)('backup-file'))).toThrow(message);
   });
 
   it.each([
