@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Generates from actions/<name>/action.yml (the single source of truth for inputs and outputs):
 //   - action.yml at the root: `command:` plus the union of every action's inputs and outputs;
-//   - the input/output tables in README.md between <!-- inputs:<name> --> … <!-- /inputs:<name> --> markers.
+//   - the input/output tables in actions/<name>/README.md between <!-- inputs:<name> --> … <!-- /inputs:<name> -->.
 // `node scripts/gen-docs.mjs --check` changes nothing and exits 1 when either is out of date.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -86,20 +86,26 @@ if (!fs.existsSync(rootFile) || fs.readFileSync(rootFile, 'utf8') !== rootText) 
   stale = true;
   if (!check) fs.writeFileSync(rootFile, rootText);
 }
-const readmeFile = path.join(root, 'README.md');
-if (fs.existsSync(readmeFile)) {
-  let readme = fs.readFileSync(readmeFile, 'utf8');
-  const before = readme;
-  for (const { name, spec } of actions) {
-    const re = new RegExp(`(<!-- inputs:${name} -->)[\\s\\S]*?(<!-- /inputs:${name} -->)`);
-    readme = readme.replace(re, (_m, a, b) => `${a}\n${tables(spec)}\n${b}`);
+const missing = [];
+for (const { name, spec } of actions) {
+  const readmeFile = path.join(root, 'actions', name, 'README.md');
+  const re = new RegExp(`(<!-- inputs:${name} -->)[\\s\\S]*?(<!-- /inputs:${name} -->)`);
+  const readme = fs.existsSync(readmeFile) ? fs.readFileSync(readmeFile, 'utf8') : '';
+  if (!re.test(readme)) {
+    missing.push(`actions/${name}/README.md`);
+    continue;
   }
-  if (readme !== before) {
+  const updated = readme.replace(re, (_m, a, b) => `${a}\n${tables(spec)}\n${b}`);
+  if (updated !== readme) {
     stale = true;
-    if (!check) fs.writeFileSync(readmeFile, readme);
+    if (!check) fs.writeFileSync(readmeFile, updated);
   }
 }
+if (missing.length > 0) {
+  console.error(`no <!-- inputs:<name> --> … <!-- /inputs:<name> --> markers in ${missing.join(', ')}`);
+  process.exit(1);
+}
 if (check && stale) {
-  console.error('action.yml or the README tables are out of date: run `npm run docs`');
+  console.error('action.yml or the tables in actions/*/README.md are out of date: run `npm run docs`');
   process.exit(1);
 }
