@@ -1,17 +1,42 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need besides npm packages: a PostgreSQL server and client,
-# GnuPG and zstd. Debian/Ubuntu; installs only what is missing. Run as root (or with sudo).
+# GnuPG and zstd. Debian/Ubuntu; installs only what is missing. Run it as root, or as a user who may
+# sudo (apt-get then runs through sudo). Also checks that Node.js is 20 or newer, which `npm ci` needs.
 set -euo pipefail
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "prerequisites: Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none))." >&2
+  echo "  Install it from https://nodejs.org/en/download (or your distribution's nodejs 20+ package, nvm, fnm)," >&2
+  echo "  then run this script again." >&2
+  exit 1
+fi
+
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
 command -v zstd >/dev/null 2>&1 || missing+=(zstd)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "prerequisites: all present"
+  echo "prerequisites: all present (Node.js $(node --version))"
   exit 0
 fi
+
+# root needs no sudo (a root Debian box often has none); anyone else needs it to run apt-get.
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  as_root=(sudo)
+else
+  echo "prerequisites: missing ${missing[*]}, and installing them needs root: run this script as root," >&2
+  echo "  or install sudo, or install the packages yourself: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "prerequisites: missing ${missing[*]}, and this is not a Debian/Ubuntu system (no apt-get):" >&2
+  echo "  install a PostgreSQL server and client, GnuPG and zstd with your package manager." >&2
+  exit 1
+fi
 echo "prerequisites: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

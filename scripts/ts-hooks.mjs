@@ -1,4 +1,4 @@
-// Lets Node run the TypeScript sources directly (scripts/gen-docs.mjs reads the input schemas from src/):
+// Lets Node run the TypeScript sources directly (scripts/generate.mjs reads the input schemas from src/):
 // a relative '.js' import resolves to the '.ts' file beside it, as TypeScript's NodeNext resolution does.
 import fs from 'node:fs';
 import { registerHooks } from 'node:module';

@@ -8,7 +8,7 @@ import type { Compression, Format } from './layout.js';
 export const MANIFEST_FORMAT_VERSION = 1;
 
 /**
- * Row checksum algorithm, documented in the README so that anyone can check a restored copy:
+ * Row checksum algorithm, documented in docs/layout.md so that anyone can check a restored copy:
  * with TimeZone=UTC, DateStyle=ISO,YMD, IntervalStyle=postgres, extra_float_digits=3, bytea_output=hex,
  *   SELECT count(*), coalesce(sum(('x' || substr(md5(ROW(r.*)::text), 1, 16))::bit(64)::bigint), 0)
  *   FROM <schema>.<table> AS r
