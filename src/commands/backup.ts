@@ -1,6 +1,7 @@
 /** The backup action: inputs → runBackup → outputs and a summary. */
-import { type BackupConfig, type EncryptionConfig, runBackup } from '../core/backup.js';
-import { parsePassphrases } from '../core/keys.js';
+import { type BackupConfig, runBackup } from '../core/backup.js';
+import { parsePassphrases } from '../core/backups/decrypt.js';
+import type { EncryptionConfig } from '../core/backups/dump.js';
 import { type Compression, validateName } from '../core/layout.js';
 import { checkCompressionSupported, DEFAULT_LEVEL, LEVEL_RANGE } from '../core/pipeline/compress.js';
 import { checkPassphrase } from '../core/pipeline/gpg.js';
