@@ -1,10 +1,7 @@
 /** The backup action: inputs → runBackup → outputs and a summary. */
 import { type BackupConfig, runBackup } from '../core/backup.js';
-import { parsePassphrases } from '../core/backups/decrypt.js';
-import type { EncryptionConfig } from '../core/backups/dump.js';
 import { type Compression, validateName } from '../core/layout.js';
 import { checkCompressionSupported, DEFAULT_LEVEL, LEVEL_RANGE } from '../core/pipeline/compress.js';
-import { checkPassphrase } from '../core/pipeline/gpg.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import { parsePgVersion } from '../core/postgres/install.js';
 import type { CommandResult } from '../core/report.js';
@@ -86,6 +83,7 @@ export function readBackupConfig(get: InputGetter): {
 export const backupCommand: Command = {
   name: 'backup',
   description: 'dump a database, compress, encrypt and store it with a manifest',
+  streaming: true,
   async run(get, ctx): Promise<CommandResult> {
     const { config, destination, replica } = readBackupConfig(get);
     const storage = storageFor(destination);

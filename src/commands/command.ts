@@ -37,5 +37,10 @@ export function progressIntervalMs(env: NodeJS.ProcessEnv = process.env): number
 export interface Command {
   name: string;
   description: string;
+  /**
+   * The command streams a database dump through the process (backup, verify, restore): the host runs
+   * the memory governor (util/memory.ts) for it. Other commands leave collection to V8.
+   */
+  streaming?: boolean;
   run(get: InputGetter, ctx: CommandContext): Promise<CommandResult>;
 }

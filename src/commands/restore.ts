@@ -72,6 +72,7 @@ export function readRestoreConfig(get: InputGetter): {
 export const restoreCommand: Command = {
   name: 'restore',
   description: 'replace a database with a backup (validated first, swapped in by rename, old data kept)',
+  streaming: true,
   async run(get, ctx): Promise<CommandResult> {
     const { config, destination } = readRestoreConfig(get);
     const storage = storageFor(destination);

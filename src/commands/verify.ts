@@ -1,16 +1,10 @@
-/** The verify action: inputs → verifyBackup (restore into a scratch database, compare) → outputs and a report. */
-import os from 'node:os';
-import type { DecryptionConfig } from '../core/backups/decrypt.js';
-import { mismatchesOf, type TableCheck } from '../core/backups/load.js';
-import type { BackupSelector } from '../core/backups/locate.js';
-import { validateName } from '../core/layout.js';
+import { mismatchesOf } from '../core/backups/load.js';
 import { NO_CHECKSUMS } from '../core/manifest.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import { parsePgVersion } from '../core/postgres/install.js';
 import type { CommandResult, Report } from '../core/report.js';
 import { type VerifyConfig, type VerifyOutcome, verifyBackup } from '../core/verify.js';
-import { UserError } from '../util/errors.js';
-import { formatBytes, formatDuration, parseBoolean, parseDuration, parseIntInput } from '../util/units.js';
+import { formatBytes, formatDuration, parseBoolean, parseDuration } from '../util/units.js';
 import { type Command, progressIntervalMs } from './command.js';
 import {
   type DestinationConfig,
@@ -109,6 +103,7 @@ export function verifyReport(o: VerifyOutcome): Report {
 export const verifyCommand: Command = {
   name: 'verify',
   description: 'restore a backup into a scratch database and check every table against its manifest',
+  streaming: true,
   async run(get, ctx): Promise<CommandResult> {
     const { config, destination } = readVerifyConfig(get);
     const storage = destination ? storageFor(destination) : undefined;

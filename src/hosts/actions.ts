@@ -40,7 +40,7 @@ export async function runAsAction(command: Command): Promise<void> {
   };
   process.once('SIGINT', () => cancel('SIGINT'));
   process.once('SIGTERM', () => cancel('SIGTERM'));
-  const stopGovernor = startMemoryGovernor();
+  const stopGovernor = command.streaming ? startMemoryGovernor() : () => {};
   try {
     const result = await command.run(getInput, {
       log: actionsLogger,

@@ -116,7 +116,7 @@ export async function runCli(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
-  const stopGovernor = startMemoryGovernor();
+  const stopGovernor = command.streaming ? startMemoryGovernor() : () => {};
   try {
     const result = await command.run(get, {
       log: {
