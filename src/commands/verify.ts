@@ -1,3 +1,4 @@
+/** The verify action: inputs → verifyBackup (restore into a scratch database, compare) → outputs and a report. */
 import { mismatchesOf } from '../core/backups/load.js';
 import { NO_CHECKSUMS } from '../core/manifest.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
