@@ -1,9 +1,7 @@
 /** The backup action: inputs → runBackup → outputs and a summary. */
-import { type BackupConfig, type EncryptionConfig, runBackup } from '../core/backup.js';
-import { parsePassphrases } from '../core/keys.js';
+import { type BackupConfig, runBackup } from '../core/backup.js';
 import { type Compression, validateName } from '../core/layout.js';
 import { checkCompressionSupported, DEFAULT_LEVEL, LEVEL_RANGE } from '../core/pipeline/compress.js';
-import { checkPassphrase } from '../core/pipeline/gpg.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import { parsePgVersion } from '../core/postgres/install.js';
 import type { CommandResult } from '../core/report.js';

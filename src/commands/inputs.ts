@@ -3,9 +3,10 @@
  * both hand over a getter, and every parse error names the input and says what to change.
  */
 import os from 'node:os';
-import type { BackupConfig, EncryptionConfig } from '../core/backup.js';
-import type { BackupSelector, DecryptionConfig } from '../core/fetch.js';
-import { parsePassphrases } from '../core/keys.js';
+import type { BackupConfig } from '../core/backup.js';
+import { type DecryptionConfig, parsePassphrases } from '../core/backups/decrypt.js';
+import type { EncryptionConfig } from '../core/backups/dump.js';
+import type { BackupSelector } from '../core/backups/locate.js';
 import { validateName } from '../core/layout.js';
 import { checkPassphrase } from '../core/pipeline/gpg.js';
 import { type Destination, openStorage, parseDestination, type Storage } from '../core/storage/index.js';

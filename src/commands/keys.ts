@@ -1,6 +1,7 @@
 /** `pgdr keys`: which key each kept backup needs, so an old key is retired only when nothing needs it. */
 
-import { countPrivateKeyBlocks, parsePassphrases, readKeyReport } from '../core/keys.js';
+import { countPrivateKeyBlocks, parsePassphrases } from '../core/backups/decrypt.js';
+import { readKeyReport } from '../core/keys.js';
 import { validateName } from '../core/layout.js';
 import type { CommandResult } from '../core/report.js';
 import { UserError } from '../util/errors.js';

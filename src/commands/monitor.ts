@@ -99,7 +99,10 @@ function monitorReport(r: MonitorResult, location: string): Report {
 
 /** The AWS SDK is loaded only when there are buckets to audit (see storage/lazy-s3.ts). */
 async function s3BucketAuditor(s3: Parameters<typeof import('../core/storage/s3.js').createS3Client>[0]) {
-  const { S3BucketAuditor, createS3Client } = await import('../core/storage/s3.js');
+  const [{ S3BucketAuditor }, { createS3Client }] = await Promise.all([
+    import('../core/monitor/s3-buckets.js'),
+    import('../core/storage/s3.js'),
+  ]);
   return new S3BucketAuditor(createS3Client(s3));
 }
 

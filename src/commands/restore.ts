@@ -1,6 +1,6 @@
 /** The restore action: inputs (with `confirm`) → runRestore → outputs and a report. */
 
-import type { EncryptionConfig } from '../core/backup.js';
+import type { EncryptionConfig } from '../core/backups/dump.js';
 import { NO_CHECKSUMS } from '../core/manifest.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import { parsePgVersion } from '../core/postgres/install.js';

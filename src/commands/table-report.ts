@@ -1,5 +1,5 @@
 /** The per-table rows verify and restore both report. */
-import type { TableCheck } from '../core/verify.js';
+import type { TableCheck } from '../core/backups/load.js';
 /** `checksums` false: the backup recorded row counts only (table-checksums: false). */
 export function tableRows(checks: TableCheck[], checksums = true): string[][] {
   return checks.map((c) => [

@@ -1,14 +1,11 @@
 /** The verify action: inputs → verifyBackup (restore into a scratch database, compare) → outputs and a report. */
-import os from 'node:os';
-import type { BackupSelector, DecryptionConfig } from '../core/fetch.js';
-import { validateName } from '../core/layout.js';
+import { mismatchesOf } from '../core/backups/load.js';
 import { NO_CHECKSUMS } from '../core/manifest.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import { parsePgVersion } from '../core/postgres/install.js';
 import type { CommandResult, Report } from '../core/report.js';
-import { mismatchesOf, type TableCheck, type VerifyConfig, type VerifyOutcome, verifyBackup } from '../core/verify.js';
-import { UserError } from '../util/errors.js';
-import { formatBytes, formatDuration, parseBoolean, parseDuration, parseIntInput } from '../util/units.js';
+import { type VerifyConfig, type VerifyOutcome, verifyBackup } from '../core/verify.js';
+import { formatBytes, formatDuration, parseBoolean, parseDuration } from '../util/units.js';
 import { type Command, progressIntervalMs } from './command.js';
 import {
   type DestinationConfig,

@@ -1,85 +1,13 @@
 /**
- * Several decryption keys at once, for key rotation: verify and restore take every key that may still be
- * needed (one passphrase per line, several armored private keys one after the other) and pick the one
- * the manifest names. `keyUsage` tells which key the kept backups need, so an old key can be retired
- * once no kept backup was made with it.
+ * The keys use case, for key rotation: `keyUsage` tells which key the kept backups need, so an old key
+ * can be retired once no kept backup was made with it. (Picking the key that opens one backup is in
+ * backups/decrypt.ts.)
  */
-import { IntegrityError, UserError } from '../util/errors.js';
+import { matchPassphrase } from './backups/decrypt.js';
 import { type Backup, readCatalog } from './catalog.js';
 import type { Manifest } from './manifest.js';
-import { GpgSession, passphraseMatches } from './pipeline/gpg.js';
+import { GpgSession } from './pipeline/gpg.js';
 import type { Storage } from './storage/index.js';
-
-/** The passphrases of an `encryption-passphrase` input: one per line, blank lines ignored. */
-export function parsePassphrases(text: string | undefined): string[] {
-  if (!text) return [];
-  return text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0);
-}
-
-/** How many armored private key blocks a text holds. */
-export function countPrivateKeyBlocks(text: string): number {
-  return text.match(/-----BEGIN PGP PRIVATE KEY BLOCK-----/g)?.length ?? 0;
-}
-
-/** A short, safe label for a manifest's key: the OpenPGP fingerprint, or "a passphrase". */
-export function describeKey(m: Manifest): string {
-  const f = m.encryption.keyFingerprint;
-  if (m.encryption.scheme === 'openpgp-public-key') return `the public key ${f ?? '(fingerprint not recorded)'}`;
-  if (m.encryption.scheme === 'openpgp-passphrase') {
-    return f ? `a passphrase (${f.split(':').slice(0, 2).join(':')} digest in the manifest)` : 'a passphrase';
-  }
-  return 'no key';
-}
-
-/**
- * Which of `passphrases` the manifest's PBKDF2 digest names: its index, or -1 when none does. With no
- * digest (or one in a form this version cannot check) every passphrase is a candidate: returns 0 for a
- * single passphrase, else -1 (gpg would have to try them one by one).
- */
-export async function matchPassphrase(fingerprint: string | null, passphrases: string[]): Promise<number> {
-  if (!fingerprint || !/^pbkdf2-sha256:/.test(fingerprint)) return passphrases.length === 1 ? 0 : -1;
-  for (let i = 0; i < passphrases.length; i++) {
-    if (await passphraseMatches(passphrases[i] as string, fingerprint)) return i;
-  }
-  return -1;
-}
-
-/**
- * The passphrase that opens a passphrase-encrypted backup, among several (key rotation). Throws a
- * UserError when none is given, an IntegrityError 'wrong-key' when none matches the manifest.
- */
-export async function choosePassphrase(manifest: Manifest, passphrases: string[]): Promise<string> {
-  if (passphrases.length === 0) {
-    throw new UserError(`this backup is encrypted with a passphrase: set 'encryption-passphrase'`);
-  }
-  const fpr = manifest.encryption.keyFingerprint;
-  const i = await matchPassphrase(fpr, passphrases);
-  if (i >= 0) return passphrases[i] as string;
-  if (!fpr || !/^pbkdf2-sha256:/.test(fpr)) {
-    throw new UserError(
-      `this backup's manifest does not identify its passphrase, so 'encryption-passphrase' must hold exactly one (it holds ${passphrases.length})`,
-    );
-  }
-  throw new IntegrityError(
-    passphrases.length === 1
-      ? `wrong key: 'encryption-passphrase' is not the passphrase this backup was encrypted with`
-      : `wrong key: the backup was encrypted with ${describeKey(manifest)}; none of the ${passphrases.length} passphrases in 'encryption-passphrase' matches`,
-    'wrong-key',
-  );
-}
-
-/** Checks that one of the imported private keys is the one the backup was encrypted to. */
-export function checkPrivateKeys(manifest: Manifest, imported: string[]): void {
-  const expected = manifest.encryption.keyFingerprint;
-  if (!expected || imported.includes(expected)) return;
-  throw new IntegrityError(
-    `wrong key: this backup was encrypted to ${expected}, but 'encryption-private-key' holds ${imported.join(', ') || 'no usable key'}; none of the given keys matches`,
-    'wrong-key',
-  );
-}
 
 export interface KeyUsage {
   /** The OpenPGP fingerprint, `passphrase #<line>` for a given passphrase, or a label for the unknown. */

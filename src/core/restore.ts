@@ -7,11 +7,14 @@
  *
  * Until the two renames, the target is untouched; any failure drops the fresh database.
  */
+import { DisposerStack } from '../util/disposer.js';
 import { CancelledError, describeError, IntegrityError, UserError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { formatBytes } from '../util/units.js';
-import { type EncryptionConfig, runBackup } from './backup.js';
-import { type BackupSelector, type DecryptionConfig, locateBackup, prepareDecryption } from './fetch.js';
+import { type DecryptionConfig, prepareDecryption } from './backups/decrypt.js';
+import { dumpAndStore, type EncryptionConfig } from './backups/dump.js';
+import { loadAndValidate, mismatchesOf, type TableCheck } from './backups/load.js';
+import { type BackupSelector, locateBackup } from './backups/locate.js';
 import type { Manifest } from './manifest.js';
 import { GpgSession } from './pipeline/gpg.js';
 import { describeConnection, type PgConnection, pgClientConfig } from './postgres/connection.js';
@@ -24,7 +27,6 @@ import {
 } from './postgres/restore-tools.js';
 import { openStatsClient, tableLabel } from './postgres/stats.js';
 import type { Storage } from './storage/index.js';
-import { loadAndValidate, mismatchesOf, type TableCheck } from './verify.js';
 
 export interface RestoreConfig {
   /** The target: its database is the one replaced. */
@@ -103,11 +105,8 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
   if (!target) throw new UserError(`'database-url' must name the target database`);
   const started = Date.now();
 
-  const server = await openControl(cfg.connection, target);
-  let gpg: GpgSession | undefined;
-  let fresh: string | undefined;
-  let swapped = false;
-  try {
+  return DisposerStack.run(async (stack) => {
+    const server = stack.use(await openControl(cfg.connection, target), (s) => s.close());
     const targetExists = await server.exists(target);
     const sessions = targetExists ? await server.sessionsOn(target) : [];
     if (sessions.length) throw refuseSessions(target, sessions);
@@ -121,29 +120,33 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
     const m = b.manifest;
     for (const s of b.skipped) log.warn(`skipped a newer object that is not a usable backup: ${s}`);
     log.info(`backup: ${b.label} (${formatBytes(m.object.size)}, taken ${m.createdAt})`);
-    gpg = m.encryption.scheme === 'none' ? undefined : await GpgSession.create();
+    const gpg = m.encryption.scheme === 'none' ? undefined : stack.use(await GpgSession.create(), (g) => g.close());
     const gpgPassphrase = await prepareDecryption(m, cfg.decryption, gpg);
 
     let preRestoreBackupKey: string | null = null;
     if (cfg.preRestoreBackup && targetExists) {
       const encryption = cfg.preRestoreBackup;
-      const r = await log.group(`Back up the current ${target} first`, () =>
-        runBackup(
-          {
-            connection: { ...cfg.connection, database: target },
-            prefix: cfg.prefix,
-            name: preRestoreSetName(m.name),
-            format: 'plain',
-            compression: 'gzip',
-            compressionLevel: 6,
-            encryption,
-            pgBinDir: cfg.pgBinDir,
-            pgVersion: cfg.pgVersion,
-            verifyUpload: true,
-          },
-          { storage, log, signal: deps.signal, now, pgClientInstaller: deps.pgClientInstaller, tempDir: cfg.tempDir },
-        ),
-      );
+      const r = await log.group(`Back up the current ${target} first`, async () => {
+        await storage.probe();
+        return DisposerStack.run((own) =>
+          dumpAndStore(
+            {
+              connection: { ...cfg.connection, database: target },
+              prefix: cfg.prefix,
+              name: preRestoreSetName(m.name),
+              format: 'plain',
+              compression: 'gzip',
+              compressionLevel: 6,
+              encryption,
+              pgBinDir: cfg.pgBinDir,
+              pgVersion: cfg.pgVersion,
+              verifyUpload: true,
+            },
+            { storage, log, signal: deps.signal, now, pgClientInstaller: deps.pgClientInstaller, tempDir: cfg.tempDir },
+            own,
+          ),
+        );
+      });
       preRestoreBackupKey = r.manifest.object.key;
       log.info(`pre-restore backup: ${r.location}/${preRestoreBackupKey}`);
     } else if (cfg.preRestoreBackup) {
@@ -152,7 +155,17 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
       log.warn('pre-restore-backup: false — the current data is kept only as the renamed database');
     }
 
-    fresh = scratchDatabaseName('restore', target, now());
+    const fresh = scratchDatabaseName('restore', target, now());
+    // Dropped at the end unless it became the target.
+    let swapped = false;
+    stack.defer(async () => {
+      if (swapped) return;
+      try {
+        if (await server.dropDatabase(fresh)) log.info(`dropped ${fresh}; ${target} is unchanged`);
+      } catch (err) {
+        log.warn(`could not drop ${fresh}: ${describeError(err)}; drop it by hand`);
+      }
+    });
     await server.createDatabase(fresh, targetExists ? target : undefined);
     log.info(`restoring into the fresh database ${fresh}`);
     const t0 = Date.now();
@@ -198,7 +211,7 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
         // Fails, changing nothing, if a session connected in the meantime.
         await server.renameDatabase(target, previous);
         try {
-          await server.renameDatabase(fresh as string, target);
+          await server.renameDatabase(fresh, target);
         } catch (err) {
           await server.renameDatabase(previous, target).catch((e) => {
             log.warn(`could not rename ${previous} back to ${target}: ${describeError(e)}`);
@@ -207,7 +220,7 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
         }
         log.info(`${target} → ${previous}; ${fresh} → ${target}`);
       } else {
-        await server.renameDatabase(fresh as string, target);
+        await server.renameDatabase(fresh, target);
         log.info(`${fresh} → ${target}`);
       }
     });
@@ -223,15 +236,5 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
       restoreSeconds: (Date.now() - started) / 1000,
       tables: checks,
     };
-  } finally {
-    if (fresh && !swapped) {
-      try {
-        if (await server.dropDatabase(fresh)) log.info(`dropped ${fresh}; ${target} is unchanged`);
-      } catch (err) {
-        log.warn(`could not drop ${fresh}: ${describeError(err)}; drop it by hand`);
-      }
-    }
-    await server.close();
-    await gpg?.close();
-  }
+  });
 }

@@ -1,17 +1,13 @@
 /**
- * Keeps the memory of a long streaming run flat. Every chunk that flows through a pipeline is a Buffer whose
- * memory lives outside the V8 heap; V8 only collects the dead ones once about 64 MB of them have piled up,
- * because the heap itself stays small. Measured on a 563 MB dump: peak RSS 168 MB without this, 126 MB with
- * a young-generation collection every 50 ms and a full one every 2 s, for ~5 % more wall time (bench/).
- * Since the bundle loads the AWS SDK and @actions/core only when needed, the heap is ~13 MB and V8 itself
- * collects far less often (33 instead of 181 full collections in a 1 GB backup): a full collection every
- * 2 s let the peak reach ~155 MB; every 100 ms (2–5 ms each on that heap) it stays at ~115–120 MB
- * for the same wall time (1 GB plain dump, gzip or none, encrypted, 2 cores).
- * Also, the young generation is kept at its starting size (--semi-space-growth-factor=1): after a
- * restore has streamed a GB through the process, V8 had grown it to tens of MB, and reading every table
- * back (per-row hashing: small objects at a high rate) then made those pages resident — verify's peak
- * went from ~105 to 130–150 MB; with the flag it stays at 108–118 MB, same wall time (bench/).
- * Set PGDR_GC=off to leave collection and sizing to V8.
+ * Keeps the memory of a streaming run (backup, verify, restore: the hosts start it for commands marked
+ * `streaming`) flat. Each chunk in a pipeline is a Buffer whose memory lives outside the V8 heap, and V8
+ * sizes its collections by the heap, which stays small here: left alone, it lets dead chunks pile up
+ * for tens of MB before it collects them. So, every 50 ms, this forces a collection: a young-generation
+ * one, and every other time a full one (chunks that survived two young collections sit in the old
+ * generation until then). It also pins the young generation at its starting size
+ * (--semi-space-growth-factor=1): once a GB has streamed through, V8 would have grown it to tens of MB,
+ * and a burst of small objects afterwards (verify hashing every row) would make those pages resident.
+ * bench/ measures the effect (peak RSS, wall time). PGDR_GC=off leaves collection and sizing to V8.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';

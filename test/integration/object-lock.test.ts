@@ -8,7 +8,8 @@
 import type { HttpRequest } from '@smithy/types';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readBackupConfig } from '../../src/commands/backup.js';
-import { retentionFor, runBackup } from '../../src/core/backup.js';
+import { runBackup } from '../../src/core/backup.js';
+import { retentionFor } from '../../src/core/backups/dump.js';
 import { readCatalog } from '../../src/core/catalog.js';
 import { parseDatabaseUrl } from '../../src/core/postgres/connection.js';
 import { createS3Client, S3Storage } from '../../src/core/storage/s3.js';

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tablesOfDump } from '../../src/core/backup.js';
+import { tablesOfDump } from '../../src/core/backups/dump.js';
 import {
   CopyScanner,
   type CopySection,

@@ -6,15 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { backupSpec } from '../../src/commands/backup.js';
 import { boundInputs } from '../../src/commands/schema.js';
+import { checkPrivateKeys, choosePassphrase, parsePassphrases } from '../../src/core/backups/decrypt.js';
 import type { Backup } from '../../src/core/catalog.js';
-import {
-  checkPrivateKeys,
-  choosePassphrase,
-  keyUsage,
-  parsePassphrases,
-  UNIDENTIFIED_PASSPHRASE,
-  UNKNOWN_PASSPHRASE,
-} from '../../src/core/keys.js';
+import { keyUsage, UNIDENTIFIED_PASSPHRASE, UNKNOWN_PASSPHRASE } from '../../src/core/keys.js';
 import { parseManifest } from '../../src/core/manifest.js';
 import { passphraseFingerprint } from '../../src/core/pipeline/gpg.js';
 import { IntegrityError, UserError } from '../../src/util/errors.js';

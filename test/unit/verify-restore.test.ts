@@ -5,7 +5,8 @@ import { readDecryption, readSelector } from '../../src/commands/inputs.js';
 import { readRestoreConfig } from '../../src/commands/restore.js';
 import { boundInputs } from '../../src/commands/schema.js';
 import { readVerifyConfig, verifySpec } from '../../src/commands/verify.js';
-import { integrityProblem } from '../../src/core/fetch.js';
+import { compareTables } from '../../src/core/backups/load.js';
+import { integrityProblem } from '../../src/core/backups/read.js';
 import type { TableStats } from '../../src/core/manifest.js';
 import {
   pgRestoreArgs,
@@ -13,7 +14,6 @@ import {
   scratchDatabaseName,
   utcStamp,
 } from '../../src/core/postgres/restore-tools.js';
-import { compareTables } from '../../src/core/verify.js';
 
 const t = (schema: string, name: string, rows: number, checksum: string): TableStats => ({
   schema,

@@ -10,7 +10,7 @@ export interface ReplicationInfo {
   destinations: string[];
 }
 
-/** The port: how a bucket's settings are read (S3BucketAuditor in storage/s3.ts; a stand-in in tests). */
+/** The port: how a bucket's settings are read (S3BucketAuditor in s3-buckets.ts; a stand-in in tests). */
 export interface BucketAuditor {
   /** 'Enabled', 'Suspended', or '' when versioning was never enabled. */
   versioning(bucket: string): Promise<string>;

@@ -1,7 +1,6 @@
 /**
- * Table row counts and content checksums (see CHECKSUM_ALGORITHM in manifest.ts), taken inside a
- * REPEATABLE READ, READ ONLY transaction. For a backup that transaction exports its snapshot and pg_dump
- * runs on it (`--snapshot`), so the manifest describes exactly the data in the dump.
+ * Table row counts and content checksums (see CHECKSUM_ALGORITHM in manifest.ts). A backup takes them
+ * inside the snapshot pg_dump reads (snapshot.ts), so the manifest describes exactly the data in the dump.
  */
 import pg from 'pg';
 import type { TableStats } from '../manifest.js';
@@ -98,60 +97,6 @@ export async function tableStats(
     out.push({ schema: t.schema, name: t.name, rows: Number(row.rows), checksum: row.checksum });
   }
   return out;
-}
-
-export interface ServerInfo {
-  version: string;
-  versionNum: number;
-  major: number;
-  database: string;
-  sizeBytes: number;
-}
-
-export async function serverInfo(client: pg.ClientBase): Promise<ServerInfo> {
-  const r = await client.query<{ v: string; n: string; db: string; size: string }>(
-    "SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS n, current_database() AS db, pg_database_size(current_database())::text AS size",
-  );
-  const row = r.rows[0] as { v: string; n: string; db: string; size: string };
-  const num = Number(row.n);
-  return {
-    version: row.v.split(' ')[0] as string,
-    versionNum: num,
-    major: Math.floor(num / 10000),
-    database: row.db,
-    sizeBytes: Number(row.size),
-  };
-}
-
-/** A read-only snapshot session whose snapshot pg_dump can share. */
-export class SnapshotSession {
-  private constructor(
-    readonly client: pg.Client,
-    readonly snapshotId: string,
-    readonly server: ServerInfo,
-  ) {}
-
-  static async open(config: pg.ClientConfig): Promise<SnapshotSession> {
-    const client = new pg.Client(config);
-    client.on('error', () => {}); // surfaced by the next query
-    await client.connect();
-    try {
-      await client.query('SET default_transaction_read_only = on');
-      for (const s of CANONICAL_SETTINGS) await client.query(s);
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const server = await serverInfo(client);
-      const r = await client.query<{ id: string }>('SELECT pg_catalog.pg_export_snapshot() AS id');
-      return new SnapshotSession(client, (r.rows[0] as { id: string }).id, server);
-    } catch (err) {
-      await client.end().catch(() => {});
-      throw err;
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.client.query('ROLLBACK').catch(() => {});
-    await this.client.end().catch(() => {});
-  }
 }
 
 /** Opens a plain session with the canonical settings (for validating a restored database). */

@@ -4,8 +4,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectsCommand,
-  GetBucketReplicationCommand,
-  GetBucketVersioningCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadBucketCommand,
@@ -18,7 +16,6 @@ import {
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { BucketAuditor, ReplicationInfo } from '../monitor/buckets.js';
 import { Meter } from '../pipeline/streams.js';
 import { DeleteError, type ObjectInfo, type Storage, type WriteOptions } from './types.js';
 
@@ -388,29 +385,5 @@ export class S3Storage implements Storage {
       uploadIdMarker = r.IsTruncated ? r.NextUploadIdMarker : undefined;
     } while (keyMarker);
     return out;
-  }
-}
-
-/** Bucket settings (versioning, replication) for monitor's audit. */
-export class S3BucketAuditor implements BucketAuditor {
-  constructor(private readonly client: S3Client) {}
-
-  async versioning(bucket: string): Promise<string> {
-    const r = await this.client.send(new GetBucketVersioningCommand({ Bucket: bucket }));
-    return r.Status ?? '';
-  }
-
-  async replication(bucket: string): Promise<ReplicationInfo | null> {
-    try {
-      const r = await this.client.send(new GetBucketReplicationCommand({ Bucket: bucket }));
-      const rules = (r.ReplicationConfiguration?.Rules ?? []).filter((x) => x.Status === 'Enabled');
-      return {
-        enabledRules: rules.length,
-        destinations: rules.map((x) => x.Destination?.Bucket ?? '?'),
-      };
-    } catch (err) {
-      if ((err as { name?: string }).name === 'ReplicationConfigurationNotFoundError') return null;
-      throw err;
-    }
   }
 }

@@ -5,13 +5,13 @@
  * independently verifiable backup set that prune, monitor, verify and restore use like any other.
  */
 import { pipeline } from 'node:stream/promises';
-import { describeError } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
-import { formatBytes } from '../util/units.js';
-import { dataKeyFor, extensionFor, manifestKeyFor } from './layout.js';
-import { type Manifest, serializeManifest } from './manifest.js';
-import { HashStage } from './pipeline/streams.js';
-import { hashStored, type Storage, type WriteOptions } from './storage/index.js';
+import { describeError } from '../../util/errors.js';
+import type { Logger } from '../../util/log.js';
+import { formatBytes } from '../../util/units.js';
+import { dataKeyFor, extensionFor, manifestKeyFor } from '../layout.js';
+import { type Manifest, serializeManifest } from '../manifest.js';
+import { HashStage } from '../pipeline/streams.js';
+import { hashStored, type Storage, type WriteOptions } from '../storage/index.js';
 
 export interface ReplicaTarget {
   storage: Storage;

@@ -1,0 +1,216 @@
+/**
+ * Loading a backup into an empty database and validating it against the manifest: streamed (or, for a
+ * parallel pg_restore, staged in a temporary file), then every table read back and compared with the
+ * manifest's row count and content checksum. Shared by verify (a scratch database) and restore (the
+ * fresh database that replaces the target).
+ */
+import { createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { CancelledError, describeError, IntegrityError } from '../../util/errors.js';
+import type { Logger } from '../../util/log.js';
+import { formatBytes, formatDuration, formatRate } from '../../util/units.js';
+import { COPY_CHECKSUM_ALGORITHM, NO_CHECKSUMS, type TableStats } from '../manifest.js';
+import type { GpgSession } from '../pipeline/gpg.js';
+import { every } from '../pipeline/streams.js';
+import { type PgConnection, pgClientConfig } from '../postgres/connection.js';
+import { type CopiedTable, copyStats } from '../postgres/copy-validate.js';
+import { type PgClientInstaller, type PgVersionRequest, resolvePgTool } from '../postgres/install.js';
+import { restoreFile, restoreSink } from '../postgres/restore-tools.js';
+import { listTables, openStatsClient, tableKey, tableLabel, tableStats } from '../postgres/stats.js';
+import type { LocatedBackup } from './locate.js';
+import { streamBackup } from './read.js';
+
+export interface TableCheck {
+  schema: string;
+  name: string;
+  expectedRows: number | null;
+  actualRows: number | null;
+  checksumOk: boolean;
+  /** null when the table matches. */
+  problem: string | null;
+}
+
+/** Compares the restored tables with the manifest's: each expected table present, same rows, same checksum. */
+export function compareTables(expected: TableStats[], actual: CopiedTable[]): TableCheck[] {
+  const byKey = new Map(actual.map((t) => [tableKey(t), t]));
+  const out: TableCheck[] = [];
+  for (const e of expected) {
+    const a = byKey.get(tableKey(e));
+    byKey.delete(tableKey(e));
+    if (!a) {
+      out.push({ ...pick(e), expectedRows: e.rows, actualRows: null, checksumOk: false, problem: 'missing' });
+      continue;
+    }
+    const checksumOk = a.error === undefined && a.checksum === e.checksum;
+    const problem = a.error
+      ? a.error
+      : a.rows !== e.rows
+        ? `${a.rows} rows, expected ${e.rows}`
+        : checksumOk
+          ? null
+          : 'same row count, different contents (checksum)';
+    out.push({ ...pick(e), expectedRows: e.rows, actualRows: a.rows, checksumOk, problem });
+  }
+  for (const a of byKey.values()) {
+    out.push({ ...pick(a), expectedRows: null, actualRows: a.rows, checksumOk: false, problem: 'not in the manifest' });
+  }
+  return out;
+}
+
+function pick(t: { schema: string; name: string }): { schema: string; name: string } {
+  return { schema: t.schema, name: t.name };
+}
+
+export function mismatchesOf(checks: TableCheck[]): TableCheck[] {
+  return checks.filter((c) => c.problem !== null);
+}
+
+/** The major version at the start of a version string ("15.18", "17beta1"). */
+function majorOf(version: string): number {
+  return Number(/^(\d+)/.exec(version)?.[1] ?? 0);
+}
+
+export interface LoadOptions {
+  connection: PgConnection;
+  /** Parallel jobs for a custom-format archive; > 1 stages the decrypted archive in `tempDir`. */
+  jobs: number;
+  pgBinDir?: string;
+  tempDir?: string;
+  /** Leave out ownership and privileges (custom format), for a scratch copy on any server. */
+  portable: boolean;
+  serverMajor: number;
+  /** `pg-version`: which client major to use, installing it through `installer` where it can. */
+  pgVersion?: PgVersionRequest;
+  installer?: PgClientInstaller;
+  /** How often the restore logs its progress (default 10 s). */
+  progressIntervalMs?: number;
+}
+
+/**
+ * Streams the backup into the (empty) database `db` and validates it against the manifest. Throws
+ * IntegrityError for a damaged object, a wrong key or a dump that does not load; returns the table
+ * checks (which may hold mismatches).
+ */
+export async function loadAndValidate(
+  b: LocatedBackup,
+  db: string,
+  o: LoadOptions,
+  deps: { log: Logger; signal?: AbortSignal; gpg?: GpgSession; gpgPassphrase?: string },
+): Promise<{ checks: TableCheck[]; bytes: number; loadSeconds: number; validateSeconds: number }> {
+  const { log } = deps;
+  const m = b.manifest;
+  const toolName = m.dump.format === 'plain' ? 'psql' : 'pg_restore';
+  // The tool must handle both the server and the dump (plain dumps of pg_dump 15.14+ use psql's \restrict).
+  const tool = await resolvePgTool(toolName, Math.max(o.serverMajor, majorOf(m.dump.pgDumpVersion)), {
+    request: o.pgVersion ?? 'auto',
+    binDir: o.pgBinDir,
+    installer: o.installer,
+    cacheDir: `${o.tempDir ?? os.tmpdir()}/pgdr-pg-client-debs`,
+    log,
+  });
+  log.info(`${toolName}: ${tool.version} (${tool.path})`);
+  let bytes = 0;
+  const t0 = Date.now();
+  const stop = every(o.progressIntervalMs ?? 10_000, () => {
+    const s = (Date.now() - t0) / 1000;
+    const pct = m.object.size > 0 ? ` (${Math.floor((100 * bytes) / m.object.size)} %)` : '';
+    log.info(
+      `… restoring: ${formatBytes(bytes)} of ${formatBytes(m.object.size)} read${pct}, ${formatRate(bytes, s)}, ${formatDuration(s)}`,
+    );
+  });
+  const stream = async (sink: NodeJS.WritableStream): Promise<void> => {
+    await streamBackup(b, {
+      sink: sink as Writable,
+      gpg: deps.gpg,
+      gpgPassphrase: deps.gpgPassphrase,
+      signal: deps.signal,
+      log,
+      onProgress: (n) => {
+        bytes = n;
+      },
+    });
+  };
+  try {
+    await log.group(`Restore ${b.label} into ${db}`, async () => {
+      if (m.dump.format === 'custom' && o.jobs > 1) {
+        const dir = await fs.mkdtemp(path.join(o.tempDir ?? os.tmpdir(), 'pgdr-restore-'));
+        const file = path.join(dir, 'backup.dump');
+        log.info(
+          `jobs: ${o.jobs} — staging the decrypted archive in ${file} (${formatBytes(m.dump.dumpSize)}): pg_restore needs a seekable file to restore in parallel; with jobs: 1 it streams without a temporary file`,
+        );
+        try {
+          await stream(createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+          try {
+            await restoreFile({
+              toolPath: tool.path,
+              connection: o.connection,
+              db,
+              file,
+              jobs: o.jobs,
+              portable: o.portable,
+              log,
+              signal: deps.signal,
+            });
+          } catch (err) {
+            if (deps.signal?.aborted) throw deps.signal.reason ?? new CancelledError('cancelled');
+            throw new IntegrityError(
+              `the backup object is intact but could not be restored: ${describeError(err)}`,
+              'restore',
+              { cause: err },
+            );
+          }
+        } finally {
+          await fs.rm(dir, { recursive: true, force: true });
+        }
+      } else {
+        await stream(
+          restoreSink({
+            format: m.dump.format,
+            toolPath: tool.path,
+            connection: o.connection,
+            db,
+            portable: o.portable,
+            log,
+          }),
+        );
+      }
+      log.info(`restored: ${formatBytes(bytes)} read, size and sha256 match the manifest`);
+    });
+  } finally {
+    stop();
+  }
+  const loadSeconds = (Date.now() - t0) / 1000;
+  const t1 = Date.now();
+  const checks = await log.group(`Validate ${m.tables.length} tables against the manifest`, async () => {
+    const config = pgClientConfig(o.connection, db);
+    const client = await openStatsClient(config);
+    try {
+      let actual: CopiedTable[];
+      if (m.checksumAlgorithm === COPY_CHECKSUM_ALGORITHM) {
+        const concurrency = Math.max(1, Math.min(4, os.availableParallelism()));
+        log.info(`reading every table back with COPY (${concurrency} sessions), rows counted and hashed`);
+        actual = await copyStats(config, m.tables, { encoding: m.dump.encoding, concurrency });
+        // Tables the manifest does not list: counted, and reported.
+        const known = new Set(m.tables.map(tableKey));
+        const extra = (await listTables(client)).filter((t) => !known.has(tableKey(t)));
+        actual.push(...(await tableStats(client, extra, undefined, { checksums: false })));
+      } else if (m.dump.format === 'plain' && m.tables.every((t) => t.columns !== undefined)) {
+        // Counted off the dump (table-checksums: false): a table's own rows, as its COPY holds them.
+        actual = await tableStats(client, await listTables(client), undefined, { checksums: false, only: true });
+      } else {
+        actual = await tableStats(client, await listTables(client), undefined, {
+          checksums: m.checksumAlgorithm !== NO_CHECKSUMS,
+        });
+      }
+      const result = compareTables(m.tables, actual);
+      for (const c of mismatchesOf(result)) log.warn(`table ${tableLabel(c)}: ${c.problem}`);
+      return result;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  });
+  return { checks, bytes, loadSeconds, validateSeconds: (Date.now() - t1) / 1000 };
+}
