@@ -25,6 +25,8 @@ import {
   readObjectLock,
   readReplica,
   readServerSideEncryption,
+  readSigner,
+  SIGNING_INPUTS,
   storageFor,
 } from './inputs.js';
 import { boundInputs, type CommandSpec } from './schema.js';
@@ -52,6 +54,7 @@ export function readBackupConfig(raw: InputGetter): {
     compressionLevel = parseIntInput(get('compression-level'), 'compression-level', { min, max });
   }
   const encryption = readEncryption(get);
+  const signer = readSigner(get, encryption);
   const verifyUpload = parseBoolean(get('verify-upload'), 'verify-upload');
   const tableChecksums = parseBoolean(get('table-checksums'), 'table-checksums');
   const pgBinDir = get('pg-bin-dir') || undefined;
@@ -70,6 +73,7 @@ export function readBackupConfig(raw: InputGetter): {
       compression,
       compressionLevel,
       encryption,
+      signer,
       pgBinDir,
       verifyUpload,
       tableChecksums,
@@ -151,6 +155,7 @@ export const backupSpec: CommandSpec = {
       default: '0s',
       type: 'duration',
     },
+    ...SIGNING_INPUTS,
     'pg-version': {
       description:
         "Which pg_dump: auto (the oldest installed client at least the server's major) or a major such as 17. When the right client is missing, the action installs postgresql-client-<major> from the PostgreSQL apt repository on GitHub's Linux runners (the .deb files are cached with actions/cache); elsewhere it fails before any upload, naming the command to run.",

@@ -7,6 +7,7 @@ import { monitorCommand } from './monitor.js';
 import { notifyCommand } from './notify.js';
 import { pruneCommand } from './prune.js';
 import { restoreCommand } from './restore.js';
+import { synthCommand } from './synth.js';
 import { verifyCommand } from './verify.js';
 
 /** In the order the docs and `pgdr --help` list them. */
@@ -19,6 +20,7 @@ export const COMMAND_LIST: readonly Command[] = [
   notifyCommand,
   keysCommand,
   keygenCommand,
+  synthCommand,
 ];
 
 export const COMMANDS: Readonly<Record<string, Command>> = Object.fromEntries(

@@ -8,6 +8,7 @@ import { type DecryptionConfig, parsePassphrases } from '../core/backups/decrypt
 import type { EncryptionConfig } from '../core/backups/dump.js';
 import type { BackupSelector } from '../core/backups/locate.js';
 import { validateName } from '../core/layout.js';
+import { type AuthKeys, type SignerConfig, splitArmoredPublicKeys } from '../core/manifest-auth.js';
 import { checkPassphrase } from '../core/pipeline/gpg.js';
 import { type Destination, openStorage, parseDestination, type Storage } from '../core/storage/index.js';
 import { UserError } from '../util/errors.js';
@@ -211,4 +212,83 @@ export function parseList(value: string): string[] {
     .split(/[,\n]/)
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/** The inputs that vouch for the backups a command writes (backup; restore's pre-restore backup). */
+export const SIGNING_INPUTS: Record<string, InputSpec> = {
+  'signing-key': {
+    description:
+      "ASCII-armored OpenPGP private key that signs each backup's manifest (make one with `pgdr keygen --purpose signing`). Required with encryption-public-key or encryption: none; with a passphrase, the passphrase authenticates the manifests unless this is given. Bucket writers without it cannot plant or edit a backup.",
+    secret: true,
+    type: 'text',
+  },
+  'signing-key-passphrase': { description: 'Passphrase of signing-key, if it has one.', secret: true },
+};
+
+/** The inputs that authenticate the backups a command reads (verify, restore, prune, monitor, notify, keys). */
+export const SIGNING_PUBLIC_KEY_INPUT: Record<string, InputSpec> = {
+  'signing-public-key': {
+    description:
+      'ASCII-armored OpenPGP public key(s) of the signing-key the backups are signed with (public-key mode and unencrypted sets). Several keys, one block after another, during a rotation. Backups whose manifest does not authenticate are never restored, pruned or counted.',
+    type: 'text',
+  },
+};
+
+/** For commands that only read the catalog (prune, monitor, notify, keys): the passphrase authenticates. */
+export const AUTH_PASSPHRASE_INPUT: Record<string, InputSpec> = {
+  'encryption-passphrase': {
+    description:
+      "The backups' passphrase (passphrase mode), used only to authenticate their manifests: nothing is decrypted. Several, one per line, during a key rotation.",
+    secret: true,
+    type: 'text',
+  },
+};
+
+export const ALLOW_UNAUTHENTICATED_INPUT: Record<string, InputSpec> = {
+  'allow-unauthenticated': {
+    description:
+      "The exact object key (or backup-file path) of ONE backup whose manifest does not authenticate — a backup written before postgres-dr authenticated manifests — to use anyway, with a loud warning. Never applies to 'latest'. Anyone who can write to the bucket can make such a backup: check it is yours first.",
+  },
+};
+
+/** How the backups this command writes are authenticated: `signing-key`, else the encryption passphrase. */
+export function readSigner(get: InputGetter, encryption: EncryptionConfig): SignerConfig {
+  const armoredKey = get('signing-key');
+  const passphrase = get('signing-key-passphrase') || undefined;
+  if (passphrase && !armoredKey) throw new UserError(`'signing-key-passphrase' is set but 'signing-key' is not`);
+  if (armoredKey) {
+    if (!/-----BEGIN PGP PRIVATE KEY BLOCK-----/.test(armoredKey)) {
+      throw new UserError(
+        `'signing-key' must be an ASCII-armored OpenPGP private key (-----BEGIN PGP PRIVATE KEY BLOCK-----), from pgdr keygen --purpose signing`,
+      );
+    }
+    return { kind: 'openpgp', armoredKey, passphrase };
+  }
+  if (encryption.kind === 'passphrase') return { kind: 'hmac', passphrase: encryption.passphrase };
+  throw new UserError(
+    encryption.kind === 'none'
+      ? `'encryption: none' needs 'signing-key' (an OpenPGP private key; make one with pgdr keygen --purpose signing): without it nobody can tell your backups from ones planted in the bucket`
+      : `'encryption-public-key' needs 'signing-key' (an OpenPGP private key; make one with pgdr keygen --purpose signing): the backup job cannot decrypt, so a separate key vouches for its backups`,
+  );
+}
+
+/** The keys that authenticate manifests: the passphrase(s) and/or signing public key(s). */
+export function readAuthKeys(get: InputGetter): AuthKeys {
+  const passphrases = parsePassphrases(get('encryption-passphrase'));
+  const text = get('signing-public-key');
+  const signingPublicKeys = text ? splitArmoredPublicKeys(text) : [];
+  if (text && !signingPublicKeys.length) {
+    throw new UserError(
+      `'signing-public-key' must hold ASCII-armored OpenPGP public keys (-----BEGIN PGP PUBLIC KEY BLOCK-----)`,
+    );
+  }
+  return { passphrases, signingPublicKeys };
+}
+
+/** prune and monitor act on nothing they cannot authenticate: no key is a configuration error, said up front. */
+export function requireAuthKeys(keys: AuthKeys, command: string): AuthKeys {
+  if (keys.passphrases?.length || keys.signingPublicKeys?.length) return keys;
+  throw new UserError(
+    `${command} acts only on authenticated backups: set 'encryption-passphrase' (backups encrypted with a passphrase) or 'signing-public-key' (backups signed with a signing-key); nothing was ${command === 'prune' ? 'deleted' : 'checked'}`,
+  );
 }

@@ -6,7 +6,7 @@ import { validateName } from '../core/layout.js';
 import type { CommandResult } from '../core/report.js';
 import { UserError } from '../util/errors.js';
 import type { Command } from './command.js';
-import { destinationInputs, readDestination, storageFor } from './inputs.js';
+import { destinationInputs, readAuthKeys, readDestination, SIGNING_PUBLIC_KEY_INPUT, storageFor } from './inputs.js';
 import { boundInputs, type CommandSpec, type InputGetter } from './schema.js';
 
 export function readKeysConfig(raw: InputGetter): {
@@ -14,6 +14,7 @@ export function readKeysConfig(raw: InputGetter): {
   name?: string;
   passphrases: string[];
   privateKey?: string;
+  signingPublicKeys: string[];
 } {
   const get = boundInputs(keysSpec, raw);
   const destination = readDestination(get);
@@ -25,7 +26,8 @@ export function readKeysConfig(raw: InputGetter): {
       `'encryption-private-key' must hold ASCII-armored OpenPGP private keys (-----BEGIN PGP PRIVATE KEY BLOCK-----)`,
     );
   }
-  return { destination, name, passphrases, privateKey };
+  const signingPublicKeys = readAuthKeys(get).signingPublicKeys ?? [];
+  return { destination, name, passphrases, privateKey, signingPublicKeys };
 }
 
 export const keysSpec: CommandSpec = {
@@ -47,6 +49,7 @@ export const keysSpec: CommandSpec = {
       secret: true,
       type: 'text',
     },
+    ...SIGNING_PUBLIC_KEY_INPUT,
   },
   outputs: {
     backups: { description: 'Number of backups read.' },
@@ -66,6 +69,7 @@ export const keysCommand: Command = {
     const r = await readKeyReport(storage, cfg.destination.destination.prefix, cfg.name, {
       passphrases: cfg.passphrases,
       privateKey: cfg.privateKey,
+      signingPublicKeys: cfg.signingPublicKeys,
     });
     const checked = cfg.passphrases.length > 0 || Boolean(cfg.privateKey);
     const warnings =

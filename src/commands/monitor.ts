@@ -9,7 +9,17 @@ import type { CommandResult, Report } from '../core/report.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes, formatDuration, parseBoolean, parseChoice, parseDuration, parseSize } from '../util/units.js';
 import type { Command } from './command.js';
-import { destinationInputs, type InputGetter, parseList, readDestination, storageFor } from './inputs.js';
+import {
+  AUTH_PASSPHRASE_INPUT,
+  destinationInputs,
+  type InputGetter,
+  parseList,
+  readAuthKeys,
+  readDestination,
+  requireAuthKeys,
+  SIGNING_PUBLIC_KEY_INPUT,
+  storageFor,
+} from './inputs.js';
 import { boundInputs, type CommandSpec } from './schema.js';
 
 function parseNumber(value: string, input: string, min: number, max: number): number {
@@ -63,7 +73,8 @@ export function readMonitorInputs(raw: InputGetter) {
     maxWalAgeSeconds,
     requireWalArchiving,
   };
-  return { destination, name, policy, connection, failOn };
+  const authKeys = requireAuthKeys(readAuthKeys(get), 'monitor');
+  return { destination, name, policy, connection, failOn, authKeys };
 }
 
 const VERDICT: Record<Level, string> = { ok: '✅ ok', warning: '⚠️ warning', critical: '❌ critical', 'n/a': '– n/a' };
@@ -175,6 +186,8 @@ export const monitorSpec: CommandSpec = {
       description: 'When the step fails: critical (default), warning (any finding), or never (report only).',
       default: 'critical',
     },
+    ...AUTH_PASSPHRASE_INPUT,
+    ...SIGNING_PUBLIC_KEY_INPUT,
   },
   outputs: {
     status: { description: 'ok, warning or critical: the worst verdict of all checks.' },
@@ -194,15 +207,16 @@ export const monitorSpec: CommandSpec = {
 export const monitorCommand: Command = {
   spec: monitorSpec,
   async run(get, ctx): Promise<CommandResult> {
-    const { destination, name, policy, connection, failOn } = readMonitorInputs(get);
+    const { destination, name, policy, connection, failOn, authKeys } = readMonitorInputs(get);
     const storage = storageFor(destination);
     const r = await runMonitor(
-      { prefix: destination.destination.prefix, name, policy },
+      { prefix: destination.destination.prefix, name, policy, authKeys },
       {
         storage,
         auditor: policy.auditBuckets.length ? await s3BucketAuditor(destination.s3) : undefined,
         archiver: connection ? () => readArchiverStats(connection) : undefined,
         log: ctx.log,
+        signal: ctx.signal,
       },
     );
     const findings = r.checks

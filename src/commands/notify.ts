@@ -15,7 +15,16 @@ import { UserError } from '../util/errors.js';
 import { registerSecret } from '../util/secrets.js';
 import { parseBoolean, parseChoice } from '../util/units.js';
 import type { Command } from './command.js';
-import { destinationInputs, type InputGetter, parseList, readDestination, storageFor } from './inputs.js';
+import {
+  AUTH_PASSPHRASE_INPUT,
+  destinationInputs,
+  type InputGetter,
+  parseList,
+  readAuthKeys,
+  readDestination,
+  SIGNING_PUBLIC_KEY_INPUT,
+  storageFor,
+} from './inputs.js';
 import { boundInputs, type CommandSpec } from './schema.js';
 
 function httpUrl(value: string, input: string): string {
@@ -87,6 +96,7 @@ export function readNotifyInputs(raw: InputGetter, env: NodeJS.ProcessEnv = proc
     config,
     token,
     destination,
+    authKeys: readAuthKeys(get),
     failOnFailure,
     apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
   };
@@ -193,6 +203,8 @@ export const notifySpec: CommandSpec = {
     ...destinationInputs(
       'Optional: s3://bucket/prefix or a directory of the backups, to name the last good backup (from the manifests) in the issue.',
     ),
+    ...AUTH_PASSPHRASE_INPUT,
+    ...SIGNING_PUBLIC_KEY_INPUT,
   },
   outputs: {
     action: {
@@ -211,7 +223,7 @@ export const notifySpec: CommandSpec = {
 export const notifyCommand: Command = {
   spec: notifySpec,
   async run(get, ctx): Promise<CommandResult> {
-    const { config, token, destination, failOnFailure, apiUrl } = readNotifyInputs(get);
+    const { config, token, destination, authKeys, failOnFailure, apiUrl } = readNotifyInputs(get);
     const onRetry = (m: string): void => ctx.log.info(m);
     const storage = destination ? storageFor(destination) : undefined;
     const r = await notify(config, {
@@ -219,7 +231,7 @@ export const notifyCommand: Command = {
       postWebhook: (url, payload) => postWebhook(url, payload, { onRetry }),
       lastGood:
         storage && destination
-          ? () => lastGoodFromCatalog(storage, destination.destination.prefix, config.name)
+          ? () => lastGoodFromCatalog(storage, destination.destination.prefix, config.name, authKeys)
           : undefined,
       log: ctx.log,
     });

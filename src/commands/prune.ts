@@ -13,7 +13,16 @@ import {
 import { UserError } from '../util/errors.js';
 import { formatBytes, formatDuration, parseBoolean, parseDuration, parseIntInput } from '../util/units.js';
 import type { Command } from './command.js';
-import { destinationInputs, type InputGetter, readDestination, storageFor } from './inputs.js';
+import {
+  AUTH_PASSPHRASE_INPUT,
+  destinationInputs,
+  type InputGetter,
+  readAuthKeys,
+  readDestination,
+  requireAuthKeys,
+  SIGNING_PUBLIC_KEY_INPUT,
+  storageFor,
+} from './inputs.js';
 import { boundInputs, type CommandSpec } from './schema.js';
 
 /** Rows beyond this are summarised, to keep the job summary well under GitHub's 1 MiB per step. */
@@ -35,9 +44,10 @@ export function readPruneConfig(raw: InputGetter): {
   validatePolicy(policy);
   const dryRun = parseBoolean(get('dry-run'), 'dry-run');
   const minAgeIncompleteSeconds = parseDuration(get('min-age-incomplete'), 'min-age-incomplete');
+  const authKeys = requireAuthKeys(readAuthKeys(get), 'prune');
   return {
     destination,
-    config: { prefix: destination.destination.prefix, name, policy, dryRun, minAgeIncompleteSeconds },
+    config: { prefix: destination.destination.prefix, name, policy, dryRun, minAgeIncompleteSeconds, authKeys },
   };
 }
 
@@ -121,13 +131,15 @@ export const pruneSpec: CommandSpec = {
       default: '24h',
       type: 'duration',
     },
+    ...AUTH_PASSPHRASE_INPUT,
+    ...SIGNING_PUBLIC_KEY_INPUT,
   },
   outputs: {
     kept: { description: 'Number of backups kept.' },
     deleted: { description: 'Number of backups deleted (in a dry run: that would be deleted).' },
     'deleted-keys': {
       description:
-        'JSON array of the object keys deleted (in a dry run: that would be deleted): manifests first, then data objects.',
+        'JSON array of the object keys deleted (in a dry run: that would be deleted): manifests first, then data objects, then their authenticators (.sig).',
     },
     'incomplete-deleted': {
       description: 'Number of data objects without manifest deleted (in a dry run: that would be deleted).',
@@ -170,6 +182,13 @@ export const pruneCommand: Command = {
         title: 'Broken manifests (left alone)',
         header: ['Manifest', 'Problem'],
         rows: r.broken.map((b) => [b.manifestKey, b.reason]),
+      });
+    }
+    if (r.unauthenticated.length) {
+      tables.push({
+        title: 'Manifests that do not authenticate (left alone, in no retention slot)',
+        header: ['Manifest', 'Why'],
+        rows: r.unauthenticated.map((u) => [u.manifestKey, u.reason]),
       });
     }
     return {

@@ -11,12 +11,17 @@ import { formatBytes, formatDuration, parseBoolean } from '../util/units.js';
 import { type Command, progressIntervalMs } from './command.js';
 import type { InputGetter } from './inputs.js';
 import {
+  ALLOW_UNAUTHENTICATED_INPUT,
   destinationInputs,
+  readAuthKeys,
   readDecryption,
   readDestination,
   readEncryption,
   readJobs,
   readSelector,
+  readSigner,
+  SIGNING_INPUTS,
+  SIGNING_PUBLIC_KEY_INPUT,
   storageFor,
   tempDir,
 } from './inputs.js';
@@ -43,15 +48,17 @@ export function readRestoreConfig(raw: InputGetter): {
   if (selector.kind === 'file') throw new UserError(`restore reads from 'destination'`); // narrows the type
   const destination = readDestination(get);
   const decryption = readDecryption(get);
+  const auth = { keys: readAuthKeys(get), allowUnauthenticated: get('allow-unauthenticated') || undefined };
   const pre = parseBoolean(get('pre-restore-backup'), 'pre-restore-backup');
-  let preRestoreBackup: EncryptionConfig | null = null;
+  let preRestoreBackup: RestoreConfig['preRestoreBackup'] = null;
   if (pre) {
     try {
-      preRestoreBackup = readEncryption(get, 'first');
+      const encryption = readEncryption(get, 'first');
+      preRestoreBackup = { encryption, signer: readSigner(get, encryption) };
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
       throw new UserError(
-        `the pre-restore backup of '${target}' needs encryption like any backup: ${err.message}; or set 'pre-restore-backup: false'`,
+        `the pre-restore backup of '${target}' needs encryption and authentication like any backup: ${err.message}; or set 'pre-restore-backup: false'`,
       );
     }
   }
@@ -62,6 +69,7 @@ export function readRestoreConfig(raw: InputGetter): {
       prefix: destination.destination.prefix,
       selector,
       decryption,
+      auth,
       preRestoreBackup,
       jobs: readJobs(get),
       pgBinDir: get('pg-bin-dir') || undefined,
@@ -136,6 +144,9 @@ export const restoreSpec: CommandSpec = {
       description:
         'Directory holding psql / pg_restore / pg_dump. Default: the oldest installed client that is new enough.',
     },
+    ...SIGNING_INPUTS,
+    ...SIGNING_PUBLIC_KEY_INPUT,
+    ...ALLOW_UNAUTHENTICATED_INPUT,
     'pg-version': {
       description:
         "auto (default): use an installed psql/pg_restore at least as new as the server and the dump, and on GitHub's Linux runners install postgresql-client-<major> from the PostgreSQL apt repository when none is (cached with the Actions cache); or a major version to require.",

@@ -8,13 +8,16 @@ import { type VerifyConfig, type VerifyOutcome, verifyBackup } from '../core/ver
 import { formatBytes, formatDuration, parseBoolean, parseDuration } from '../util/units.js';
 import { type Command, progressIntervalMs } from './command.js';
 import {
+  ALLOW_UNAUTHENTICATED_INPUT,
   type DestinationConfig,
   destinationInputs,
   type InputGetter,
+  readAuthKeys,
   readDecryption,
   readDestination,
   readJobs,
   readSelector,
+  SIGNING_PUBLIC_KEY_INPUT,
   storageFor,
   tempDir,
 } from './inputs.js';
@@ -27,6 +30,7 @@ export function readVerifyConfig(raw: InputGetter): { config: VerifyConfig; dest
   const selector = readSelector(get, get('backup-file'));
   const destination = selector.kind === 'file' ? undefined : readDestination(get);
   const decryption = readDecryption(get);
+  const auth = { keys: readAuthKeys(get), allowUnauthenticated: get('allow-unauthenticated') || undefined };
   const jobs = readJobs(get);
   const keepDatabase = parseBoolean(get('keep-database'), 'keep-database');
   const maxAgeSeconds = parseDuration(get('max-age'), 'max-age');
@@ -38,6 +42,7 @@ export function readVerifyConfig(raw: InputGetter): { config: VerifyConfig; dest
       prefix: destination?.destination.prefix ?? '',
       selector,
       decryption,
+      auth,
       jobs,
       keepDatabase,
       maxAgeSeconds,
@@ -171,6 +176,8 @@ export const verifySpec: CommandSpec = {
       description:
         "Directory holding psql / pg_restore. Default: the oldest installed client that is at least the server major and the backup's pg_dump major.",
     },
+    ...SIGNING_PUBLIC_KEY_INPUT,
+    ...ALLOW_UNAUTHENTICATED_INPUT,
     'pg-version': {
       description:
         "auto (default): use an installed psql/pg_restore at least as new as the server and the dump, and on GitHub's Linux runners install postgresql-client-<major> from the PostgreSQL apt repository when none is (cached with the Actions cache); or a major version to require.",

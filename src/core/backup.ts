@@ -60,6 +60,7 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
           manifest: stored.manifest,
           target,
           retainUntil: stored.retainUntil,
+          signer: stored.signer,
           log,
           signal: deps.signal,
         }),

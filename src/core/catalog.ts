@@ -3,9 +3,17 @@
  * objects without a manifest (interrupted runs), and manifests that do not parse. Reads every page of the
  * listing; prune, verify, restore and monitor all see the destination through this one function.
  */
-import { describeError } from '../util/errors.js';
-import { type DataExtension, type ParsedKey, parseKey, setPrefix } from './layout.js';
+import { describeError, IntegrityError } from '../util/errors.js';
+import { DATA_EXTENSIONS, type DataExtension, type ParsedKey, parseKey, setPrefix } from './layout.js';
 import { type Manifest, parseManifest } from './manifest.js';
+import {
+  type AuthVerdict,
+  MAX_AUTHENTICATOR_BYTES,
+  MAX_MANIFEST_BYTES,
+  type ManifestVerifier,
+  readCapped,
+  TooLargeError,
+} from './manifest-auth.js';
 import type { ObjectInfo, Storage } from './storage/index.js';
 
 export interface Backup {
@@ -23,6 +31,8 @@ export interface IncompleteBackup {
   ext: DataExtension;
   /** From the key. */
   createdAt: Date;
+  /** The authenticator the interrupted run wrote before it could write the manifest, if any. */
+  authenticator?: ObjectInfo;
 }
 
 export interface BrokenManifest {
@@ -33,77 +43,175 @@ export interface BrokenManifest {
   size?: { actual: number; expected: number };
 }
 
+/**
+ * A manifest that did not authenticate (planted, edited, re-dated, replayed, or written before
+ * authentication existed). Never restored, never in retention, never deleted by default: only reported.
+ * `manifest` is what it claims, parsed but untrusted (set only when it parses).
+ */
+export interface UnauthenticatedBackup {
+  name: string;
+  manifestKey: string;
+  /** The time in its key. */
+  createdAt: Date;
+  reason: string;
+  /** True when it has no authenticator at all (e.g. written by a version before authentication). */
+  legacy: boolean;
+  manifest?: Manifest;
+  data?: ObjectInfo;
+}
+
 export interface Catalog {
-  /** Valid backups, newest first (by manifest createdAt, then key). */
+  /** Authenticated backups whose manifest matches their data object, newest first (createdAt, then key). */
   backups: Backup[];
-  /** Data objects with no manifest beside them. */
+  /** Data objects with no manifest beside them (interrupted runs). */
   incomplete: IncompleteBackup[];
-  /** Manifests that do not parse, or that do not match their data object. */
+  /** Authenticated manifests that do not parse or do not match their data object. */
   broken: BrokenManifest[];
+  /** Manifests that did not authenticate: acted on by nothing, reported by everything. */
+  unauthenticated: UnauthenticatedBackup[];
   /** Every object listed under the set prefix(es), of the layout or not. */
   objects: ObjectInfo[];
 }
 
+/** Listings are held in memory: past this many objects the catalog refuses rather than exhaust the job. */
+export const MAX_LISTED_OBJECTS = 2_000_000;
+
+export interface CatalogOptions {
+  /**
+   * Checks each manifest's authenticator. `null`: this job holds no key, so nothing authenticates (every
+   * manifest is reported as unauthenticated and nothing is acted on).
+   */
+  verifier: ManifestVerifier | null;
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+type Entry = { info: ObjectInfo; parsed: ParsedKey };
+
 /**
- * Lists backups under `prefix`, for one set (`name`) or all sets. Manifests are read concurrently
- * (`concurrency` at a time).
+ * Lists backups under `prefix`, for one set (`name`) or all sets. Manifests and their authenticators are
+ * read concurrently (`concurrency` at a time), each capped in size, and authenticated before they are parsed.
  */
 export async function readCatalog(
   storage: Storage,
   prefix: string,
-  name?: string,
-  options: { concurrency?: number } = {},
+  name: string | undefined,
+  options: CatalogOptions,
 ): Promise<Catalog> {
   const listPrefix = name ? setPrefix(prefix, name) : prefix ? `${prefix.replace(/\/+$/, '')}/` : '';
   const objects = await storage.list(listPrefix);
-  const byStem = new Map<
-    string,
-    { data?: { info: ObjectInfo; parsed: ParsedKey }; manifest?: { info: ObjectInfo; parsed: ParsedKey } }
-  >();
+  if (objects.length > MAX_LISTED_OBJECTS) {
+    throw new IntegrityError(
+      `${listPrefix || 'the destination'} holds ${objects.length} objects, more than the ${MAX_LISTED_OBJECTS} this reads: point 'destination' at the backups' own prefix`,
+      'missing-manifest',
+    );
+  }
+  const byStem = new Map<string, { data: Entry[]; manifest?: Entry; authenticator?: Entry }>();
   for (const info of objects) {
     const parsed = parseKey(info.key, prefix);
     if (!parsed || (name && parsed.name !== name)) continue;
-    const entry = byStem.get(parsed.stem) ?? {};
+    const entry = byStem.get(parsed.stem) ?? { data: [] };
     if (parsed.kind === 'manifest') entry.manifest = { info, parsed };
-    else if (!entry.data) entry.data = { info, parsed };
+    else if (parsed.kind === 'authenticator') entry.authenticator = { info, parsed };
+    else entry.data.push({ info, parsed });
     byStem.set(parsed.stem, entry);
   }
   const backups: Backup[] = [];
   const incomplete: IncompleteBackup[] = [];
   const broken: BrokenManifest[] = [];
+  const unauthenticated: UnauthenticatedBackup[] = [];
   const entries = [...byStem.values()];
-  const concurrency = options.concurrency ?? 16;
+  const concurrency = options.concurrency ?? 8;
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < entries.length) {
+      if (options.signal?.aborted) throw options.signal.reason;
       const e = entries[next++] as (typeof entries)[number];
-      if (!e.manifest) {
-        if (e.data) {
+      const m = e.manifest;
+      if (!m) {
+        // Interrupted runs: data (and maybe the authenticator) but no manifest, the commit point.
+        for (const d of e.data) {
           incomplete.push({
-            name: e.data.parsed.name,
-            data: e.data.info,
-            ext: e.data.parsed.ext as DataExtension,
-            createdAt: e.data.parsed.createdAt,
+            name: d.parsed.name,
+            data: d.info,
+            ext: d.parsed.ext as DataExtension,
+            createdAt: d.parsed.createdAt,
+            ...(e.authenticator ? { authenticator: e.authenticator.info } : {}),
           });
         }
         continue;
       }
-      const m = e.manifest;
+      const untrusted = (reason: string, legacy: boolean, bytes?: Buffer): void => {
+        let manifest: Manifest | undefined;
+        try {
+          if (bytes) manifest = parseManifest(bytes);
+        } catch {
+          manifest = undefined;
+        }
+        const data = manifest ? e.data.find((d) => d.info.key === manifest?.object.key)?.info : undefined;
+        unauthenticated.push({
+          name: m.parsed.name,
+          manifestKey: m.info.key,
+          createdAt: m.parsed.createdAt,
+          reason,
+          legacy,
+          ...(manifest ? { manifest } : {}),
+          ...(data ? { data } : {}),
+        });
+      };
+      let bytes: Buffer;
+      try {
+        bytes = await readCapped(storage, m.info.key, MAX_MANIFEST_BYTES, options.signal);
+      } catch (err) {
+        if (err instanceof TooLargeError) {
+          untrusted(`the manifest is larger than ${MAX_MANIFEST_BYTES} bytes`, false);
+          continue;
+        }
+        throw err;
+      }
+      if (!e.authenticator) {
+        untrusted('it has no authenticator (.sig): planted, or written before backups were authenticated', true, bytes);
+        continue;
+      }
+      if (!options.verifier) {
+        untrusted('this job holds no key to authenticate it', false, bytes);
+        continue;
+      }
+      let verdict: AuthVerdict;
+      try {
+        const auth = await readCapped(storage, e.authenticator.info.key, MAX_AUTHENTICATOR_BYTES, options.signal);
+        verdict = await options.verifier.verify(bytes, auth.toString('utf8'), options.signal);
+      } catch (err) {
+        if (!(err instanceof TooLargeError)) throw err;
+        verdict = { ok: false, reason: 'its authenticator is too large' };
+      }
+      if (!verdict.ok) {
+        untrusted(verdict.reason, false, bytes);
+        continue;
+      }
       let manifest: Manifest;
       try {
-        manifest = parseManifest(await storage.readText(m.info.key));
+        manifest = parseManifest(bytes);
       } catch (err) {
         broken.push({ name: m.parsed.name, manifestKey: m.info.key, reason: describeError(err) });
         continue;
       }
-      const reason = mismatch(manifest, m.parsed, e.data?.info);
+      // Authentic, but is it this backup? A genuine manifest copied under another key or time is a replay.
+      const replay = replayed(manifest, m.parsed);
+      if (replay) {
+        untrusted(replay, false, bytes);
+        continue;
+      }
+      // Pick the data object the manifest names: a planted object with another extension cannot unseat it.
+      const data = e.data.find((d) => d.info.key === manifest.object.key)?.info;
+      const reason = mismatch(manifest, data);
       if (reason) {
-        const sizeOnly = e.data !== undefined && reason === sizeMismatch(manifest, e.data.info);
+        const sizeOnly = data !== undefined && reason === sizeMismatch(manifest, data);
         broken.push({
           name: m.parsed.name,
           manifestKey: m.info.key,
           reason,
-          ...(sizeOnly && e.data ? { size: { actual: e.data.info.size, expected: manifest.object.size } } : {}),
+          ...(sizeOnly && data ? { size: { actual: data.size, expected: manifest.object.size } } : {}),
         });
         continue;
       }
@@ -111,7 +219,7 @@ export async function readCatalog(
         name: manifest.name,
         manifest,
         manifestKey: m.info.key,
-        data: e.data?.info as ObjectInfo,
+        data: data as ObjectInfo,
         createdAt: new Date(manifest.createdAt),
       });
     }
@@ -119,20 +227,27 @@ export async function readCatalog(
   await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
   backups.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.data.key < b.data.key ? 1 : -1));
   incomplete.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
-  return { backups, incomplete, broken, objects };
+  unauthenticated.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+  return { backups, incomplete, broken, unauthenticated, objects };
+}
+
+/** Why an authentic manifest is not the backup at this key (copied under another set, key or time), or null. */
+function replayed(m: Manifest, key: ParsedKey): string | null {
+  if (m.name !== key.name) return `it is the manifest of set '${m.name}', found under '${key.name}' (a copy)`;
+  const dataExt = m.object.key.startsWith(`${key.stem}.`) ? m.object.key.slice(key.stem.length + 1) : '';
+  if (!(DATA_EXTENSIONS as readonly string[]).includes(dataExt)) {
+    return `it describes ${m.object.key}, not a backup at ${key.key} (a copy)`;
+  }
+  if (Math.floor(Date.parse(m.createdAt) / 1000) !== Math.floor(key.createdAt.getTime() / 1000)) {
+    return `its createdAt ${m.createdAt} does not match the time in its key (re-dated)`;
+  }
+  return null;
 }
 
 /** Why a manifest does not describe the data object beside it, or null when it does. */
-function mismatch(m: Manifest, key: ParsedKey, data: ObjectInfo | undefined): string | null {
-  if (!data) return 'its data object is missing';
-  if (m.name !== key.name) return `it names the set '${m.name}' but lies under '${key.name}'`;
-  if (m.object.key !== data.key) return `it describes ${m.object.key}, not ${data.key}`;
-  const size = sizeMismatch(m, data);
-  if (size) return size;
-  if (Math.floor(Date.parse(m.createdAt) / 1000) !== Math.floor(key.createdAt.getTime() / 1000)) {
-    return `its createdAt ${m.createdAt} does not match the key's time`;
-  }
-  return null;
+function mismatch(m: Manifest, data: ObjectInfo | undefined): string | null {
+  if (!data) return `its data object ${m.object.key} is missing`;
+  return sizeMismatch(m, data);
 }
 
 function sizeMismatch(m: Manifest, data: ObjectInfo): string | null {

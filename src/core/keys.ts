@@ -6,6 +6,7 @@
 import { matchPassphrase } from './backups/decrypt.js';
 import { type Backup, readCatalog } from './catalog.js';
 import type { Manifest } from './manifest.js';
+import { manifestVerifier } from './manifest-auth.js';
 import { GpgSession } from './pipeline/gpg.js';
 import type { Storage } from './storage/index.js';
 
@@ -111,7 +112,7 @@ export async function readKeyReport(
   storage: Storage,
   prefix: string,
   name: string | undefined,
-  given: { passphrases: string[]; privateKey?: string },
+  given: { passphrases: string[]; privateKey?: string; signingPublicKeys?: string[] },
 ): Promise<KeyReport> {
   let privateKeyFingerprints: string[] = [];
   if (given.privateKey) {
@@ -122,7 +123,14 @@ export async function readKeyReport(
       await gpg.close();
     }
   }
-  const catalog = await readCatalog(storage, prefix, name);
+  // Only authenticated backups are reported on: the passphrases and signing keys given authenticate them.
+  const verifier = await manifestVerifier({
+    passphrases: given.passphrases,
+    signingPublicKeys: given.signingPublicKeys,
+  });
+  const catalog = await readCatalog(storage, prefix, name, { verifier: verifier ?? null }).finally(() =>
+    verifier?.close(),
+  );
   const anyGiven = given.passphrases.length > 0 || privateKeyFingerprints.length > 0;
   const usage = await keyUsage(
     catalog.backups,

@@ -2,6 +2,7 @@
  * The object layout: the one place that maps a backup's identity to object keys and back.
  *
  *   <prefix>/<name>/<YYYY>/<MM>/<DD>/<name>-<YYYYMMDD>T<HHMMSS>Z.<ext>             data
+ *   <prefix>/<name>/<YYYY>/<MM>/<DD>/<name>-<YYYYMMDD>T<HHMMSS>Z.manifest.json.sig authenticates the manifest
  *   <prefix>/<name>/<YYYY>/<MM>/<DD>/<name>-<YYYYMMDD>T<HHMMSS>Z.manifest.json     written last
  *   <prefix>/<name>/.lock                                                          while a backup runs
  *
@@ -77,6 +78,11 @@ export function manifestKeyFor(prefix: string, name: string, createdAt: Date): s
   return `${stemFor(prefix, name, createdAt)}.manifest.json`;
 }
 
+/** The manifest's authenticator (manifest-auth.ts), written before the manifest. */
+export function authenticatorKeyFor(manifestKey: string): string {
+  return `${manifestKey}.sig`;
+}
+
 export function lockKeyFor(prefix: string, name: string): string {
   return `${setPrefix(prefix, name)}.lock`;
 }
@@ -86,7 +92,7 @@ export interface ParsedKey {
   name: string;
   /** The backup's snapshot time (second precision), from the key. */
   createdAt: Date;
-  kind: 'data' | 'manifest';
+  kind: 'data' | 'manifest' | 'authenticator';
   ext?: DataExtension;
   /** Key without the extension; a data object and its manifest share it. */
   stem: string;
@@ -112,6 +118,7 @@ export function parseKey(key: string, prefix: string): ParsedKey | null {
   }
   const stem = key.slice(0, key.length - (ext as string).length - 1);
   if (ext === 'manifest.json') return { key, name: name as string, createdAt, kind: 'manifest', stem };
+  if (ext === 'manifest.json.sig') return { key, name: name as string, createdAt, kind: 'authenticator', stem };
   if ((DATA_EXTENSIONS as readonly string[]).includes(ext as string)) {
     return { key, name: name as string, createdAt, kind: 'data', ext: ext as DataExtension, stem };
   }

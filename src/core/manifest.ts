@@ -80,6 +80,8 @@ export interface Manifest {
   checksumAlgorithm: ChecksumAlgorithm;
   tables: TableStats[];
   totals: { tables: number; rows: number };
+  /** A stand-in written by `pgdr synth` for tests and retention rehearsals: never restored, never "fresh". */
+  synthetic?: true;
 }
 
 function fail(message: string): never {
@@ -183,6 +185,7 @@ export function parseManifest(text: string | Buffer): Manifest {
     checksumAlgorithm: algorithm as ChecksumAlgorithm,
     tables,
     totals: { tables: num(totals, 'tables', 'totals.'), rows: num(totals, 'rows', 'totals.') },
+    ...(m.synthetic === true ? { synthetic: true as const } : {}),
   };
 }
 

@@ -7,12 +7,14 @@
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { type Backup, readCatalog } from './catalog.js';
+import { type AuthKeys, manifestVerifier } from './manifest-auth.js';
 import { auditBucket, type BucketAuditor } from './monitor/buckets.js';
 import {
   type CheckResult,
   checkBackupAge,
   checkIncomplete,
   checkTrend,
+  checkUnauthenticated,
   checkUsage,
   trendCharts,
   worst,
@@ -37,6 +39,8 @@ export interface MonitorConfig {
   /** One backup set; default every set under the prefix. */
   name?: string;
   policy: MonitorPolicy;
+  /** The keys that authenticate manifests (at least one): only authenticated backups count. */
+  authKeys: AuthKeys;
 }
 
 export interface MonitorDeps {
@@ -45,6 +49,7 @@ export interface MonitorDeps {
   /** Reads pg_stat_archiver (when database-url was given). */
   archiver?: () => Promise<ArchiverStats>;
   log: Logger;
+  signal?: AbortSignal;
   now?: () => Date;
 }
 
@@ -65,12 +70,21 @@ export async function runMonitor(c: MonitorConfig, deps: MonitorDeps): Promise<M
   const checks: CheckResult[] = [];
   const charts: string[] = [];
   // All sets are read even for one `name`: usage counts every object under the prefix.
-  const catalog = await deps.log.group(`Reading ${deps.storage.location}/${c.prefix}`, () =>
-    readCatalog(deps.storage, c.prefix),
-  );
+  const verifier = await manifestVerifier(c.authKeys);
+  if (!verifier)
+    throw new Error('monitor needs a key to authenticate backups (encryption-passphrase or signing-public-key)');
+  const catalog = await deps.log
+    .group(`Reading ${deps.storage.location}/${c.prefix}`, () =>
+      readCatalog(deps.storage, c.prefix, undefined, { verifier, signal: deps.signal }),
+    )
+    .finally(() => verifier.close());
   const sets = c.name
     ? [c.name]
-    : [...new Set([...catalog.backups, ...catalog.incomplete, ...catalog.broken].map((b) => b.name))].sort();
+    : [
+        ...new Set(
+          [...catalog.backups, ...catalog.incomplete, ...catalog.broken, ...catalog.unauthenticated].map((b) => b.name),
+        ),
+      ].sort();
   if (!sets.length) {
     checks.push({
       check: 'Backups',
@@ -83,15 +97,19 @@ export async function runMonitor(c: MonitorConfig, deps: MonitorDeps): Promise<M
   let newest: MonitorResult['newest'];
   for (const set of sets) {
     const backups: Backup[] = catalog.backups.filter((b) => b.name === set);
-    const age = checkBackupAge(set, backups, now, p.maxAgeSeconds);
+    // A synthetic backup (pgdr synth) holds no data: it never makes a set look fresh.
+    const real = backups.filter((b) => !b.manifest.synthetic);
+    const age = checkBackupAge(set, real, now, p.maxAgeSeconds);
     checks.push(age);
-    const first = backups[0];
+    const first = real[0];
     if (first) {
       const ageSeconds = Math.max(0, Math.round((now.getTime() - first.createdAt.getTime()) / 1000));
       if (!newest || ageSeconds > newest.ageSeconds) newest = { key: first.data.key, ageSeconds, set };
     }
     const incomplete = checkIncomplete(set, catalog);
     if (incomplete) checks.push(incomplete);
+    const untrusted = checkUnauthenticated(set, catalog);
+    if (untrusted) checks.push(untrusted);
     checks.push(...checkTrend(set, backups, p.minSizeRatio));
     const chart = trendCharts(set, backups);
     if (chart && charts.length < 5) charts.push(chart);

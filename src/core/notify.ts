@@ -21,6 +21,7 @@ import {
   occurrencesMarker,
   withOccurrences,
 } from './github/incidents.js';
+import { type AuthKeys, manifestVerifier } from './manifest-auth.js';
 import type { Storage } from './storage/index.js';
 
 export type RunStatus = 'success' | 'failure' | 'cancelled';
@@ -344,13 +345,17 @@ async function onRecovery(
   }
 }
 
-/** The newest backup with a valid manifest (of set `name`, or of any set), from the catalog. */
+/** The newest authenticated, non-synthetic backup (of set `name`, or of any set), from the catalog. */
 export async function lastGoodFromCatalog(
   storage: Storage,
   prefix: string,
   name: string | undefined,
+  authKeys: AuthKeys,
 ): Promise<LastGoodBackup | null> {
-  const newest = (await readCatalog(storage, prefix, name)).backups[0];
+  const verifier = await manifestVerifier(authKeys);
+  if (!verifier) return null;
+  const catalog = await readCatalog(storage, prefix, name, { verifier }).finally(() => verifier.close());
+  const newest = catalog.backups.find((b) => !b.manifest.synthetic);
   if (!newest) return null;
   return {
     key: newest.data.key,

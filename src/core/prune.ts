@@ -5,7 +5,8 @@
  * Safety:
  * - Nothing is deleted unless every page of the listing was read (readCatalog → Storage.list throws).
  * - Only keys of the layout, of this set, that the catalog classified are ever deleted. Objects outside the
- *   layout, other sets and broken manifests (and their data) are never touched.
+ *   layout, other sets, broken manifests and manifests that do not authenticate (and their data) are never
+ *   touched, and unauthenticated backups never fill a retention slot: retention sees authenticated ones only.
  * - Manifests go first, in requests of their own; a data object goes only after its manifest went. An
  *   interruption in between leaves a data object without manifest: an incomplete object a later run collects.
  * - Objects that Object Lock retains are skipped with a warning; any other per-key failure fails the run.
@@ -13,7 +14,8 @@
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { type Backup, type IncompleteBackup, readCatalog } from './catalog.js';
-import { parseKey } from './layout.js';
+import { authenticatorKeyFor, parseKey } from './layout.js';
+import { type AuthKeys, manifestVerifier } from './manifest-auth.js';
 import { applyRetention, type RetentionDecision, type RetentionPolicy, validatePolicy } from './retention.js';
 import { DeleteError, type Storage } from './storage/index.js';
 
@@ -25,6 +27,8 @@ export interface PruneConfig {
   dryRun: boolean;
   /** A data object without manifest is garbage once both its key time and its lastModified are this old. */
   minAgeIncompleteSeconds: number;
+  /** The keys that authenticate manifests (at least one). */
+  authKeys: AuthKeys;
 }
 
 export interface PruneDeps {
@@ -55,6 +59,8 @@ export interface PruneResult {
   decisions: RetentionDecision<Backup>[];
   incomplete: IncompleteDecision[];
   broken: Array<{ manifestKey: string; reason: string }>;
+  /** Manifests that did not authenticate: left alone, reported. */
+  unauthenticated: Array<{ manifestKey: string; reason: string }>;
   /** Keys deleted (in a dry run: that would be deleted): manifests first, then data objects. */
   deletedKeys: string[];
   /** Backups deleted (manifest and data), or that would be. */
@@ -107,17 +113,29 @@ export async function runPrune(config: PruneConfig, deps: PruneDeps): Promise<Pr
   validatePolicy(config.policy);
   const { storage, log } = deps;
   const now = (deps.now ?? (() => new Date()))();
-  const catalog = await log.group(
-    `Listing ${storage.location}/${config.prefix ? `${config.prefix}/` : ''}${config.name}/`,
-    () => readCatalog(storage, config.prefix, config.name),
-  );
+  const verifier = await manifestVerifier(config.authKeys);
+  if (!verifier)
+    throw new Error('prune needs a key to authenticate backups (encryption-passphrase or signing-public-key)');
+  const catalog = await log
+    .group(`Listing ${storage.location}/${config.prefix ? `${config.prefix}/` : ''}${config.name}/`, () =>
+      readCatalog(storage, config.prefix, config.name, { verifier, signal: deps.signal }),
+    )
+    .finally(() => verifier.close());
   log.info(
-    `${catalog.backups.length} backup(s), ${catalog.incomplete.length} data object(s) without manifest, ` +
-      `${catalog.broken.length} broken manifest(s), ${catalog.objects.length} object(s) listed`,
+    `${catalog.backups.length} authenticated backup(s), ${catalog.incomplete.length} data object(s) without manifest, ` +
+      `${catalog.broken.length} broken manifest(s), ${catalog.unauthenticated.length} manifest(s) that do not authenticate, ` +
+      `${catalog.objects.length} object(s) listed`,
   );
   const warnings: string[] = [];
   for (const b of catalog.broken) {
     warnings.push(`left alone: ${b.manifestKey} is not a valid manifest (${b.reason}); its data object is kept too`);
+  }
+  if (catalog.unauthenticated.length) {
+    const first = catalog.unauthenticated[0] as (typeof catalog.unauthenticated)[number];
+    warnings.push(
+      `left alone: ${catalog.unauthenticated.length} manifest(s) that do not authenticate (checked with ${verifier.describe()}), e.g. ${first.manifestKey}: ${first.reason}. ` +
+        'They count for no retention rule and are never deleted by prune; see docs/prune.md to remove them on purpose.',
+    );
   }
 
   const decisions = applyRetention(catalog.backups, config.policy, now);
@@ -130,7 +148,12 @@ export async function runPrune(config: PruneConfig, deps: PruneDeps): Promise<Pr
   const doomed = decisions.filter((d) => !d.keep).map((d) => d.backup);
   const garbage = incomplete.filter((i) => i.action === 'delete').map((i) => i.item);
   // Defence in depth: every key must be of the layout, of this set, under this prefix.
-  for (const key of [...doomed.flatMap((b) => [b.manifestKey, b.data.key]), ...garbage.map((g) => g.data.key)]) {
+  const garbageAuth = garbage.flatMap((g) => (g.authenticator ? [g.authenticator.key] : []));
+  for (const key of [
+    ...doomed.flatMap((b) => [b.manifestKey, b.data.key, authenticatorKeyFor(b.manifestKey)]),
+    ...garbage.map((g) => g.data.key),
+    ...garbageAuth,
+  ]) {
     const parsed = parseKey(key, config.prefix);
     if (!parsed || parsed.name !== config.name)
       throw new Error(`refusing to delete ${key}: not a key of set '${config.name}'`);
@@ -142,6 +165,7 @@ export async function runPrune(config: PruneConfig, deps: PruneDeps): Promise<Pr
     decisions,
     incomplete,
     broken: catalog.broken.map((b) => ({ manifestKey: b.manifestKey, reason: b.reason })),
+    unauthenticated: catalog.unauthenticated.map((u) => ({ manifestKey: u.manifestKey, reason: u.reason })),
     deletedKeys: [],
     deletedBackups: [],
     incompleteDeleted: [],
@@ -156,6 +180,8 @@ export async function runPrune(config: PruneConfig, deps: PruneDeps): Promise<Pr
       ...doomed.map((b) => b.manifestKey),
       ...doomed.map((b) => b.data.key),
       ...garbage.map((g) => g.data.key),
+      ...doomed.map((b) => authenticatorKeyFor(b.manifestKey)),
+      ...garbageAuth,
     ];
     log.info(`dry run: would delete ${doomed.length} backup(s) and ${garbage.length} incomplete object(s)`);
     return result;
@@ -183,6 +209,14 @@ export async function runPrune(config: PruneConfig, deps: PruneDeps): Promise<Pr
     deps.signal?.throwIfAborted();
     const goneBackups = doomed.filter((b) => gone.has(b.manifestKey));
     const data = await deleteKeys(storage, [...goneBackups.map((b) => b.data.key), ...garbage.map((g) => g.data.key)]);
+    // 3. Their authenticators: nothing without a manifest acts on one, so they go last.
+    const authKeys = [...goneBackups.map((b) => authenticatorKeyFor(b.manifestKey)), ...garbageAuth];
+    const listed = new Set(catalog.objects.map((o) => o.key));
+    const auth = await deleteKeys(
+      storage,
+      authKeys.filter((k) => listed.has(k)),
+    );
+    result.locked.push(...auth.locked);
     const dataGone = new Set(data.deleted);
     result.deletedKeys.push(...data.deleted);
     result.locked.push(...data.locked);

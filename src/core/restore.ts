@@ -14,8 +14,9 @@ import { formatBytes } from '../util/units.js';
 import { type DecryptionConfig, prepareDecryption } from './backups/decrypt.js';
 import { dumpAndStore, type EncryptionConfig } from './backups/dump.js';
 import { loadAndValidate, mismatchesOf, type TableCheck } from './backups/load.js';
-import { type BackupSelector, locateBackup } from './backups/locate.js';
+import { type BackupSelector, locateAuthenticated } from './backups/locate.js';
 import type { Manifest } from './manifest.js';
+import type { AuthKeys, SignerConfig } from './manifest-auth.js';
 import { GpgSession } from './pipeline/gpg.js';
 import { describeConnection, type PgConnection, pgClientConfig } from './postgres/connection.js';
 import type { PgClientInstaller, PgVersionRequest } from './postgres/install.js';
@@ -34,8 +35,10 @@ export interface RestoreConfig {
   prefix: string;
   selector: Exclude<BackupSelector, { kind: 'file' }>;
   decryption: DecryptionConfig;
-  /** Encryption for the backup of the current target taken first; null: no such backup. */
-  preRestoreBackup: EncryptionConfig | null;
+  /** The keys that authenticate manifests, and the one unauthenticated key the user chose to trust. */
+  auth: { keys: AuthKeys; allowUnauthenticated?: string };
+  /** Encryption and authentication of the backup of the current target taken first; null: no such backup. */
+  preRestoreBackup: { encryption: EncryptionConfig; signer: SignerConfig } | null;
   jobs: number;
   pgBinDir?: string;
   tempDir?: string;
@@ -116,7 +119,14 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
         : `target: ${target} does not exist on ${describeConnection(cfg.connection)}: it will be created`,
     );
 
-    const b = await log.group('Find the backup', () => locateBackup(storage, cfg.prefix, cfg.selector));
+    const b = await log.group('Find the backup', () =>
+      locateAuthenticated(storage, cfg.prefix, cfg.selector, { ...cfg.auth, signal: deps.signal }),
+    );
+    if (b.unauthenticated) {
+      log.warn(
+        `RESTORING AN UNAUTHENTICATED BACKUP because 'allow-unauthenticated' names it: ${b.label} (${b.unauthenticated}). Nothing proves it was written by your backup job.`,
+      );
+    }
     const m = b.manifest;
     for (const s of b.skipped) log.warn(`skipped a newer object that is not a usable backup: ${s}`);
     log.info(`backup: ${b.label} (${formatBytes(m.object.size)}, taken ${m.createdAt})`);
@@ -125,7 +135,7 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
 
     let preRestoreBackupKey: string | null = null;
     if (cfg.preRestoreBackup && targetExists) {
-      const encryption = cfg.preRestoreBackup;
+      const { encryption, signer } = cfg.preRestoreBackup;
       const r = await log.group(`Back up the current ${target} first`, async () => {
         await storage.probe();
         return DisposerStack.run((own) =>
@@ -138,6 +148,7 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
               compression: 'gzip',
               compressionLevel: 6,
               encryption,
+              signer,
               pgBinDir: cfg.pgBinDir,
               pgVersion: cfg.pgVersion,
               verifyUpload: true,

@@ -9,8 +9,9 @@ import type { Logger } from '../util/log.js';
 import { formatBytes, formatDuration } from '../util/units.js';
 import { type DecryptionConfig, prepareDecryption } from './backups/decrypt.js';
 import { loadAndValidate, mismatchesOf, type TableCheck } from './backups/load.js';
-import { type BackupSelector, type LocatedBackup, locateBackup } from './backups/locate.js';
+import { type BackupSelector, type LocatedBackup, locateAuthenticated } from './backups/locate.js';
 import type { Manifest } from './manifest.js';
+import type { AuthKeys } from './manifest-auth.js';
 import { GpgSession } from './pipeline/gpg.js';
 import { describeConnection, type PgConnection } from './postgres/connection.js';
 import type { PgClientInstaller, PgVersionRequest } from './postgres/install.js';
@@ -24,6 +25,8 @@ export interface VerifyConfig {
   prefix: string;
   selector: BackupSelector;
   decryption: DecryptionConfig;
+  /** The keys that authenticate manifests, and the one unauthenticated key the user chose to trust. */
+  auth: { keys: AuthKeys; allowUnauthenticated?: string };
   jobs: number;
   keepDatabase: boolean;
   maxAgeSeconds: number;
@@ -67,6 +70,8 @@ export interface VerifyOutcome {
   keptDatabase: boolean;
   /** Newer objects `latest` passed over. */
   skipped: string[];
+  /** Set when the backup did not authenticate and was used only because 'allow-unauthenticated' named it. */
+  unauthenticated?: string;
   maxAgeSeconds: number;
   maxRestoreSeconds: number;
 }
@@ -128,7 +133,9 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
 
   let b: LocatedBackup;
   try {
-    b = await log.group('Find the backup', () => locateBackup(deps.storage, cfg.prefix, cfg.selector));
+    b = await log.group('Find the backup', () =>
+      locateAuthenticated(deps.storage, cfg.prefix, cfg.selector, { ...cfg.auth, signal: deps.signal }),
+    );
   } catch (err) {
     return fail(err);
   }
@@ -139,6 +146,12 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
     `backup: ${b.label} (${formatBytes(m.object.size)}, taken ${m.createdAt}, ${formatDuration(outcome.backupAgeSeconds)} ago)`,
   );
   for (const s of b.skipped) log.warn(`skipped a newer object that is not a usable backup: ${s}`);
+  if (b.unauthenticated) {
+    outcome.unauthenticated = b.unauthenticated;
+    log.warn(
+      `USING AN UNAUTHENTICATED BACKUP because 'allow-unauthenticated' names it: ${b.label} (${b.unauthenticated}). Nothing proves it was written by your backup job.`,
+    );
+  }
   if (outcome.backupAgeSeconds > cfg.maxAgeSeconds) {
     outcome.failures.push({
       kind: 'rpo',

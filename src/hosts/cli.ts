@@ -196,7 +196,9 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
           : `--${name} holds a password; use ${envName(name)}, --${name}-file PATH, PGPASSWORD or ~/.pgpass`,
       );
     }
-    result.flags.set(name, value);
+    // A list input may be repeated (--at T1 --at T2): the values join one a line.
+    const previous = result.flags.get(name);
+    result.flags.set(name, input.type === 'list' && previous !== undefined ? `${previous}\n${value}` : value);
   }
   return result;
 }

@@ -19,7 +19,8 @@ export class IntegrityError extends Error {
       | 'decrypt'
       | 'missing-manifest'
       | 'table-mismatch'
-      | 'restore',
+      | 'restore'
+      | 'unauthenticated',
     options?: ErrorOptions,
   ) {
     super(message, options);

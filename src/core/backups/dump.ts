@@ -31,6 +31,7 @@ import {
   serializeManifest,
   type TableStats,
 } from '../manifest.js';
+import { type ManifestSigner, openSigner, type SignerConfig, writeAuthenticatedManifest } from '../manifest-auth.js';
 import { compressStage } from '../pipeline/compress.js';
 import { CopyScanner, rowHasher } from '../pipeline/copy-scan.js';
 import { GpgSession, passphraseFingerprint } from '../pipeline/gpg.js';
@@ -63,6 +64,8 @@ export interface DumpConfig {
   compression: Compression;
   compressionLevel: number | null;
   encryption: EncryptionConfig;
+  /** How the manifest is authenticated (manifest-auth.ts): the passphrase, or a signing key. */
+  signer: SignerConfig;
   pgBinDir?: string;
   /** Read the stored object back and compare its SHA-256 (default true). */
   verifyUpload: boolean;
@@ -97,6 +100,8 @@ export interface StoredBackup {
   manifestKey: string;
   location: string;
   retainUntil?: WriteOptions['retainUntil'];
+  /** What authenticated the manifest (still open: the caller's stack closes it), for the replica's manifest. */
+  signer: ManifestSigner;
 }
 
 /** Object Lock retention for objects written at `now`. */
@@ -354,6 +359,7 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
   log.info(`pg_dump: ${pgDump.version} (${pgDump.path})`);
 
   const encryption = await openEncryption(cfg.encryption, stack);
+  const signer = stack.use(await openSigner(cfg.signer, deps.signal), (s) => s.close());
   if (cfg.lock) {
     const key = lockKeyFor(cfg.prefix, name);
     stack.use(await acquireLock(storage, key, { ...cfg.lock, log, signal: deps.signal, now }), (l) => l.release());
@@ -437,8 +443,11 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
   };
   if (deps.signal?.aborted) throw deps.signal.reason;
   // Written last: from here on, the backup exists.
-  await storage.writeText(manifestKey, serializeManifest(manifest), { signal: deps.signal, retainUntil });
+  await writeAuthenticatedManifest(storage, manifestKey, serializeManifest(manifest), signer, {
+    signal: deps.signal,
+    retainUntil,
+  });
   pending.keep();
-  log.info(`manifest written: ${manifestKey}`);
-  return { manifest, manifestKey, location: storage.location, retainUntil };
+  log.info(`manifest written: ${manifestKey} (authenticated: ${signer.scheme}, key ${signer.keyId})`);
+  return { manifest, manifestKey, location: storage.location, retainUntil, signer };
 }

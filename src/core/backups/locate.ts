@@ -1,13 +1,25 @@
 /**
- * Finding a backup: the newest of a set, one named by its key, or a local file with its manifest beside
- * it. Either a backup whose manifest was read and matches its object, or an error saying why there is none.
+ * Finding a backup: the newest authenticated backup of a set, one named by its key, or a local file with its
+ * manifest (and its authenticator) beside it. Either a backup whose manifest authenticated and matches its
+ * object, or an error saying why there is none. A manifest that does not authenticate is never chosen; a
+ * named one is used only with the explicit opt-in `allowUnauthenticated` (its exact key: backups written
+ * before authentication existed), and the result says so.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { IntegrityError, UserError } from '../../util/errors.js';
-import { type Backup, type BrokenManifest, readCatalog } from '../catalog.js';
+import { type Backup, type BrokenManifest, readCatalog, type UnauthenticatedBackup } from '../catalog.js';
 import { DATA_EXTENSIONS, manifestKeyFor, parseKey } from '../layout.js';
 import { type Manifest, parseManifest } from '../manifest.js';
+import {
+  type AuthKeys,
+  MAX_AUTHENTICATOR_BYTES,
+  MAX_MANIFEST_BYTES,
+  type ManifestVerifier,
+  manifestVerifier,
+  readCapped,
+  TooLargeError,
+} from '../manifest-auth.js';
 import type { Storage } from '../storage/index.js';
 import { LocalStorage } from '../storage/local.js';
 
@@ -25,8 +37,56 @@ export interface LocatedBackup {
   storage: Storage;
   /** For messages: `s3://bucket/key` or a path. */
   label: string;
-  /** Newer backups that were skipped by `latest` (no manifest, or a manifest that does not match). */
+  /** Newer backups that were skipped by `latest` (no manifest, not authenticated, or not matching). */
   skipped: string[];
+  /** Set when this backup did not authenticate and was used only because `allowUnauthenticated` named it. */
+  unauthenticated?: string;
+}
+
+/**
+ * locateBackup with the keys a job holds: opens the verifier for the lookup and closes it afterwards.
+ * Synthetic backups (pgdr synth) are refused: they hold no data.
+ */
+export async function locateAuthenticated(
+  storage: Storage | undefined,
+  prefix: string,
+  selector: BackupSelector,
+  auth: { keys: AuthKeys; allowUnauthenticated?: string; signal?: AbortSignal },
+): Promise<LocatedBackup> {
+  const verifier = (await manifestVerifier(auth.keys)) ?? null;
+  try {
+    const b = await locateBackup(storage, prefix, selector, {
+      verifier,
+      allowUnauthenticated: auth.allowUnauthenticated,
+      signal: auth.signal,
+    });
+    if (b.manifest.synthetic) {
+      throw new UserError(
+        `${b.label} is a synthetic backup (made by pgdr synth for tests and rehearsals): it holds no data and is never restored`,
+      );
+    }
+    return b;
+  } finally {
+    await verifier?.close();
+  }
+}
+
+export interface LocateAuth {
+  /** null: this job holds no key, so nothing authenticates. */
+  verifier: ManifestVerifier | null;
+  /** The exact object key of one unauthenticated backup the user chose to trust anyway. */
+  allowUnauthenticated?: string;
+  signal?: AbortSignal;
+}
+
+function unauthenticatedError(u: UnauthenticatedBackup, verifier: ManifestVerifier | null): IntegrityError {
+  return new IntegrityError(
+    `not authenticated: ${u.manifestKey} ${u.reason}${verifier ? ` (checked with ${verifier.describe()})` : ''}; it is not restored. ` +
+      (u.legacy
+        ? `If it is a backup written before backups were authenticated, name its data key in 'allow-unauthenticated' to use it once`
+        : 'It may have been planted or edited by someone with write access to the storage'),
+    'unauthenticated',
+  );
 }
 
 function missingManifest(dataKey: string, manifestKey: string): IntegrityError {
@@ -59,11 +119,13 @@ export async function locateBackup(
   storage: Storage | undefined,
   prefix: string,
   selector: BackupSelector,
+  auth: LocateAuth,
 ): Promise<LocatedBackup> {
-  if (selector.kind === 'file') return locateFile(selector.path);
+  if (selector.kind === 'file') return locateFile(selector.path, auth);
   if (!storage) throw new Error('no storage to locate the backup in');
+  const options = { verifier: auth.verifier, signal: auth.signal };
   if (selector.kind === 'latest') {
-    const catalog = await readCatalog(storage, prefix, selector.name);
+    const catalog = await readCatalog(storage, prefix, selector.name, options);
     let backups = catalog.backups;
     if (!selector.name) {
       const all = [...new Set(backups.map((b) => b.name))].sort();
@@ -86,6 +148,15 @@ export async function locateBackup(
       }
       const broken = catalog.broken[0];
       if (broken) throw brokenError(broken.manifestKey, broken);
+      const untrusted = catalog.unauthenticated[0];
+      if (untrusted) {
+        throw new IntegrityError(
+          `no authenticated backup in ${where}: ${catalog.unauthenticated.length} manifest(s) did not authenticate, the newest ${untrusted.manifestKey} because ${untrusted.reason}` +
+            (auth.verifier ? ` (checked with ${auth.verifier.describe()})` : '') +
+            '. Check the keys given, or whether the storage was tampered with',
+          'unauthenticated',
+        );
+      }
       throw new UserError(`no backup found in ${where}: check 'destination' and 'name'`);
     }
     const skipped = [
@@ -95,6 +166,9 @@ export async function locateBackup(
       ...catalog.broken
         .filter((b) => b.name === newest.name && b.manifestKey > newest.manifestKey)
         .map((b) => `${b.manifestKey} (${b.reason})`),
+      ...catalog.unauthenticated
+        .filter((u) => u.name === newest.name && u.manifestKey > newest.manifestKey)
+        .map((u) => `${u.manifestKey} (not authenticated: ${u.reason})`),
     ];
     return fromBackup(storage, newest, skipped);
   }
@@ -104,10 +178,37 @@ export async function locateBackup(
       `'backup': '${selector.key}' is not a backup key under '${prefix || '(the root)'}'; give 'latest' or a key like ${prefix ? `${prefix}/` : ''}<name>/YYYY/MM/DD/<name>-YYYYMMDDTHHMMSSZ.sql.gz.gpg`,
     );
   }
-  const catalog = await readCatalog(storage, prefix, parsed.name);
+  const catalog = await readCatalog(storage, prefix, parsed.name, options);
   const found = catalog.backups.find((b) => b.manifestKey === selector.key || b.data.key === selector.key);
   if (found) return fromBackup(storage, found, []);
   const manifestKey = manifestKeyFor(prefix, parsed.name, parsed.createdAt);
+  const untrusted = catalog.unauthenticated.find((u) => u.manifestKey === manifestKey);
+  if (untrusted) {
+    const allowed = auth.allowUnauthenticated;
+    if (!allowed || (allowed !== selector.key && allowed !== untrusted.data?.key)) {
+      throw unauthenticatedError(untrusted, auth.verifier);
+    }
+    if (!untrusted.manifest || !untrusted.data) {
+      throw new IntegrityError(
+        `${untrusted.manifestKey} cannot be used even with 'allow-unauthenticated': its manifest does not parse or its data object is missing`,
+        'missing-manifest',
+      );
+    }
+    return {
+      ...fromBackup(
+        storage,
+        {
+          name: untrusted.name,
+          manifest: untrusted.manifest,
+          manifestKey: untrusted.manifestKey,
+          data: untrusted.data,
+          createdAt: untrusted.createdAt,
+        },
+        [],
+      ),
+      unauthenticated: untrusted.reason,
+    };
+  }
   const broken = catalog.broken.find((b) => b.manifestKey === manifestKey);
   if (broken) throw brokenError(broken.manifestKey.replace(/\.manifest\.json$/, ''), broken);
   const incomplete = catalog.incomplete.find((i) => i.data.key === selector.key || i.data.key.startsWith(parsed.stem));
@@ -126,7 +227,7 @@ function fromBackup(storage: Storage, b: Backup, skipped: string[]): LocatedBack
   };
 }
 
-async function locateFile(file: string): Promise<LocatedBackup> {
+async function locateFile(file: string, auth: LocateAuth): Promise<LocatedBackup> {
   const abs = path.resolve(file);
   const base = path.basename(abs);
   const ext = [...DATA_EXTENSIONS].sort((a, b) => b.length - a.length).find((e) => base.endsWith(`.${e}`));
@@ -137,18 +238,52 @@ async function locateFile(file: string): Promise<LocatedBackup> {
   if (!stat?.isFile()) throw new UserError(`'backup-file': ${file} does not exist`);
   const manifestName = `${base.slice(0, -ext.length - 1)}.manifest.json`;
   const storage = new LocalStorage(path.dirname(abs));
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await storage.readText(manifestName);
-  } catch {
+    bytes = await readCapped(storage, manifestName, MAX_MANIFEST_BYTES, auth.signal);
+  } catch (err) {
+    if (err instanceof TooLargeError)
+      throw new IntegrityError(`${manifestName} is too large to be a manifest`, 'missing-manifest');
     throw missingManifest(abs, path.join(path.dirname(abs), manifestName));
   }
-  const manifest = parseManifest(text);
+  // The same rule as in storage: the manifest must authenticate, unless this very file was named as trusted.
+  let unauthenticated: string | undefined;
+  const authenticator = await readCapped(storage, `${manifestName}.sig`, MAX_AUTHENTICATOR_BYTES, auth.signal).catch(
+    () => null,
+  );
+  const verdict =
+    authenticator && auth.verifier
+      ? await auth.verifier.verify(bytes, authenticator.toString('utf8'), auth.signal)
+      : {
+          ok: false as const,
+          reason: authenticator
+            ? 'this job holds no key to authenticate it'
+            : `it has no ${manifestName}.sig beside it`,
+        };
+  if (!verdict.ok) {
+    const allowed = auth.allowUnauthenticated;
+    if (!allowed || path.resolve(allowed) !== abs) {
+      throw new IntegrityError(
+        `not authenticated: the manifest beside ${file}: ${verdict.reason}; name this file in 'allow-unauthenticated' to use it anyway`,
+        'unauthenticated',
+      );
+    }
+    unauthenticated = verdict.reason;
+  }
+  const manifest = parseManifest(bytes);
   if (path.posix.basename(manifest.object.key) !== base) {
     throw new IntegrityError(
       `the manifest beside ${file} describes ${manifest.object.key}, not ${base}`,
       'missing-manifest',
     );
   }
-  return { manifest, manifestKey: manifestName, dataKey: base, storage, label: abs, skipped: [] };
+  return {
+    manifest,
+    manifestKey: manifestName,
+    dataKey: base,
+    storage,
+    label: abs,
+    skipped: [],
+    ...(unauthenticated ? { unauthenticated } : {}),
+  };
 }

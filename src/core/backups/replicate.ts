@@ -10,6 +10,7 @@ import type { Logger } from '../../util/log.js';
 import { formatBytes } from '../../util/units.js';
 import { dataKeyFor, extensionFor, manifestKeyFor } from '../layout.js';
 import { type Manifest, serializeManifest } from '../manifest.js';
+import { type ManifestSigner, writeAuthenticatedManifest } from '../manifest-auth.js';
 import { HashStage } from '../pipeline/streams.js';
 import { hashStored, type Storage, type WriteOptions } from '../storage/index.js';
 
@@ -49,6 +50,8 @@ export async function replicateBackup(o: {
   manifest: Manifest;
   target: ReplicaTarget;
   retainUntil?: WriteOptions['retainUntil'];
+  /** Authenticates the replica's manifest (it names the replica's own object key, so it is a new manifest). */
+  signer: ManifestSigner;
   log: Logger;
   signal?: AbortSignal;
 }): Promise<ReplicaResult> {
@@ -91,7 +94,10 @@ export async function replicateBackup(o: {
     }
     log.info(`replica read back: ${formatBytes(check.bytes)}, sha256 ${check.sha256} matches`);
     const replicaManifest: Manifest = { ...m, object: { ...m.object, key: dataKey } };
-    await replica.writeText(manifestKey, serializeManifest(replicaManifest), { retainUntil: o.retainUntil, signal });
+    await writeAuthenticatedManifest(replica, manifestKey, serializeManifest(replicaManifest), o.signer, {
+      retainUntil: o.retainUntil,
+      signal,
+    });
     log.info(`replica manifest written: ${replica.location}/${manifestKey}`);
     return { location: replica.location, dataKey, manifestKey };
   } catch (err) {

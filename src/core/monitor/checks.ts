@@ -75,6 +75,20 @@ export function checkIncomplete(set: string, catalog: Catalog): CheckResult | nu
   };
 }
 
+/** Manifests that do not authenticate: planted, edited or replayed objects, or backups from before authentication. */
+export function checkUnauthenticated(set: string, catalog: Catalog): CheckResult | null {
+  const untrusted = catalog.unauthenticated.filter((u) => u.name === set);
+  if (!untrusted.length) return null;
+  const first = untrusted[0] as (typeof untrusted)[number];
+  return {
+    check: `Unauthenticated manifests (${set})`,
+    value: String(untrusted.length),
+    threshold: 'none',
+    level: 'warning',
+    message: `${set}: ${untrusted.length} manifest(s) do not authenticate and are ignored (never restored, pruned or counted), e.g. ${first.manifestKey}: ${first.reason}. Someone with write access to the storage may have planted them; see docs/security.md`,
+  };
+}
+
 export function checkUsage(
   usedBytes: number,
   capacityBytes: number | undefined,

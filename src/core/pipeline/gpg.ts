@@ -31,8 +31,10 @@ export async function passphraseFingerprint(passphrase: string, salt = randomByt
 }
 
 export async function passphraseMatches(passphrase: string, fingerprint: string): Promise<boolean> {
-  const m = /^pbkdf2-sha256:(\d+):([A-Za-z0-9+/=]+):([0-9a-f]+)$/.exec(fingerprint);
-  if (!m) return false;
+  // The fingerprint comes from storage: only the parameters this tool writes are accepted, so a planted
+  // manifest cannot ask for 2^31 PBKDF2 rounds (a job stuck for hours, deaf to cancellation).
+  const m = /^pbkdf2-sha256:(\d+):([A-Za-z0-9+/=]{1,64}):([0-9a-f]{32})$/.exec(fingerprint);
+  if (!m || Number(m[1]) !== PBKDF2_ITERATIONS) return false;
   const expected = Buffer.from(m[3] as string, 'hex');
   const actual = await pbkdf2(
     passphrase,
@@ -88,6 +90,11 @@ export class GpgSession {
     return ['--homedir', this.home, ...BASE_ARGS, ...rest];
   }
 
+  /** `--homedir` and the batch options, for callers that run gpg themselves. */
+  baseArgs(): string[] {
+    return this.args();
+  }
+
   /** Imports an armored public key; returns the primary key's fingerprint. */
   async importPublicKey(armored: string, input = 'encryption-public-key'): Promise<string> {
     if (!/-----BEGIN PGP PUBLIC KEY BLOCK-----/.test(armored)) {
@@ -95,12 +102,13 @@ export class GpgSession {
         `'${input}' must be an ASCII-armored OpenPGP public key (-----BEGIN PGP PUBLIC KEY BLOCK-----)`,
       );
     }
+    const before = new Set(await this.fingerprints(false));
     try {
       await runProcess(gpgBinary(), this.args('--import'), { name: 'gpg --import', input: armored });
     } catch (err) {
       throw new UserError(`'${input}' could not be imported by gpg: ${(err as Error).message}`);
     }
-    const fprs = await this.fingerprints(false);
+    const fprs = (await this.fingerprints(false)).filter((f) => !before.has(f));
     if (fprs.length !== 1) throw new UserError(`'${input}' must hold exactly one public key (found ${fprs.length})`);
     return fprs[0] as string;
   }
