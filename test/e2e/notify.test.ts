@@ -117,7 +117,7 @@ describe('notify action (bundled, against a GitHub REST stand-in)', () => {
     expect(failed.status).toBe(1);
     expect(failed.outputs.action).toBe('failed');
     expect(failed.warnings.join('\n')).toMatch(
-      /could not open an issue in acme\/app: POST \/nowhere\/repos\/acme\/app\/issues answered 404: Not Found \(the repository was not found/,
+      /could not open an issue in acme\/app: POST \/repos\/acme\/app\/issues answered 404: Not Found \(the repository was not found/,
     );
     expect(failed.errors.join('\n')).toMatch(/the run failed/);
 
