@@ -1,6 +1,5 @@
 /** The notify action: a run's status → an issue for on-call (opened, commented, or closed) and a webhook. */
-import { GitHubRestClient, parseRepository } from '../core/github/client.js';
-import { postWebhook } from '../core/github/http.js';
+import { parseRepository } from '../core/github/client.js';
 import { validateName } from '../core/layout.js';
 import {
   describeLastGood,
@@ -226,8 +225,13 @@ export const notifyCommand: Command = {
     const { config, token, destination, authKeys, failOnFailure, apiUrl } = readNotifyInputs(get);
     const onRetry = (m: string): void => ctx.log.info(m);
     const storage = destination ? storageFor(destination) : undefined;
+    // Loaded here, not at start-up: only notify needs Octokit and the proxy-aware fetch.
+    const [{ OctokitIssues }, { postWebhook }] = await Promise.all([
+      import('../core/github/octokit.js'),
+      import('../core/webhook.js'),
+    ]);
     const r = await notify(config, {
-      github: token ? new GitHubRestClient(apiUrl, token, { onRetry }) : undefined,
+      github: token ? new OctokitIssues({ apiUrl, token, onRetry }) : undefined,
       postWebhook: (url, payload) => postWebhook(url, payload, { onRetry }),
       lastGood:
         storage && destination

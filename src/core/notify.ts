@@ -10,8 +10,7 @@ import type { Logger } from '../util/log.js';
 import { redact } from '../util/secrets.js';
 import { formatBytes, formatDuration } from '../util/units.js';
 import { readCatalog } from './catalog.js';
-import { explainGitHubError, type GitHubIssues, type Issue, type RepoRef } from './github/client.js';
-import { HttpError } from './github/http.js';
+import { explainGitHubError, type GitHubIssues, HttpError, type Issue, type RepoRef } from './github/client.js';
 import {
   findOpenIncident,
   incidentKey,

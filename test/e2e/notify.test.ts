@@ -7,7 +7,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runAction, runCli } from '../harness/action.js';
 import { createDatabase, pgUrl, psql, s3Endpoint } from '../harness/context.js';
 import { type FakeGitHub, startFakeGitHub } from '../harness/github-api.js';
-import { freePort } from '../harness/postgres.js';
 import { createBucket } from '../harness/s3.js';
 
 let gh: FakeGitHub;
@@ -110,29 +109,35 @@ describe('notify action (bundled, against a GitHub REST stand-in)', () => {
     ]);
   });
 
-  it('when GitHub is down the step warns, and its exit status follows `status`', async () => {
-    const down = `http://127.0.0.1:${await freePort()}`;
-    const failed = await runAction('notify', inputs('failure'), { env: runEnv(down) });
+  it('when GitHub fails the step warns, and its exit status follows `status`', async () => {
+    // A 404 for every call: a failure that is not retried (refused connections and 5xx are, in
+    // test/unit/notify-http.test.ts and test/faults/notify.test.ts, without real waits).
+    const broken = `${gh.url}/nowhere`;
+    const failed = await runAction('notify', inputs('failure'), { env: runEnv(broken) });
     expect(failed.status).toBe(1);
     expect(failed.outputs.action).toBe('failed');
     expect(failed.warnings.join('\n')).toMatch(
-      /could not open an issue in acme\/app: POST \/repos\/acme\/app\/issues failed: fetch failed.*ECONNREFUSED.*gave up after 4 attempts/,
+      /could not open an issue in acme\/app: POST \/repos\/acme\/app\/issues answered 404: Not Found \(the repository was not found/,
     );
     expect(failed.errors.join('\n')).toMatch(/the run failed/);
 
-    const passed = await runAction('notify', inputs('success'), { env: runEnv(down) });
+    const passed = await runAction('notify', inputs('success'), { env: runEnv(broken) });
     expect(passed.status).toBe(0);
     expect(passed.warnings.join('\n')).toMatch(/could not look for an open incident issue/);
 
     const lenient = await runAction('notify', inputs('failure', { 'fail-on-failure': 'false' }), {
-      env: runEnv(down),
+      env: runEnv(broken),
     });
     expect(lenient.status).toBe(0);
     for (const r of [failed, passed, lenient]) expect(everything(r)).not.toContain(gh.token);
   });
 
-  it('retries a 503 (and a 429 with Retry-After) and then succeeds', async () => {
-    gh.failNext({ status: 503, match: /^GET / }, { status: 429, retryAfter: '1', match: /^POST / });
+  // The one bundled run that pays real retry waits (a backoff, and the 1 s a rate limit asks for).
+  it('retries a 503 (and waits out a rate limit) and then succeeds', async () => {
+    gh.failNext(
+      { status: 503, match: /^GET / },
+      { status: 429, retryAfter: '1', message: 'You have exceeded a secondary rate limit', match: /^POST / },
+    );
     const r = await runAction('notify', inputs('failure'), { env: runEnv(gh.url) });
     expect(r.outputs.action).toBe('opened');
     expect(r.warnings).toEqual([]);
@@ -143,11 +148,12 @@ describe('notify action (bundled, against a GitHub REST stand-in)', () => {
       '429 POST /repos/acme/app/issues',
       '201 POST /repos/acme/app/issues',
     ]);
-    expect(r.visible).toMatch(/answered 503: injected 503; retrying in/);
+    expect(r.visible).toMatch(/GET \/repos\/acme\/app\/issues answered 503: injected 503; retrying \(attempt 2 of 4\)/);
+    expect(r.visible).toMatch(/answered 429: You have exceeded a secondary rate limit; retrying \(attempt 2 of 4\)/);
+    expect(everything(r)).not.toContain(gh.token);
   });
 
   it('never shows the token: not in logs, summary, issue bodies or requests other than the header', async () => {
-    gh.failNext({ status: 500 });
     const r = await runAction('notify', inputs('failure', { details: `token was ${gh.token}` }), {
       env: runEnv(gh.url),
     });

@@ -1,10 +1,13 @@
 /**
- * The bundled notify action with GitHub's API (the REST stand-in) behind the fault proxy: GitHub being
- * unreachable never changes the job's outcome, and retries — the action's own, or a re-run of the job —
- * never open a second issue for the same incident.
+ * The notify use case over the Octokit client, with GitHub's API (the REST stand-in) behind the fault
+ * proxy, in-process with every retry wait scaled to zero: GitHub being unreachable never changes the
+ * outcome, and retries — the client's own, or a re-run of the job — never open a second issue for the
+ * same incident. (The bundled action's real waits are paid once, in test/e2e/notify.test.ts.)
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runAction } from '../harness/action.js';
+import { OctokitIssues } from '../../src/core/github/octokit.js';
+import { type NotifyResult, notify as notifyCore } from '../../src/core/notify.js';
+import { silentLogger } from '../../src/util/log.js';
 import { type FaultProxy, startFaultProxy } from '../harness/fault-proxy.js';
 import { type FakeGitHub, startFakeGitHub } from '../harness/github-api.js';
 
@@ -12,22 +15,26 @@ let gh: FakeGitHub;
 let proxy: FaultProxy;
 let runId = 500;
 
-function notify(status: string, attempt = '1'): ReturnType<typeof runAction> {
+async function notify(status: 'success' | 'failure', attempt = '1'): Promise<NotifyResult> {
   if (attempt === '1') runId++;
-  return runAction(
-    'notify',
-    { status, 'github-token': gh.token, 'issue-labels': 'backup-failure', name: 'main' },
+  return notifyCore(
     {
-      env: {
-        GITHUB_API_URL: proxy.url,
-        GITHUB_SERVER_URL: 'https://github.example',
-        GITHUB_REPOSITORY: 'acme/app',
-        GITHUB_RUN_ID: String(runId),
-        GITHUB_RUN_ATTEMPT: attempt,
-        GITHUB_WORKFLOW: 'Nightly backup',
-        GITHUB_JOB: 'backup',
+      status,
+      notifyOn: 'failure',
+      repo: { owner: 'acme', repo: 'app' },
+      labels: ['backup-failure'],
+      assignees: [],
+      name: 'main',
+      run: {
+        serverUrl: 'https://github.example',
+        repository: 'acme/app',
+        workflow: 'Nightly backup',
+        job: 'backup',
+        runId: String(runId),
+        runAttempt: attempt,
       },
     },
+    { github: new OctokitIssues({ apiUrl: proxy.url, token: gh.token, waitScale: 0 }), log: silentLogger },
   );
 }
 
@@ -56,18 +63,16 @@ describe('notify with GitHub failing', () => {
       action: { kind: 'reset', stage: 'request' },
     });
     const failed = await notify('failure');
-    expect(failed.status).toBe(1);
-    expect(failed.outputs.action).toBe('failed');
+    expect(failed.action).toBe('failed');
     expect(failed.warnings.join('\n')).toMatch(/could not .*gave up after 4 attempts/);
     expect(down.hits).toBeGreaterThanOrEqual(4);
     expect(gh.issues).toEqual([]);
 
     proxy.reset();
     const rerun = await notify('failure', '2');
-    expect(rerun.status).toBe(1);
-    expect(rerun.outputs.action).toBe('opened');
+    expect(rerun.action).toBe('opened');
     const again = await notify('failure');
-    expect(again.outputs.action).toBe('commented');
+    expect(again.action).toBe('commented');
     expect(gh.issues).toHaveLength(1);
     expect(gh.issues[0]?.comments).toHaveLength(1);
   });
@@ -78,20 +83,20 @@ describe('notify with GitHub failing', () => {
       action: { kind: 'reset', stage: 'response' },
     });
     const run = await notify('failure');
-    expect(run.status).toBe(1);
     expect(writes()[0]).toBe('0 POST /repos/acme/app/issues');
+    expect(writes().filter((w) => w.includes('POST'))).toHaveLength(1);
     expect(gh.issues).toHaveLength(1);
-    expect(run.outputs['issue-number']).toBe('1');
+    expect(run.issue?.number).toBe(1);
   });
 
   it('a comment posted but its answer lost: the retry does not post it twice', async () => {
-    expect((await notify('failure')).outputs.action).toBe('opened');
+    expect((await notify('failure')).action).toBe('opened');
     proxy.add({
       match: { method: 'POST', path: /^\/repos\/acme\/app\/issues\/1\/comments$/ },
       action: { kind: 'reset', stage: 'response' },
     });
     const run = await notify('failure');
-    expect(run.status).toBe(1);
+    expect(run.action).toBe('commented');
     expect(gh.issues).toHaveLength(1);
     expect(gh.issues[0]?.comments).toHaveLength(1);
   });

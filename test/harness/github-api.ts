@@ -31,6 +31,8 @@ export interface RecordedRequest {
 export interface Fault {
   status: number;
   retryAfter?: string;
+  /** The answer's message (default "injected <status>"); GitHub's rate limits say "secondary rate limit". */
+  message?: string;
   /** Only requests whose `METHOD path` matches. */
   match?: RegExp;
 }
@@ -93,7 +95,11 @@ export async function startFakeGitHub(token = `ghs_test${Date.now()}`): Promise<
       const fi = faults.findIndex((f) => !f.match || f.match.test(`${rec.method} ${rec.path}`));
       if (fi >= 0) {
         const [f] = faults.splice(fi, 1) as [Fault];
-        send(f.status, { message: `injected ${f.status}` }, f.retryAfter ? { 'retry-after': f.retryAfter } : {});
+        send(
+          f.status,
+          { message: f.message ?? `injected ${f.status}` },
+          f.retryAfter ? { 'retry-after': f.retryAfter } : {},
+        );
         return;
       }
       if (url.pathname === '/webhook' && rec.method === 'POST') {

@@ -1,7 +1,6 @@
 /** The incident logic of notify over an in-memory GitHub: open, repeat, recover, and what survives errors. */
 import { describe, expect, it } from 'vitest';
-import type { GitHubIssues, Issue, NewIssue, RepoRef } from '../../src/core/github/client.js';
-import { HttpError } from '../../src/core/github/http.js';
+import { type GitHubIssues, HttpError, type Issue, type NewIssue, type RepoRef } from '../../src/core/github/client.js';
 import {
   incidentKey,
   incidentMarker,

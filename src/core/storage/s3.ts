@@ -16,6 +16,7 @@ import {
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { proxyAgentsFor } from '../../util/proxy.js';
 import { Meter } from '../pipeline/streams.js';
 import { DeleteError, type ObjectInfo, type Storage, type WriteOptions } from './types.js';
 
@@ -60,8 +61,9 @@ export function createS3Client(o: {
   maxAttempts?: number;
 }): S3Client {
   const endpoint = o.endpoint || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
+  const region = o.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
   const config: S3ClientConfig = {
-    region: o.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
+    region,
     forcePathStyle: o.forcePathStyle ?? Boolean(endpoint),
     maxAttempts: o.maxAttempts ?? 5,
     retryMode: 'standard',
@@ -73,6 +75,10 @@ export function createS3Client(o: {
     config.requestChecksumCalculation = 'WHEN_REQUIRED';
     config.responseChecksumValidation = 'WHEN_REQUIRED';
   }
+  // HTTPS_PROXY / HTTP_PROXY / NO_PROXY, matched against the endpoint (or the region's AWS host): the SDK
+  // itself reads none of them.
+  const agents = proxyAgentsFor(endpoint ?? `https://s3.${region}.amazonaws.com`);
+  if (agents.httpAgent || agents.httpsAgent) config.requestHandler = agents;
   return new S3Client(config);
 }
 
