@@ -1,55 +1,49 @@
 /**
- * Synthetic backups for retention tests: a tiny data object and a manifest that parseManifest accepts and
- * that matches the data object (key, size, time), written straight to the S3 server or a directory.
+ * Synthetic backups for retention and monitoring tests: a tiny data object, a manifest that matches it
+ * (key, size, time) and its authenticator, made by the same core as `pgdr synth` and authenticated with
+ * TEST_AUTH_PASSPHRASE — pass that as `encryption-passphrase` to prune, monitor and notify. Written
+ * straight to the S3 server or a directory.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { dataKeyFor, manifestKeyFor } from '../../src/core/layout.js';
-import { CHECKSUM_ALGORITHM, type Manifest, serializeManifest } from '../../src/core/manifest.js';
+import { type ManifestSigner, passphraseSigner } from '../../src/core/manifest-auth.js';
+import { type SyntheticObjects, synthesizeBackup } from '../../src/core/synth.js';
 
-export interface SyntheticBackup {
-  createdAt: Date;
-  dataKey: string;
-  manifestKey: string;
-  body: Buffer;
-  manifest: string;
+/** The passphrase the synthetic backups are authenticated with. */
+export const TEST_AUTH_PASSPHRASE = 'synthetic-backups-test-passphrase';
+
+let signer: Promise<ManifestSigner> | undefined;
+export function testSigner(): Promise<ManifestSigner> {
+  signer ??= passphraseSigner(TEST_AUTH_PASSPHRASE);
+  return signer;
 }
 
-export function syntheticBackup(prefix: string, name: string, createdAt: Date, bodySize = 8): SyntheticBackup {
-  const at = new Date(Math.floor(createdAt.getTime() / 1000) * 1000);
-  const dataKey = dataKeyFor(prefix, name, at, 'sql.gz.gpg');
-  const body = Buffer.alloc(bodySize, at.toISOString());
-  const manifest: Manifest = {
-    formatVersion: 1,
-    tool: { name: 'postgres-dr', version: '0.0.0-test' },
-    name,
-    createdAt: at.toISOString(),
-    completedAt: new Date(at.getTime() + 60_000).toISOString(),
-    object: { key: dataKey, size: body.length, sha256: createHash('sha256').update(body).digest('hex') },
-    dump: {
-      format: 'plain',
-      compression: 'gzip',
-      compressionLevel: 6,
-      database: name,
-      serverVersion: '15.18',
-      serverVersionNum: 150018,
-      pgDumpVersion: '15.18',
-      dumpSize: body.length * 3,
-    },
-    encryption: { scheme: 'openpgp-passphrase', cipher: 'AES256', keyFingerprint: null },
-    checksumAlgorithm: CHECKSUM_ALGORITHM,
-    tables: [],
-    totals: { tables: 0, rows: 0 },
-  };
-  return {
-    createdAt: at,
-    dataKey,
-    manifestKey: manifestKeyFor(prefix, name, at),
-    body,
-    manifest: serializeManifest(manifest),
-  };
+export type SyntheticBackup = SyntheticObjects;
+
+/**
+ * One backup at `createdAt`. `synthetic: false` makes one that looks real to monitor (a fresh backup
+ * counts); by default it is marked synthetic, as `pgdr synth` marks its backups.
+ */
+export async function syntheticBackup(
+  prefix: string,
+  name: string,
+  createdAt: Date,
+  bodySize = 8,
+  options: { synthetic?: boolean } = {},
+): Promise<SyntheticBackup> {
+  return synthesizeBackup({ prefix, name, createdAt, size: bodySize, synthetic: options.synthetic }, await testSigner());
+}
+
+/** Many at once. */
+export function syntheticBackups(
+  prefix: string,
+  name: string,
+  times: Date[],
+  bodySize = 8,
+  options: { synthetic?: boolean } = {},
+): Promise<SyntheticBackup[]> {
+  return Promise.all(times.map((t) => syntheticBackup(prefix, name, t, bodySize, options)));
 }
 
 /** Runs `fn` over `items`, `concurrency` at a time. */
@@ -72,12 +66,14 @@ export async function putObjects(
   });
 }
 
+/** The objects of each backup: data, and unless `withManifest` is false its authenticator and manifest. */
 export function objectsOf(backups: SyntheticBackup[], { withManifest = true } = {}): Array<[string, string | Buffer]> {
   return backups.flatMap(
     (b): Array<[string, string | Buffer]> =>
       withManifest
         ? [
             [b.dataKey, b.body],
+            [b.authenticatorKey, b.authenticator],
             [b.manifestKey, b.manifest],
           ]
         : [[b.dataKey, b.body]],
