@@ -37,7 +37,7 @@ async function run(steps, log) {
 }
 const actionsPgClientInstaller = {
     async install(plan, log) {
-        const cache = await __webpack_require__.e(/* import() */ 691).then(__webpack_require__.bind(__webpack_require__, 1691));
+        const cache = await Promise.all(/* import() */[__webpack_require__.e(830), __webpack_require__.e(691)]).then(__webpack_require__.bind(__webpack_require__, 1691));
         let hit;
         if (cache.isFeatureAvailable()) {
             try {

@@ -565,10 +565,12 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var node_stream_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_stream_promises__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var node_timers_promises__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(8500);
 /* harmony import */ var node_timers_promises__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_timers_promises__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(3711);
+/* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(3711);
 /* harmony import */ var _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(2358);
-/* harmony import */ var _pipeline_streams_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(7275);
-/* harmony import */ var _types_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(3740);
+/* harmony import */ var _util_proxy_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(796);
+/* harmony import */ var _pipeline_streams_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(7275);
+/* harmony import */ var _types_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(3740);
+
 
 
 
@@ -595,8 +597,9 @@ function partSizeFor(expectedSize) {
 }
 function createS3Client(o) {
     const endpoint = o.endpoint || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
+    const region = o.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
     const config = {
-        region: o.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
+        region,
         forcePathStyle: o.forcePathStyle ?? Boolean(endpoint),
         maxAttempts: o.maxAttempts ?? 5,
         retryMode: 'standard',
@@ -608,7 +611,12 @@ function createS3Client(o) {
         config.requestChecksumCalculation = 'WHEN_REQUIRED';
         config.responseChecksumValidation = 'WHEN_REQUIRED';
     }
-    return new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.S3Client(config);
+    // HTTPS_PROXY / HTTP_PROXY / NO_PROXY, matched against the endpoint (or the region's AWS host): the SDK
+    // itself reads none of them.
+    const agents = (0,_util_proxy_js__WEBPACK_IMPORTED_MODULE_4__/* .proxyAgentsFor */ ._)(endpoint ?? `https://s3.${region}.amazonaws.com`);
+    if (agents.httpAgent || agents.httpsAgent)
+        config.requestHandler = agents;
+    return new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.S3Client(config);
 }
 /**
  * S3 Object Lock retention for one upload. AWS refuses a locked PutObject/UploadPart without an
@@ -637,7 +645,7 @@ class S3Storage {
     }
     async probe() {
         try {
-            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.HeadBucketCommand({ Bucket: this.bucket }));
+            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.HeadBucketCommand({ Bucket: this.bucket }));
         }
         catch (err) {
             const e = err;
@@ -654,7 +662,7 @@ class S3Storage {
         const out = [];
         let token;
         do {
-            const page = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+            const page = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
             for (const o of page.Contents ?? []) {
                 if (o.Key === undefined)
                     continue;
@@ -669,7 +677,7 @@ class S3Storage {
     }
     async head(key) {
         try {
-            const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+            const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
             return { key, size: r.ContentLength ?? 0, lastModified: r.LastModified ?? new Date(0) };
         }
         catch (err) {
@@ -689,7 +697,7 @@ class S3Storage {
         return node_stream__WEBPACK_IMPORTED_MODULE_0__.Readable.from(this.resumingBody(key, first, start, options.signal), { objectMode: false });
     }
     async getObject(key, start, etag, signal) {
-        const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.GetObjectCommand({
+        const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.GetObjectCommand({
             Bucket: this.bucket,
             Key: key,
             Range: start ? `bytes=${start}-` : undefined,
@@ -751,7 +759,7 @@ class S3Storage {
     async write(key, body, options = {}) {
         // Counted on the way in; the body is consumed only by the upload (a second 'data' consumer would
         // switch it to flowing mode and defeat backpressure).
-        const meter = new _pipeline_streams_js__WEBPACK_IMPORTED_MODULE_4__/* .Meter */ .kI();
+        const meter = new _pipeline_streams_js__WEBPACK_IMPORTED_MODULE_5__/* .Meter */ .kI();
         const counted = (0,node_stream_promises__WEBPACK_IMPORTED_MODULE_1__.pipeline)(body, meter);
         counted.catch(() => { });
         const upload = new _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_3__/* .Upload */ ._({
@@ -797,7 +805,7 @@ class S3Storage {
         return { size: meter.bytes };
     }
     async writeText(key, text, options = {}) {
-        await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.PutObjectCommand({
+        await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.PutObjectCommand({
             Bucket: this.bucket,
             Key: key,
             Body: text,
@@ -808,7 +816,7 @@ class S3Storage {
     }
     async writeTextIfAbsent(key, text) {
         try {
-            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.PutObjectCommand({
+            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.PutObjectCommand({
                 Bucket: this.bucket,
                 Key: key,
                 Body: text,
@@ -833,7 +841,7 @@ class S3Storage {
         const failed = [];
         for (let i = 0; i < keys.length; i += 1000) {
             const batch = keys.slice(i, i + 1000);
-            const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.DeleteObjectsCommand({
+            const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.DeleteObjectsCommand({
                 Bucket: this.bucket,
                 Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: false },
             }));
@@ -847,7 +855,7 @@ class S3Storage {
                     deleted.push(k);
         }
         if (failed.length) {
-            throw new _types_js__WEBPACK_IMPORTED_MODULE_5__/* .DeleteError */ .G(`could not delete ${failed.length} object(s): ${failed
+            throw new _types_js__WEBPACK_IMPORTED_MODULE_6__/* .DeleteError */ .G(`could not delete ${failed.length} object(s): ${failed
                 .slice(0, 5)
                 .map((f) => `${f.key} (${f.code})`)
                 .join(', ')}${failed.length > 5 ? ', …' : ''}`, deleted, failed);
@@ -862,7 +870,7 @@ class S3Storage {
                 if (u.key !== key)
                     continue;
                 await this.client
-                    .send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: u.uploadId }))
+                    .send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: u.uploadId }))
                     .catch(() => { });
             }
         }
@@ -875,7 +883,7 @@ class S3Storage {
         let keyMarker;
         let uploadIdMarker;
         do {
-            const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.ListMultipartUploadsCommand({
+            const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.ListMultipartUploadsCommand({
                 Bucket: this.bucket,
                 Prefix: prefix,
                 KeyMarker: keyMarker,
@@ -890,6 +898,40 @@ class S3Storage {
         } while (keyMarker);
         return out;
     }
+}
+
+
+/***/ }),
+
+/***/ 796:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   _: () => (/* binding */ proxyAgentsFor),
+/* harmony export */   i: () => (/* binding */ proxyFor)
+/* harmony export */ });
+/* harmony import */ var http_proxy_agent__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(8947);
+/* harmony import */ var https_proxy_agent__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1566);
+/* harmony import */ var proxy_from_env__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(8182);
+
+
+
+/** The proxy URL for a request to `url`, or undefined to connect directly. */
+function proxyFor(url) {
+    return (0,proxy_from_env__WEBPACK_IMPORTED_MODULE_2__/* .getProxyForUrl */ .T)(url.toString()) || undefined;
+}
+/**
+ * Node http(s) agents for requests to `url` when a proxy applies (for the AWS SDK's NodeHttpHandler):
+ * an https:// target is tunnelled with CONNECT; an http:// one is sent to the proxy in absolute form,
+ * which proxies that only allow CONNECT to port 443 still carry.
+ */
+function proxyAgentsFor(url) {
+    const proxy = proxyFor(url);
+    if (!proxy)
+        return {};
+    return new URL(url).protocol === 'http:'
+        ? { httpAgent: new http_proxy_agent__WEBPACK_IMPORTED_MODULE_0__/* .HttpProxyAgent */ .s(proxy, { keepAlive: true }) }
+        : { httpsAgent: new https_proxy_agent__WEBPACK_IMPORTED_MODULE_1__/* .HttpsProxyAgent */ .b(proxy, { keepAlive: true }) };
 }
 
 
