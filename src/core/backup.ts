@@ -31,7 +31,7 @@ import { CopyScanner, rowHasher } from './pipeline/copy-scan.js';
 import { GpgSession, passphraseFingerprint } from './pipeline/gpg.js';
 import { processSource } from './pipeline/process.js';
 import { Coalesce, every, HashStage, Meter, NonEmptyCheck, TrailerCheck } from './pipeline/streams.js';
-import { childEnv, describeConnection, type PgConnection, pgClientConfig } from './postgres/connection.js';
+import { childEnv, describeConnection, type PgConnection, pgSessionConfig } from './postgres/connection.js';
 import {
   type ClientEnvironment,
   type PgClientInstaller,
@@ -208,7 +208,7 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
 
   let session: SnapshotSession;
   try {
-    session = await SnapshotSession.open(pgClientConfig(cfg.connection));
+    session = await SnapshotSession.open(pgSessionConfig(cfg.connection));
   } catch (err) {
     throw new Error(`cannot connect to ${describeConnection(cfg.connection)}: ${describeError(err)}`, { cause: err });
   }

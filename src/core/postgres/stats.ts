@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import type { TableStats } from '../manifest.js';
+import { connectClient, type SessionConfig } from './session.js';
 
 export interface TableRef {
   schema: string;
@@ -131,10 +132,8 @@ export class SnapshotSession {
     readonly server: ServerInfo,
   ) {}
 
-  static async open(config: pg.ClientConfig): Promise<SnapshotSession> {
-    const client = new pg.Client(config);
-    client.on('error', () => {}); // surfaced by the next query
-    await client.connect();
+  static async open(config: SessionConfig): Promise<SnapshotSession> {
+    const client = await connectClient(config);
     try {
       await client.query('SET default_transaction_read_only = on');
       for (const s of CANONICAL_SETTINGS) await client.query(s);
@@ -156,13 +155,11 @@ export class SnapshotSession {
 
 /** Opens a plain session with the canonical settings (for validating a restored database). */
 export async function openStatsClient(
-  config: pg.ClientConfig,
+  config: SessionConfig,
   settings: string[] = [...CANONICAL_SETTINGS, ...PARALLEL_SCAN_SETTINGS],
 ): Promise<pg.Client> {
-  const client = new pg.Client(config);
-  client.on('error', () => {});
+  const client = await connectClient(config);
   try {
-    await client.connect();
     for (const s of settings) await client.query(s);
   } catch (err) {
     await client.end().catch(() => {});
