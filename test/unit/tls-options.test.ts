@@ -39,9 +39,24 @@ describe('sslSettings: URL parameters, else PGSSL* variables, else defaults', ()
       { sslmode: 'prefer', sslrootcert: '/url.crt' },
     ],
     ['empty PGSSLMODE is unset', {}, { PGSSLMODE: '' }, { sslmode: 'prefer' }],
-    ['sslrootcert=system defaults to verify-full', { sslrootcert: 'system' }, {}, { sslmode: 'verify-full', sslrootcert: 'system' }],
-    ['sslrootcert=system with a weaker mode', { sslrootcert: 'system', sslmode: 'require' }, {}, /too weak.*verify-full/],
-    ['unknown mode in the URL', { sslmode: 'no-verify' }, {}, /'database-url' \(sslmode\): invalid sslmode 'no-verify'/],
+    [
+      'sslrootcert=system defaults to verify-full',
+      { sslrootcert: 'system' },
+      {},
+      { sslmode: 'verify-full', sslrootcert: 'system' },
+    ],
+    [
+      'sslrootcert=system with a weaker mode',
+      { sslrootcert: 'system', sslmode: 'require' },
+      {},
+      /too weak.*verify-full/,
+    ],
+    [
+      'unknown mode in the URL',
+      { sslmode: 'no-verify' },
+      {},
+      /'database-url' \(sslmode\): invalid sslmode 'no-verify'/,
+    ],
     ['unknown mode in PGSSLMODE', {}, { PGSSLMODE: 'on' }, /PGSSLMODE: invalid sslmode 'on'/],
   ];
   it.each(table)('%s', (_name, params, env, expected) => {
@@ -143,7 +158,12 @@ describe('tlsPlan: what an encrypted attempt verifies, as libpq sets up its cont
       files({ [HOME_ROOT]: {} }),
       { chain: true, host: true, ca: HOME_ROOT },
     ],
-    ['verify-ca without a root file', { sslmode: 'verify-ca' }, files({}), /root certificate file ".*root\.crt" does not exist/],
+    [
+      'verify-ca without a root file',
+      { sslmode: 'verify-ca' },
+      files({}),
+      /root certificate file ".*root\.crt" does not exist/,
+    ],
     [
       'verify-full with a missing sslrootcert',
       { sslmode: 'verify-full', sslrootcert: '/nope.crt' },
@@ -178,7 +198,12 @@ describe('tlsPlan: what an encrypted attempt verifies, as libpq sets up its cont
       'default client certificate in ~/.postgresql',
       { sslmode: 'require' },
       files({ '/home/u/.postgresql/postgresql.crt': {}, '/home/u/.postgresql/postgresql.key': {} }),
-      { chain: false, host: false, cert: '/home/u/.postgresql/postgresql.crt', key: '/home/u/.postgresql/postgresql.key' },
+      {
+        chain: false,
+        host: false,
+        cert: '/home/u/.postgresql/postgresql.crt',
+        key: '/home/u/.postgresql/postgresql.key',
+      },
     ],
     [
       'a missing client certificate is not an error',

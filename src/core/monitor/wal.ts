@@ -3,7 +3,6 @@
  * success, stale when the last archived segment is older than `max-wal-age`. Times are the server's own
  * (`now()`), so the runner's clock does not matter.
  */
-import pg from 'pg';
 import { formatDuration } from '../../util/units.js';
 import { type PgConnection, pgSessionConfig } from '../postgres/connection.js';
 import { connectClient } from '../postgres/session.js';

@@ -94,7 +94,11 @@ export function connectionSsl(conn: PgConnection, env: NodeJS.ProcessEnv = proce
  * The connection as libpq environment variables, for pg_dump / psql / pg_restore. The TLS settings
  * are written out as resolved, so the tools use exactly what our own sessions use.
  */
-export function libpqEnv(conn: PgConnection, database?: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function libpqEnv(
+  conn: PgConnection,
+  database?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   const out: Record<string, string> = {};
   if (conn.host) out.PGHOST = conn.host;
   if (conn.port) out.PGPORT = String(conn.port);
