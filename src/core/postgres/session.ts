@@ -131,20 +131,30 @@ function describeAttempt(config: SessionConfig, tls: boolean, error: unknown): s
 
 /** Opens a session as libpq would (sslmode, certificates, TLS ↔ plain fallbacks). */
 export async function connectClient(config: SessionConfig): Promise<pg.Client> {
-  const errors: string[] = [];
+  const errors: Array<{ tls: boolean; text: string }> = [];
   let last: unknown;
   for (const a of config.attempts) {
     const outcome = await attempt(config, a.tls);
     if (outcome.client) return outcome.client;
     last = outcome.error;
-    errors.push(`${a.tls ? 'with TLS' : 'without TLS'}: ${describeAttempt(config, a.tls, outcome.error)}`);
-    if (!outcome.failure || !a.next.includes(outcome.failure)) break;
+    const moveOn = outcome.failure !== undefined && a.next.includes(outcome.failure);
+    // libpq goes on in clear after an 'N' answer without reporting it; every other failure is told.
+    if (!(moveOn && outcome.failure === 'ssl-refused')) {
+      errors.push({ tls: a.tls, text: describeAttempt(config, a.tls, outcome.error) });
+    }
+    if (!moveOn) break;
   }
   const mode = config.ssl.sslmode;
   let hint = '';
   const code = (last as { code?: string }).code;
   if (code === '28000' && /no encryption/.test(String((last as Error).message)) && mode === 'disable')
     hint = `; the server accepts this connection only over TLS, which sslmode=disable (from 'database-url' or PGSSLMODE) forbids`;
-  if (last instanceof TlsSetupError && errors.length === 1) throw last;
-  throw new ConnectError(`${errors.join('; then ')} (sslmode=${mode})${hint}`, last);
+  // A lone failure told as it came (a TlsSetupError, the server's own error) is thrown unchanged.
+  if (errors.length === 1 && !hint && errors[0]?.text === (last as Error).message) throw last;
+  // One failure reads as the server or TLS said it; several (libpq's retries) say which was which.
+  const told =
+    errors.length === 1
+      ? (errors[0] as { text: string }).text
+      : `${errors.map((e) => `${e.tls ? 'with TLS' : 'without TLS'}: ${e.text}`).join('; then ')} (sslmode=${mode})`;
+  throw new ConnectError(`${told}${hint}`, last);
 }
