@@ -200,6 +200,16 @@ describe('node-postgres sessions follow libpq sslmode (ssl=on server, hostssl-on
       /certificate verify failed against root certificate file ".*other-ca\.crt"/,
     ],
     [
+      'prefer with a wrong CA: the failed handshake falls back to plain',
+      () => url('plain_only', `sslmode=prefer&sslrootcert=${otherCa()}`),
+      { ok: true, ssl: false },
+    ],
+    [
+      'prefer with a wrong CA, TLS-only role: both attempts fail, both told',
+      () => url('tls_only', `sslmode=prefer&sslrootcert=${otherCa()}`),
+      /^with TLS: SSL error: certificate verify failed.*; then without TLS: pg_hba\.conf rejects .*no encryption \(sslmode=prefer\)$/,
+    ],
+    [
       'verify-ca ignores the host name',
       () => url('tls_only', `sslmode=verify-ca&sslrootcert=${ca()}`, 'localhost'),
       { ok: true, ssl: true },
