@@ -18,7 +18,7 @@ import { type BackupSelector, locateAuthenticated } from './backups/locate.js';
 import type { Manifest } from './manifest.js';
 import type { AuthKeys, SignerConfig } from './manifest-auth.js';
 import { GpgSession } from './pipeline/gpg.js';
-import { describeConnection, type PgConnection, pgClientConfig } from './postgres/connection.js';
+import { describeConnection, type PgConnection, pgSessionConfig } from './postgres/connection.js';
 import type { PgClientInstaller, PgVersionRequest } from './postgres/install.js';
 import {
   previousDatabaseName,
@@ -204,7 +204,7 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
       );
     }
     // Fresh statistics, so the application's first queries get sensible plans.
-    const stats = await openStatsClient(pgClientConfig(cfg.connection, fresh));
+    const stats = await openStatsClient(pgSessionConfig(cfg.connection, fresh));
     try {
       await stats.query('ANALYZE');
     } finally {

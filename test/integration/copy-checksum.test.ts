@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareTables, mismatchesOf } from '../../src/core/backups/load.js';
 import { COPY_CHECKSUM_ALGORITHM, type Manifest, parseManifest } from '../../src/core/manifest.js';
 import { rowHasher } from '../../src/core/pipeline/copy-scan.js';
+import { parseDatabaseUrl, pgSessionConfig } from '../../src/core/postgres/connection.js';
 import { copyStats } from '../../src/core/postgres/copy-validate.js';
 import { runCli } from '../harness/action.js';
 import { clientBin, createDatabase, dropDatabase, pg, pgUrl, psql } from '../harness/context.js';
@@ -199,7 +200,7 @@ describe('pgdr-copy-xxh64-sum-v1 (plain dumps)', () => {
       ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', host, '-p', String(port), '-U', 'postgres', '-d', db, '-f', dumpFile],
       { stdio: 'pipe' },
     );
-    const config = { host, port, user: 'postgres', database: db };
+    const config = pgSessionConfig(parseDatabaseUrl(pgUrl(db)));
     const check = async (): Promise<string[]> =>
       mismatchesOf(
         compareTables(manifest.tables, await copyStats(config, manifest.tables, { encoding: 'UTF8', concurrency: 2 })),

@@ -13,6 +13,7 @@ import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { TableStats } from '../manifest.js';
 import { RowDigest, rowHasher } from '../pipeline/copy-scan.js';
+import type { SessionConfig } from './session.js';
 import { CANONICAL_SETTINGS, openStatsClient, qualifiedName } from './stats.js';
 
 /** A restored table as the COPY check read it; `error` when it could not be read as the dump wrote it. */
@@ -29,7 +30,7 @@ const SPLIT_PAGES = 4096; // 32 MiB
  * sessions, largest tables first, and each table's parts are summed.
  */
 export async function copyStats(
-  config: pg.ClientConfig,
+  config: SessionConfig,
   tables: TableStats[],
   o: { encoding?: string; concurrency: number },
 ): Promise<CopiedTable[]> {

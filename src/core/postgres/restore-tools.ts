@@ -10,7 +10,8 @@ import pg from 'pg';
 import type { Logger } from '../../util/log.js';
 import type { Format } from '../layout.js';
 import { processSink } from '../pipeline/process.js';
-import { childEnv, type PgConnection, pgClientConfig } from './connection.js';
+import { childEnv, type PgConnection, pgSessionConfig } from './connection.js';
+import { connectClient } from './session.js';
 
 const MAX_IDENTIFIER_BYTES = 63;
 
@@ -77,9 +78,7 @@ export class ServerSession {
   ) {}
 
   static async open(conn: PgConnection, database?: string): Promise<ServerSession> {
-    const client = new pg.Client(pgClientConfig(conn, database));
-    client.on('error', () => {}); // surfaced by the next query
-    await client.connect();
+    const client = await connectClient(pgSessionConfig(conn, database));
     try {
       const r = await client.query<{ n: string; db: string }>(
         "SELECT current_setting('server_version_num') AS n, current_database() AS db",

@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import type { TableStats } from '../manifest.js';
+import { connectClient, type SessionConfig } from './session.js';
 
 export interface TableRef {
   schema: string;
@@ -101,13 +102,11 @@ export async function tableStats(
 
 /** Opens a plain session with the canonical settings (for validating a restored database). */
 export async function openStatsClient(
-  config: pg.ClientConfig,
+  config: SessionConfig,
   settings: string[] = [...CANONICAL_SETTINGS, ...PARALLEL_SCAN_SETTINGS],
 ): Promise<pg.Client> {
-  const client = new pg.Client(config);
-  client.on('error', () => {});
+  const client = await connectClient(config);
   try {
-    await client.connect();
     for (const s of settings) await client.query(s);
   } catch (err) {
     await client.end().catch(() => {});
