@@ -295,7 +295,7 @@ describe('backup and verify (bundled) as a TLS-only role with no sslmode in the 
       'database-url': url('tls_only'),
       destination: dest,
       name: 'tlsdb',
-      encryption: 'none',
+      'encryption-passphrase': 'tls-test-passphrase',
       'pg-bin-dir': s.binDir,
     });
     expect(backup.errors).toEqual([]);
@@ -304,6 +304,7 @@ describe('backup and verify (bundled) as a TLS-only role with no sslmode in the 
       'database-url': url('tls_only'),
       destination: dest,
       name: 'tlsdb',
+      'encryption-passphrase': 'tls-test-passphrase',
       'pg-bin-dir': s.binDir,
     });
     expect(verify.errors).toEqual([]);
