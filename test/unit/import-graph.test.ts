@@ -20,9 +20,17 @@ const COMMANDS = ['backup', 'verify', 'restore', 'prune', 'monitor', 'notify', '
   (n) => `commands/${n}.ts`,
 );
 /** Top-level core modules that are not use cases: what the use cases share. */
-const CORE_SHARED = ['catalog', 'layout', 'lock', 'manifest', 'manifest-auth', 'report', 'retention', 'version'].map(
-  (n) => `core/${n}.ts`,
-);
+const CORE_SHARED = [
+  'catalog',
+  'layout',
+  'lock',
+  'manifest',
+  'manifest-auth',
+  'report',
+  'retention',
+  'version',
+  'webhook',
+].map((n) => `core/${n}.ts`);
 
 const IMPORT = /(?:\bimport|\bexport)\s[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
 
