@@ -11,6 +11,7 @@ import { checkPassphrase } from '../core/pipeline/gpg.js';
 import { type Destination, openStorage, parseDestination, type Storage } from '../core/storage/index.js';
 import { UserError } from '../util/errors.js';
 import { registerSecret } from '../util/secrets.js';
+import { tempRoot } from '../util/temp.js';
 import { parseBoolean, parseChoice, parseIntInput } from '../util/units.js';
 
 /** Returns the raw value of an input (kebab-case name), or '' when not given. */
@@ -164,7 +165,10 @@ export function readDecryption(get: InputGetter): DecryptionConfig {
       `'encryption-private-key' must be an ASCII-armored OpenPGP private key (-----BEGIN PGP PRIVATE KEY BLOCK-----), e.g. from gpg --export-secret-keys --armor`,
     );
   }
-  return { passphrase, privateKey, privateKeyPassphrase };
+  const allowUnencrypted = get('allow-unencrypted')
+    ? parseBoolean(get('allow-unencrypted'), 'allow-unencrypted')
+    : false;
+  return { passphrase, privateKey, privateKeyPassphrase, allowUnencrypted };
 }
 
 /** `backup` (latest or a key) and `name`; `file` is verify's `backup-file` ('' elsewhere). */
@@ -190,7 +194,7 @@ export function readJobs(get: InputGetter): number {
 }
 
 export function tempDir(): string {
-  return process.env.RUNNER_TEMP || os.tmpdir();
+  return tempRoot();
 }
 
 /** Splits a comma- or newline-separated list input. */

@@ -36,6 +36,8 @@ export interface DecryptionConfig {
   /** ASCII-armored OpenPGP private key(s). */
   privateKey?: string;
   privateKeyPassphrase?: string;
+  /** `allow-unencrypted`: accept a backup whose manifest says unencrypted although a key is configured. */
+  allowUnencrypted?: boolean;
 }
 
 /** A backup found and its manifest read; `storage` + `dataKey` reach the data object. */
@@ -175,6 +177,17 @@ async function locateFile(file: string): Promise<LocatedBackup> {
 }
 
 /**
+ * With a key configured, encryption is mandatory on read: whoever can write to the bucket could replace an
+ * encrypted backup and its manifest with a plain one of their own.
+ */
+function unencryptedRefused(manifest: Manifest): IntegrityError {
+  return new IntegrityError(
+    `${manifest.object.key} is not encrypted (its manifest says encryption.scheme: none) although a decryption key is configured: refused, as anyone who can write to the storage could have put it there; set 'allow-unencrypted: true' if this backup is meant to be unencrypted`,
+    'decrypt',
+  );
+}
+
+/**
  * Checks the given keys against what the manifest records, before any download: passphrases (one per
  * line) against its PBKDF2 digest, private keys against the recipient's fingerprint. Imports private keys into `gpg`.
  * Returns the passphrase gpg needs (the message's, or the private key's).
@@ -185,7 +198,10 @@ export async function prepareDecryption(
   gpg: GpgSession | undefined,
 ): Promise<string | undefined> {
   const scheme = manifest.encryption.scheme;
-  if (scheme === 'none') return undefined;
+  if (scheme === 'none') {
+    if ((d.passphrase || d.privateKey) && !d.allowUnencrypted) throw unencryptedRefused(manifest);
+    return undefined;
+  }
   if (!gpg) throw new Error('a gpg session is needed to decrypt');
   // Several keys may be given (key rotation): the one the manifest names is used.
   if (scheme === 'openpgp-passphrase') return choosePassphrase(manifest, parsePassphrases(d.passphrase));
