@@ -161,6 +161,9 @@ export class DecryptStatus {
 }
 
 export class GpgSession {
+  /** The ends of the gpg processes started in this home: close() waits for them (gpg writes to it on exit). */
+  private readonly running = new Set<Promise<unknown>>();
+
   private constructor(readonly home: string) {}
 
   /** A fresh 0700 home under `parent` (default: the runner's temp directory, else the system's). */
@@ -183,7 +186,11 @@ export class GpgSession {
       );
     }
     try {
-      await runProcess(gpgBinary(), this.args('--import'), { name: 'gpg --import', input: armored });
+      await runProcess(gpgBinary(), this.args('--import'), {
+        name: 'gpg --import',
+        track: this.running,
+        input: armored,
+      });
     } catch (err) {
       throw new UserError(`'${input}' could not be imported by gpg: ${(err as Error).message}`);
     }
@@ -206,6 +213,7 @@ export class GpgSession {
     try {
       await runProcess(gpgBinary(), this.args('--pinentry-mode', 'loopback', '--passphrase-fd', '3', '--import'), {
         name: 'gpg --import',
+        track: this.running,
         input: armored,
         fd3: `${passphrase ?? ''}\n`,
       });
@@ -219,7 +227,7 @@ export class GpgSession {
     const out = await runProcess(
       gpgBinary(),
       this.args('--with-colons', '--fingerprint', secret ? '--list-secret-keys' : '--list-keys'),
-      { name: 'gpg --list-keys' },
+      { name: 'gpg --list-keys', track: this.running },
     );
     const fprs: string[] = [];
     let primary = false;
@@ -252,13 +260,13 @@ export class GpgSession {
           ...common,
           '--symmetric',
         ),
-        { name: 'gpg (encrypt)', fd3: `${target.passphrase}\n` },
+        { name: 'gpg (encrypt)', track: this.running, fd3: `${target.passphrase}\n` },
       );
     }
     return processTransform(
       gpgBinary(),
       this.args('--trust-model', 'always', '--recipient', target.recipient, ...common, '--encrypt'),
-      { name: 'gpg (encrypt)' },
+      { name: 'gpg (encrypt)', track: this.running },
     );
   }
 
@@ -270,6 +278,7 @@ export class GpgSession {
       this.args(...PASSPHRASE_ON_FD3, '--status-fd', '2', '--output', '-', '--decrypt'),
       {
         name: 'gpg (decrypt)',
+        track: this.running,
         fd3: `${passphrase ?? ''}\n`,
         onStderrLine: (line) => status.line(line) ?? decryptLineError(line),
         onExit: () => status.verdict(),
@@ -280,7 +289,10 @@ export class GpgSession {
 
   async close(): Promise<void> {
     // Every daemon of this home (gpg-agent, and dirmngr/keyboxd where a gpg started them).
-    await runProcess('gpgconf', ['--homedir', this.home, '--kill', 'all'], { name: 'gpgconf' }).catch(() => {});
+    await runProcess('gpgconf', ['--homedir', this.home, '--kill', 'all'], {
+      name: 'gpgconf',
+      track: this.running,
+    }).catch(() => {});
     await fs.rm(this.home, { recursive: true, force: true });
   }
 }

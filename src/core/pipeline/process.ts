@@ -25,6 +25,8 @@ export interface ProcessOptions {
    * before a byte of output went downstream (gpg: nothing passes until the status says "decrypting").
    */
   outputGate?: Promise<Error | null>;
+  /** Receives the promise of the process's end, so an owner can wait for it (gpg's home outlives no gpg). */
+  track?: Set<Promise<unknown>>;
 }
 
 /**
@@ -153,6 +155,11 @@ function watch(
       }
     });
   });
+  if (o.track) {
+    const tracked = o.track;
+    tracked.add(done);
+    void done.then(() => tracked.delete(done));
+  }
   let killed = false;
   return {
     child,
