@@ -1,6 +1,7 @@
 /** The restore action: inputs (with `confirm`) → runRestore → outputs and a report. */
 
 import type { EncryptionConfig } from '../core/backup.js';
+import { validateName } from '../core/layout.js';
 import { NO_CHECKSUMS } from '../core/manifest.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import { parsePgVersion } from '../core/postgres/install.js';
@@ -33,8 +34,9 @@ export function readRestoreConfig(get: InputGetter): {
   }
   const confirm = get('confirm');
   if (confirm !== target) {
+    // Not echoing the name: whoever types it must know which database they are replacing.
     throw new UserError(
-      `'confirm' must be exactly the name of the database to replace ('${target}')${confirm ? `, got '${confirm}'` : ''}: nothing was changed`,
+      `'confirm' must be exactly the name of the database to replace (the database in 'database-url')${confirm ? ', and it is not' : ''}: nothing was changed`,
     );
   }
   const selector = readSelector(get, '');
@@ -59,6 +61,7 @@ export function readRestoreConfig(get: InputGetter): {
       connection,
       prefix: destination.destination.prefix,
       selector,
+      name: get('name') ? validateName(get('name')) : undefined,
       decryption,
       preRestoreBackup,
       jobs: readJobs(get),

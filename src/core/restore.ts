@@ -31,6 +31,8 @@ export interface RestoreConfig {
   connection: PgConnection;
   prefix: string;
   selector: Exclude<BackupSelector, { kind: 'file' }>;
+  /** `name`: when given, the backup's manifest must belong to this set (also with `backup: <key>`). */
+  name?: string;
   decryption: DecryptionConfig;
   /** Encryption for the backup of the current target taken first; null: no such backup. */
   preRestoreBackup: EncryptionConfig | null;
@@ -119,6 +121,11 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
 
     const b = await log.group('Find the backup', () => locateBackup(storage, cfg.prefix, cfg.selector));
     const m = b.manifest;
+    if (cfg.name !== undefined && m.name !== cfg.name) {
+      throw new UserError(
+        `'backup': ${b.label} belongs to the backup set '${m.name}' (its manifest says so), not to 'name: ${cfg.name}': nothing was changed`,
+      );
+    }
     for (const s of b.skipped) log.warn(`skipped a newer object that is not a usable backup: ${s}`);
     log.info(`backup: ${b.label} (${formatBytes(m.object.size)}, taken ${m.createdAt})`);
     gpg = m.encryption.scheme === 'none' ? undefined : await GpgSession.create();

@@ -117,6 +117,22 @@ describe('hostile storage (bundled actions)', () => {
     expect(psql(target, 'SELECT count(*) FROM t')).toBe('50');
   });
 
+  it("restore refuses 'backup: <key>' of another set than 'name', before touching the target", async () => {
+    const target = createDatabase('hostile_name');
+    psql(target, 'CREATE TABLE before_restore (x int)');
+    const run = await runAction('restore', {
+      'database-url': pgUrl(target),
+      destination: plainDir,
+      backup: plainKey,
+      name: 'henc',
+      confirm: target,
+      'pre-restore-backup': 'false',
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.errors.join('\n')).toMatch(/belongs to the backup set 'hplain' .*not to 'name: henc'/);
+    expect(psql(target, "SELECT count(*) FROM pg_tables WHERE tablename = 'before_restore'")).toBe('1');
+  });
+
   it.each([
     ['\\! touch MARKER', '\\!'],
     ['\\o |touch MARKER', '\\o'],
