@@ -231,7 +231,7 @@ describe('hostile storage (bundled actions)', () => {
       'encryption-passphrase': PASSPHRASE,
       'pg-bin-dir': psqlDir,
     });
-    expect(verify.outputs.result).toBe('failed');
+    expect(verify.outputs.result, verify.errors.join('\n')).toBe('failed');
     expect(verify.stdout).toContain('pgdr-injected'); // printed, as text
     expect(obeyed(verify)).toEqual([]);
   });

@@ -295,6 +295,9 @@ export function processSink(cmd: string, args: string[], o: ProcessOptions): Wri
     },
   });
   w = watch(cmd, args, o, 'pipe', 'ignore');
+  // The process may fail before a pipeline has taken the sink: keep the error on the stream (pipeline
+  // sees `errored`) instead of crashing on an unhandled 'error'.
+  s.on('error', () => {});
   bindFailures(w, s);
   return s;
 }

@@ -243,6 +243,9 @@ function throughTo(stage: Transform, sink: Writable): Writable {
       cb(err);
     },
   });
+  // The tool may fail before the caller's pipeline has taken the sink (it still opens the object):
+  // the error is kept on the stream (pipeline reads `errored`), not thrown as an unhandled 'error'.
+  w.on('error', () => {});
   done.catch((err: Error) => {
     if (!w.destroyed) w.destroy(err);
   });
