@@ -170,6 +170,7 @@ export async function loadAndValidate(
           restoreSink({
             format: m.dump.format,
             toolPath: tool.path,
+            toolVersion: tool.version,
             connection: o.connection,
             db,
             portable: o.portable,

@@ -6,6 +6,7 @@
  */
 import { UserError } from '../../util/errors.js';
 import { registerSecret } from '../../util/secrets.js';
+import { baseEnv } from '../pipeline/process.js';
 import { type SessionConfig, sessionConfig } from './session.js';
 import { SSL_PARAM_ENV, type SslSettings, sslSettings } from './tls.js';
 
@@ -113,12 +114,16 @@ export function libpqEnv(
   return out;
 }
 
-/** The child environment: the parent's, minus anything that could point libpq elsewhere, plus ours. */
+/**
+ * A PostgreSQL tool's environment: the minimal one every child gets (baseEnv: no INPUT_*, AWS_*, tokens),
+ * the parent's PG* variables unless the connection was given explicitly (they could point libpq
+ * elsewhere; PGPASSFILE stays), then the connection's own.
+ */
 export function childEnv(conn: PgConnection, database?: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = {};
+  const base = baseEnv();
   const explicit = conn.host !== undefined || conn.params.sslmode !== undefined;
   for (const [k, v] of Object.entries(process.env)) {
-    if (explicit && k.startsWith('PG') && k !== 'PGPASSFILE') continue;
+    if (!k.startsWith('PG') || (explicit && k !== 'PGPASSFILE')) continue;
     base[k] = v;
   }
   return { ...base, ...libpqEnv(conn, database), ...extra };
