@@ -22,17 +22,33 @@ var schema = __webpack_require__(9383);
 var core_report = __webpack_require__(8557);
 // EXTERNAL MODULE: ./src/util/errors.ts
 var errors = __webpack_require__(17);
+// EXTERNAL MODULE: ./src/util/log.ts
+var log = __webpack_require__(9906);
 // EXTERNAL MODULE: ./src/util/memory.ts + 2 modules
 var memory = __webpack_require__(6265);
 // EXTERNAL MODULE: ./src/util/secrets.ts
 var secrets = __webpack_require__(4537);
+// EXTERNAL MODULE: ./src/core/pipeline/process.ts
+var pipeline_process = __webpack_require__(1267);
 ;// CONCATENATED MODULE: ./src/hosts/actions-installer.ts
+/**
+ * The PgClientInstaller port for the actions: runs the core's InstallPlan with @actions/exec, restoring
+ * and saving the downloaded .deb files with @actions/cache so later runs skip the download.
+ * Both are loaded only when an install is needed: @actions/cache (with the Azure storage SDK) would
+ * otherwise double the bundle every action loads at start, and its memory.
+ */
 
+
+/** Each step with the minimal child environment; its output goes through the logger (no workflow commands). */
 async function run(steps, log) {
     const exec = await Promise.resolve(/* import() */).then(__webpack_require__.bind(__webpack_require__, 1955));
     for (const [cmd, ...args] of steps) {
         log.info(`$ ${[cmd, ...args].join(' ')}`);
-        await exec.exec(cmd, args);
+        await exec.exec(cmd, args, {
+            env: (0,pipeline_process/* baseEnv */.zk)(),
+            silent: true,
+            listeners: { stdline: (l) => log.info(l), errline: (l) => log.info(l) },
+        });
     }
 }
 const actionsPgClientInstaller = {
@@ -80,6 +96,7 @@ const actionsPgClientInstaller = {
 
 
 
+
 const getInput = (name) => core.getInput(name).trim();
 /**
  * The root action declares every action's inputs; warns about those given that `command` does not take
@@ -100,7 +117,8 @@ function warnUnusedRootInputs(command, all) {
     }
 }
 const actionsLogger = {
-    info: (m) => core.info((0,secrets/* redact */.E$)(m)),
+    // core.info prints as is; warning, debug, group and setFailed escape newlines themselves.
+    info: (m) => core.info((0,log/* neutraliseWorkflowCommands */.WM)((0,secrets/* redact */.E$)(m))),
     warn: (m) => core.warning((0,secrets/* redact */.E$)(m)),
     debug: (m) => core.debug((0,secrets/* redact */.E$)(m)),
     group: (title, fn) => core.group(title, fn),

@@ -10,10 +10,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { openpgpSigner } from '../../src/core/manifest-auth.js';
 import { type ActionRun, runAction } from '../harness/action.js';
 import { clientBin, createDatabase, pgUrl, psql } from '../harness/context.js';
+import { makeKeyPair } from '../harness/gpg-keys.js';
 
 const PASSPHRASE = 'hostile storage passphrase 0123';
+/** Signs the unencrypted set's manifests (encryption: none needs a signing key). */
+const SIGNING = makeKeyPair('hostile-exec signing <s@example.com>');
 const INJECTED = ['::add-mask::pgdr-injected', '::stop-commands::pgdr-token'];
 
 function tempDir(label: string): string {
@@ -26,8 +30,12 @@ function fakeBin(name: string, script: string): string {
   return dir;
 }
 
-/** Replaces a plain, unencrypted, uncompressed backup's dump, and fixes its manifest as an attacker would. */
-function tamper(dir: string, key: string, edit: (sql: string) => string): void {
+/**
+ * Replaces a plain, unencrypted, uncompressed backup's dump and fixes its manifest — and re-signs it, as only
+ * an attacker who stole the signing key could: the psql guard must hold even then (defence in depth; without
+ * the key the manifest would not authenticate and the dump would never be read).
+ */
+async function tamper(dir: string, key: string, edit: (sql: string) => string): Promise<void> {
   const file = path.join(dir, key);
   const body = Buffer.from(edit(fs.readFileSync(file, 'utf8')));
   fs.writeFileSync(file, body);
@@ -36,7 +44,14 @@ function tamper(dir: string, key: string, edit: (sql: string) => string): void {
   m.object.size = body.length;
   m.object.sha256 = createHash('sha256').update(body).digest('hex');
   m.dump.dumpSize = body.length;
-  fs.writeFileSync(manifestFile, JSON.stringify(m, null, 2));
+  const text = JSON.stringify(m, null, 2);
+  fs.writeFileSync(manifestFile, text);
+  const signer = await openpgpSigner(SIGNING.privateKey, undefined);
+  try {
+    fs.writeFileSync(`${manifestFile}.sig`, await signer.sign(Buffer.from(text)));
+  } finally {
+    await signer.close();
+  }
 }
 
 /** Lines of the action's stdout that the runner would obey as the injected workflow commands. */
@@ -74,6 +89,7 @@ describe('hostile storage (bundled actions)', () => {
       name: 'hplain',
       encryption: 'none',
       compression: 'none',
+      'signing-key': SIGNING.privateKey,
     });
     expect(plain.errors).toEqual([]);
     plainKey = plain.outputs.key as string;
@@ -88,7 +104,12 @@ describe('hostile storage (bundled actions)', () => {
   });
 
   it('verify refuses an unencrypted backup when a passphrase is configured, naming it; allow-unencrypted accepts it', async () => {
-    const inputs = { 'database-url': pgUrl('postgres'), destination: plainDir, 'encryption-passphrase': PASSPHRASE };
+    const inputs = {
+      'database-url': pgUrl('postgres'),
+      destination: plainDir,
+      'encryption-passphrase': PASSPHRASE,
+      'signing-public-key': SIGNING.publicKey,
+    };
     const refused = await runAction('verify', inputs);
     expect(refused.outputs.result).toBe('failed');
     expect(refused.errors.join('\n')).toContain(`${plainKey} is not encrypted`);
@@ -107,6 +128,7 @@ describe('hostile storage (bundled actions)', () => {
       confirm: target,
       'pre-restore-backup': 'false',
       'encryption-passphrase': PASSPHRASE,
+      'signing-public-key': SIGNING.publicKey,
     };
     const refused = await runAction('restore', inputs);
     expect(refused.status).not.toBe(0);
@@ -127,6 +149,7 @@ describe('hostile storage (bundled actions)', () => {
       name: 'henc',
       confirm: target,
       'pre-restore-backup': 'false',
+      'signing-public-key': SIGNING.publicKey,
     });
     expect(run.status).not.toBe(0);
     expect(run.errors.join('\n')).toMatch(/belongs to the backup set 'hplain' .*not to 'name: henc'/);
@@ -142,12 +165,16 @@ describe('hostile storage (bundled actions)', () => {
     fs.cpSync(plainDir, dir, { recursive: true });
     const marker = path.join(tempDir('hmarker'), 'ran');
     // Without pg_dump's own \restrict pair, as an attacker would write it.
-    tamper(dir, plainKey, (sql) =>
+    await tamper(dir, plainKey, (sql) =>
       sql
         .replace(/^\\(un)?restrict .*\n/gm, '')
         .replace(/^CREATE TABLE/m, `${line.replace('MARKER', marker)}\nCREATE TABLE`),
     );
-    const verify = await runAction('verify', { 'database-url': pgUrl('postgres'), destination: dir });
+    const verify = await runAction('verify', {
+      'database-url': pgUrl('postgres'),
+      destination: dir,
+      'signing-public-key': SIGNING.publicKey,
+    });
     expect(fs.existsSync(marker)).toBe(false);
     expect(verify.outputs.result).toBe('failed');
     expect(verify.errors.join('\n')).toContain(`the psql meta-command ${cmd} at line`);
@@ -157,6 +184,7 @@ describe('hostile storage (bundled actions)', () => {
       destination: dir,
       confirm: target,
       'pre-restore-backup': 'false',
+      'signing-public-key': SIGNING.publicKey,
     });
     expect(restore.status).not.toBe(0);
     expect(restore.errors.join('\n')).toContain(`the psql meta-command ${cmd} at line`);
