@@ -42,8 +42,6 @@ export type AuthScheme = 'hmac-sha256' | 'openpgp';
 /** Vouches for manifests this job writes (backup, restore's pre-restore backup, synth). */
 export interface ManifestSigner {
   scheme: AuthScheme;
-  /** Identifies the key (HMAC: a digest of the derived key; OpenPGP: the primary fingerprint). */
-  keyId: string;
   sign(manifest: Buffer, signal?: AbortSignal): Promise<string>;
   close(): Promise<void>;
 }
@@ -92,12 +90,16 @@ function hmacLine(key: Buffer, manifest: Buffer): string {
   return `${HMAC_TAG} ${hmacKeyId(key)} ${createHmac('sha256', key).update(manifest).digest('hex')}\n`;
 }
 
+/**
+ * The key is derived in the background (libuv's thread pool) from the moment the signer is opened, so a
+ * backup pays nothing for it: the dump runs meanwhile, and sign() waits only if the dump was quicker.
+ */
 export async function passphraseSigner(passphrase: string, signal?: AbortSignal): Promise<ManifestSigner> {
-  const key = await deriveAuthKey(passphrase, signal);
+  const key = deriveAuthKey(passphrase, signal);
+  key.catch(() => {}); // surfaced by sign()
   return {
     scheme: 'hmac-sha256',
-    keyId: hmacKeyId(key),
-    sign: async (manifest) => hmacLine(key, manifest),
+    sign: async (manifest) => hmacLine(await key, manifest),
     close: async () => {},
   };
 }
@@ -112,7 +114,6 @@ export async function openpgpSigner(armoredSecretKey: string, passphrase: string
     const fpr = fprs[0] as string;
     return {
       scheme: 'openpgp',
-      keyId: fpr,
       async sign(manifest) {
         const file = path.join(gpg.home, 'manifest.json');
         await fs.writeFile(file, manifest);

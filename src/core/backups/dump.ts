@@ -448,6 +448,6 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
     retainUntil,
   });
   pending.keep();
-  log.info(`manifest written: ${manifestKey} (authenticated: ${signer.scheme}, key ${signer.keyId})`);
+  log.info(`manifest written: ${manifestKey} (authenticated: ${signer.scheme})`);
   return { manifest, manifestKey, location: storage.location, retainUntil, signer };
 }
