@@ -7,6 +7,7 @@
  */
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { codeBlock, escapeMarkdown } from '../util/markdown.js';
 import { redact } from '../util/secrets.js';
 import { formatBytes, formatDuration } from '../util/units.js';
 import { readCatalog } from './catalog.js';
@@ -106,17 +107,16 @@ export function renderDetails(details: string): string {
   try {
     parsed = JSON.parse(text);
   } catch {
-    // Verbatim: keeps line breaks (`key: value` lines from a workflow) and pings nobody with an @mention.
-    const fence = text.includes('```') ? '~~~~' : '```';
-    return neutralizeMarkers(`${fence}text\n${text}\n${fence}`);
+    // Verbatim: keeps line breaks (`key: value` lines from a workflow); inside a fence it cannot close,
+    // nothing renders: no @mention pings, no image loads.
+    return neutralizeMarkers(codeBlock(text, 'text'));
   }
   if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
-    const cell = (v: unknown): string =>
-      (typeof v === 'string' ? v : JSON.stringify(v)).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+    const cell = (v: unknown): string => escapeMarkdown(typeof v === 'string' ? v : JSON.stringify(v), '<br>');
     const rows = Object.entries(parsed as Record<string, unknown>).map(([k, v]) => `| ${cell(k)} | ${cell(v)} |`);
     return neutralizeMarkers(['| | |', '|---|---|', ...rows].join('\n'));
   }
-  return neutralizeMarkers(`\`\`\`json\n${JSON.stringify(parsed, null, 2)}\n\`\`\``);
+  return neutralizeMarkers(codeBlock(JSON.stringify(parsed, null, 2), 'json'));
 }
 
 export function describeLastGood(b: LastGoodBackup | null | undefined, now: Date): string {

@@ -2,6 +2,8 @@
  * What a command reports: a small model that the actions render as a job summary and the CLI as text,
  * so both show the same thing.
  */
+import { escapeMarkdown } from '../util/markdown.js';
+
 export interface ReportTable {
   title?: string;
   header: string[];
@@ -32,26 +34,25 @@ export interface CommandResult {
 
 export const STATUS_ICON: Record<Report['status'], string> = { success: '✅', warning: '⚠️', failure: '❌' };
 
-function escapeCell(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
+/** Every text of a report is literal text (it may quote an error or a table name): escaped, never Markdown. */
+const escapeCell = (s: string): string => escapeMarkdown(s);
 
 export function reportToMarkdown(r: Report): string {
-  const out: string[] = [`## ${STATUS_ICON[r.status]} ${r.title}`, ''];
-  if (r.headline) out.push(`**${r.headline}**`, '');
+  const out: string[] = [`## ${STATUS_ICON[r.status]} ${escapeMarkdown(r.title)}`, ''];
+  if (r.headline) out.push(`**${escapeMarkdown(r.headline)}**`, '');
   if (r.facts.length) {
     out.push('| | |', '|---|---|');
     for (const [k, v] of r.facts) out.push(`| ${escapeCell(k)} | ${escapeCell(v)} |`);
     out.push('');
   }
   for (const t of r.tables) {
-    if (t.title) out.push(`### ${t.title}`, '');
+    if (t.title) out.push(`### ${escapeMarkdown(t.title)}`, '');
     out.push(`| ${t.header.map(escapeCell).join(' | ')} |`, `|${t.header.map(() => '---').join('|')}|`);
     for (const row of t.rows) out.push(`| ${row.map(escapeCell).join(' | ')} |`);
     out.push('');
   }
   for (const m of r.markdown ?? []) out.push(m, '');
-  for (const n of r.notes ?? []) out.push(`> ${n}`, '');
+  for (const n of r.notes ?? []) out.push(`> ${escapeMarkdown(n)}`, '');
   return out.join('\n');
 }
 

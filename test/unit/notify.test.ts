@@ -86,10 +86,10 @@ describe('incident markers', () => {
 
 describe('renderDetails', () => {
   it.each([
-    ['{"key":"a/b.sql.gz","mismatches":["t1"]}', '| key | a/b.sql.gz |\n| mismatches | ["t1"] |'],
+    ['{"key":"a/b.sql.gz","mismatches":["t1"]}', '| key | a/b.sql.gz |\n| mismatches | \\["t1"\\] |'],
     ['[1,2]', '```json'],
     ['plain\nwords', '```text\nplain\nwords\n```'],
-    ['has ``` fence', '~~~~text\nhas ``` fence\n~~~~'],
+    ['has ``` fence', '````text\nhas ``` fence\n````'],
     ['{"a":"x|y"}', 'x\\|y'],
   ])('%s', (details, expected) => {
     expect(renderDetails(details)).toContain(expected);
