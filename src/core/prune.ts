@@ -216,10 +216,9 @@ export async function runPrune(config: PruneConfig, deps: PruneDeps): Promise<Pr
       storage,
       authKeys.filter((k) => listed.has(k)),
     );
-    result.locked.push(...auth.locked);
     const dataGone = new Set(data.deleted);
-    result.deletedKeys.push(...data.deleted);
-    result.locked.push(...data.locked);
+    result.deletedKeys.push(...data.deleted, ...auth.deleted);
+    result.locked.push(...data.locked, ...auth.locked);
     // A backup counts as deleted once its manifest went: it is no backup any more (a locked data object stays as incomplete).
     result.deletedBackups = goneBackups;
     result.incompleteDeleted = garbage.filter((g) => dataGone.has(g.data.key));
