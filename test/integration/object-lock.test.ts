@@ -94,7 +94,8 @@ describe('object-lock-days (S3 Object Lock parameters reach the S3 API)', () => 
     const ourKeys = [r.manifest.object.key, r.manifestKey, sigKey];
     const writes = recorded.commands.filter(
       (c) =>
-        ['PutObjectCommand', 'CreateMultipartUploadCommand'].includes(c.name) && ourKeys.includes(c.input.Key as string),
+        ['PutObjectCommand', 'CreateMultipartUploadCommand'].includes(c.name) &&
+        ourKeys.includes(c.input.Key as string),
     );
     // The data object (one way or the other), the manifest and its authenticator (.sig): a locked backup
     // whose .sig could be deleted would stop authenticating.

@@ -30,9 +30,7 @@ const CORE_SHARED = [
   'retention',
   'version',
   'webhook',
-].map(
-  (n) => `core/${n}.ts`,
-);
+].map((n) => `core/${n}.ts`);
 
 const IMPORT = /(?:\bimport|\bexport)\s[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
 

@@ -49,13 +49,15 @@ describe('parsePassphrases', () => {
 
 describe('choosePassphrase', () => {
   it('picks the passphrase whose PBKDF2 digest the manifest records, wherever it is in the list', async () => {
-    const m = (await backupWith('2026-01-01T00:00:00Z', 'openpgp-passphrase', await passphraseFingerprint(OLD))).manifest;
+    const m = (await backupWith('2026-01-01T00:00:00Z', 'openpgp-passphrase', await passphraseFingerprint(OLD)))
+      .manifest;
     await expect(choosePassphrase(m, [NEW, OLD])).resolves.toBe(OLD);
     await expect(choosePassphrase(m, [OLD, NEW])).resolves.toBe(OLD);
   });
 
   it('says none matches when several are given and none is the one', async () => {
-    const m = (await backupWith('2026-01-01T00:00:00Z', 'openpgp-passphrase', await passphraseFingerprint(OLD))).manifest;
+    const m = (await backupWith('2026-01-01T00:00:00Z', 'openpgp-passphrase', await passphraseFingerprint(OLD)))
+      .manifest;
     const err = await choosePassphrase(m, [NEW, 'a third passphrase']).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IntegrityError);
     expect((err as IntegrityError).kind).toBe('wrong-key');
@@ -65,7 +67,8 @@ describe('choosePassphrase', () => {
   });
 
   it('keeps the single-passphrase message', async () => {
-    const m = (await backupWith('2026-01-01T00:00:00Z', 'openpgp-passphrase', await passphraseFingerprint(OLD))).manifest;
+    const m = (await backupWith('2026-01-01T00:00:00Z', 'openpgp-passphrase', await passphraseFingerprint(OLD)))
+      .manifest;
     await expect(choosePassphrase(m, [NEW])).rejects.toThrow(
       /^wrong key: 'encryption-passphrase' is not the passphrase this backup was encrypted with$/,
     );
