@@ -292,6 +292,34 @@ describe('prune of interrupted runs', () => {
     expect(r.deletedKeys).toEqual([cut.dataKey, cut.authenticatorKey]);
     expect(await allKeys(client, bucket)).toEqual(keysOf([real]).sort());
   });
+
+  it('a prune interrupted between data and .sig: the lone .sig is collected after min-age, not before', async () => {
+    const bucket = await createBucket(s3Endpoint(), 'prune-stray-sig');
+    const real = await syntheticBackup(PREFIX, 'db1', new Date(Date.now() - 3 * HOUR));
+    const gone = await syntheticBackup(PREFIX, 'db1', new Date(Date.now() - 72 * HOUR));
+    const otherSet = await syntheticBackup(PREFIX, 'db10', new Date(Date.now() - 72 * HOUR));
+    await putObjects(client, bucket, [
+      ...objectsOf([real]),
+      [gone.authenticatorKey, gone.authenticator],
+      [otherSet.authenticatorKey, otherSet.authenticator],
+    ]);
+    const before = await allKeys(client, bucket);
+    const storage = s3Storage(bucket);
+    const young = await runPrune(config(), { storage, log: silentLogger });
+    expect(young.deletedKeys).toEqual([]);
+    expect(await allKeys(client, bucket)).toEqual(before);
+
+    const later = new Date(Date.now() + 25 * HOUR);
+    const dry = await runPrune(config({ dryRun: true }), { storage, log: silentLogger, now: () => later });
+    expect(dry.strayAuthenticatorsDeleted).toEqual([gone.authenticatorKey]);
+    expect(dry.deletedKeys).toEqual([gone.authenticatorKey]);
+    expect(await allKeys(client, bucket)).toEqual(before);
+    const r = await runPrune(config(), { storage, log: silentLogger, now: () => later });
+    expect(r.strayAuthenticatorsDeleted).toEqual([gone.authenticatorKey]);
+    expect(r.deletedKeys).toEqual([gone.authenticatorKey]);
+    // The backup stays, and another set's lone .sig is not this prune's business.
+    expect(await allKeys(client, bucket)).toEqual([...keysOf([real]), otherSet.authenticatorKey].sort());
+  });
 });
 
 describe('prune and Object Lock', () => {
