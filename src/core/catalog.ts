@@ -69,6 +69,11 @@ export interface Catalog {
   broken: BrokenManifest[];
   /** Manifests that did not authenticate: acted on by nothing, reported by everything. */
   unauthenticated: UnauthenticatedBackup[];
+  /**
+   * Authenticators with neither a manifest nor a data object beside them: what a prune interrupted between
+   * deleting a backup's data and its .sig leaves (a backup writes its data before its .sig). Garbage.
+   */
+  strayAuthenticators: ObjectInfo[];
   /** Every object listed under the set prefix(es), of the layout or not. */
   objects: ObjectInfo[];
 }
@@ -120,6 +125,7 @@ export async function readCatalog(
   const incomplete: IncompleteBackup[] = [];
   const broken: BrokenManifest[] = [];
   const unauthenticated: UnauthenticatedBackup[] = [];
+  const strayAuthenticators: ObjectInfo[] = [];
   const entries = [...byStem.values()];
   const concurrency = options.concurrency ?? 8;
   let next = 0;
@@ -129,6 +135,7 @@ export async function readCatalog(
       const e = entries[next++] as (typeof entries)[number];
       const m = e.manifest;
       if (!m) {
+        if (!e.data.length && e.authenticator) strayAuthenticators.push(e.authenticator.info);
         // Interrupted runs: data (and maybe the authenticator) but no manifest, the commit point.
         for (const d of e.data) {
           incomplete.push({
@@ -228,7 +235,8 @@ export async function readCatalog(
   backups.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.data.key < b.data.key ? 1 : -1));
   incomplete.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   unauthenticated.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
-  return { backups, incomplete, broken, unauthenticated, objects };
+  strayAuthenticators.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { backups, incomplete, broken, unauthenticated, strayAuthenticators, objects };
 }
 
 /** Why an authentic manifest is not the backup at this key (copied under another set, key or time), or null. */

@@ -9,6 +9,8 @@
  *   touched, and unauthenticated backups never fill a retention slot: retention sees authenticated ones only.
  * - Manifests go first, in requests of their own; a data object goes only after its manifest went. An
  *   interruption in between leaves a data object without manifest: an incomplete object a later run collects.
+ *   Authenticators go last; one left alone by an interruption is collected by a later run, after the same
+ *   min-age as incomplete objects.
  * - Objects that Object Lock retains are skipped with a warning; any other per-key failure fails the run.
  */
 import { describeError } from '../util/errors.js';
@@ -67,6 +69,8 @@ export interface PruneResult {
   deletedBackups: Backup[];
   /** Incomplete data objects deleted, or that would be. */
   incompleteDeleted: IncompleteBackup[];
+  /** Authenticators left with neither manifest nor data (an interrupted prune) deleted, or that would be. */
+  strayAuthenticatorsDeleted: string[];
   /** Objects Object Lock kept from being deleted (their backup stays, or stays incomplete). */
   locked: LockedObject[];
   warnings: string[];
@@ -124,6 +128,7 @@ export async function runPrune(config: PruneConfig, deps: PruneDeps): Promise<Pr
   log.info(
     `${catalog.backups.length} authenticated backup(s), ${catalog.incomplete.length} data object(s) without manifest, ` +
       `${catalog.broken.length} broken manifest(s), ${catalog.unauthenticated.length} manifest(s) that do not authenticate, ` +
+      `${catalog.strayAuthenticators.length} stray authenticator(s), ` +
       `${catalog.objects.length} object(s) listed`,
   );
   const warnings: string[] = [];
@@ -147,8 +152,16 @@ export async function runPrune(config: PruneConfig, deps: PruneDeps): Promise<Pr
 
   const doomed = decisions.filter((d) => !d.keep).map((d) => d.backup);
   const garbage = incomplete.filter((i) => i.action === 'delete').map((i) => i.item);
+  // A lone .sig goes by the same age rule as an incomplete data object.
+  const strays = catalog.strayAuthenticators
+    .filter((a) => {
+      const parsed = parseKey(a.key, config.prefix);
+      const newest = Math.max(parsed?.createdAt.getTime() ?? now.getTime(), a.lastModified.getTime());
+      return Math.floor((now.getTime() - newest) / 1000) >= config.minAgeIncompleteSeconds;
+    })
+    .map((a) => a.key);
   // Defence in depth: every key must be of the layout, of this set, under this prefix.
-  const garbageAuth = garbage.flatMap((g) => (g.authenticator ? [g.authenticator.key] : []));
+  const garbageAuth = [...garbage.flatMap((g) => (g.authenticator ? [g.authenticator.key] : [])), ...strays];
   for (const key of [
     ...doomed.flatMap((b) => [b.manifestKey, b.data.key, authenticatorKeyFor(b.manifestKey)]),
     ...garbage.map((g) => g.data.key),
@@ -169,6 +182,7 @@ export async function runPrune(config: PruneConfig, deps: PruneDeps): Promise<Pr
     deletedKeys: [],
     deletedBackups: [],
     incompleteDeleted: [],
+    strayAuthenticatorsDeleted: [],
     locked: [],
     warnings,
   };
@@ -176,6 +190,7 @@ export async function runPrune(config: PruneConfig, deps: PruneDeps): Promise<Pr
   if (config.dryRun) {
     result.deletedBackups = doomed;
     result.incompleteDeleted = garbage;
+    result.strayAuthenticatorsDeleted = strays;
     result.deletedKeys = [
       ...doomed.map((b) => b.manifestKey),
       ...doomed.map((b) => b.data.key),
@@ -216,13 +231,14 @@ export async function runPrune(config: PruneConfig, deps: PruneDeps): Promise<Pr
       storage,
       authKeys.filter((k) => listed.has(k)),
     );
-    result.locked.push(...auth.locked);
     const dataGone = new Set(data.deleted);
-    result.deletedKeys.push(...data.deleted);
-    result.locked.push(...data.locked);
+    result.deletedKeys.push(...data.deleted, ...auth.deleted);
+    result.locked.push(...data.locked, ...auth.locked);
     // A backup counts as deleted once its manifest went: it is no backup any more (a locked data object stays as incomplete).
     result.deletedBackups = goneBackups;
     result.incompleteDeleted = garbage.filter((g) => dataGone.has(g.data.key));
+    const authGone = new Set(auth.deleted);
+    result.strayAuthenticatorsDeleted = strays.filter((k) => authGone.has(k));
   });
   for (const l of result.locked) {
     warnings.push(`kept by Object Lock: ${l.key} (${l.code}: ${l.message})`);

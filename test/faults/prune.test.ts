@@ -1,14 +1,22 @@
 /**
- * The bundled prune action through the fault proxy, over a set of more than 1000 objects: a listing page
- * that keeps failing means nothing is deleted; keys that DeleteObjects refuses fail the run by name and
- * their data objects stay; with the faults gone, every page is read and the policy is applied in full.
+ * The bundled prune action through the fault proxy, over a set of more than 1000 objects (data, .sig and
+ * manifest per backup): a listing page that keeps failing means nothing is deleted; keys that DeleteObjects
+ * refuses fail the run by name and their data objects stay; with the faults gone, every page is read and
+ * the policy is applied in full.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAction } from '../harness/action.js';
 import { s3Endpoint } from '../harness/context.js';
 import { type FaultProxy, startFaultProxy } from '../harness/fault-proxy.js';
 import { createBucket, testS3Client } from '../harness/s3.js';
-import { allKeys, objectsOf, putObjects, type SyntheticBackup, syntheticBackup } from '../harness/synthetic-backups.js';
+import {
+  allKeys,
+  objectsOf,
+  putObjects,
+  type SyntheticBackup,
+  syntheticBackups,
+  TEST_AUTH_PASSPHRASE,
+} from '../harness/synthetic-backups.js';
 
 const SET = 'many';
 const HOUR = 3_600_000;
@@ -31,6 +39,7 @@ function prune(extra: Record<string, string> = {}): ReturnType<typeof runAction>
     'keep-weekly': '0',
     'keep-monthly': '0',
     'keep-yearly': '0',
+    'encryption-passphrase': TEST_AUTH_PASSPHRASE,
     ...extra,
   });
 }
@@ -38,12 +47,16 @@ function prune(extra: Record<string, string> = {}): ReturnType<typeof runAction>
 beforeAll(async () => {
   proxy = await startFaultProxy(s3Endpoint());
   bucket = await createBucket(s3Endpoint(), 'faults-prune');
-  // 520 backups an hour apart, newest first: 1040 objects, two listing pages.
+  // 520 backups an hour apart, newest first: 1560 objects (data, .sig, manifest), two listing pages.
   const now = Date.now();
-  backups = Array.from({ length: 520 }, (_, i) => syntheticBackup('backups', SET, new Date(now - (i + 1) * HOUR)));
+  backups = await syntheticBackups(
+    'backups',
+    SET,
+    Array.from({ length: 520 }, (_, i) => new Date(now - (i + 1) * HOUR)),
+  );
   await putObjects(client, bucket, objectsOf(backups));
   everything = await allKeys(client, bucket);
-  expect(everything).toHaveLength(1040);
+  expect(everything).toHaveLength(1560);
 });
 afterAll(async () => {
   await proxy.stop();
@@ -85,8 +98,9 @@ describe('prune through a faulty S3 endpoint, over more than 1000 objects', () =
     expect(errors).toMatch(/deleting manifests failed; nothing else was deleted/);
     for (const b of refused) expect(errors).toContain(b.manifestKey);
     const left = new Set(await allKeys(client, bucket));
-    // Every data object is still there, the refused manifests too; the other doomed manifests went.
+    // Every data object and .sig is still there, the refused manifests too; the other doomed manifests went.
     for (const b of backups) expect(left.has(b.dataKey)).toBe(true);
+    for (const b of backups) expect(left.has(b.authenticatorKey)).toBe(true);
     for (const b of refused) expect(left.has(b.manifestKey)).toBe(true);
     // Both listing pages were read: the oldest (first page) and the newest (second page) doomed manifests went,
     // the three newest were kept.
@@ -116,7 +130,7 @@ describe('prune through a faulty S3 endpoint, over more than 1000 objects', () =
     const run = await prune({ 'min-age-incomplete': '0s' });
     expect(run.errors).toEqual([]);
     expect(run.status).toBe(0);
-    const kept = backups.slice(0, 3).flatMap((b) => [b.dataKey, b.manifestKey]);
+    const kept = backups.slice(0, 3).flatMap((b) => [b.dataKey, b.authenticatorKey, b.manifestKey]);
     expect(await allKeys(client, bucket)).toEqual(kept.sort());
   });
 });

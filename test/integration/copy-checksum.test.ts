@@ -18,6 +18,7 @@ import { runCli } from '../harness/action.js';
 import { clientBin, createDatabase, dropDatabase, pg, pgUrl, psql } from '../harness/context.js';
 import { referenceChecksum } from '../harness/copy-reference.js';
 import { AWKWARD_SCHEMA_SQL } from '../harness/fixtures.js';
+import { makeKeyPair, type TestKeyPair } from '../harness/gpg-keys.js';
 
 /** Tables whose dumped column list is not simply their catalog order, and rows longer than a chunk. */
 const TRAPS_SQL = `
@@ -57,8 +58,19 @@ describe('pgdr-copy-xxh64-sum-v1 (plain dumps)', () => {
   let manifest: Manifest;
   let dumpFile: string;
   const scratch: string[] = [];
+  // Unencrypted backups are vouched for by a signing key; verify checks them with its public key.
+  let signing: TestKeyPair;
+  const backupEnv = (): Record<string, string> => ({
+    PGDR_ENCRYPTION_PASSPHRASE: '',
+    PGDR_SIGNING_KEY: signing.privateKey,
+  });
+  const verifyEnv = (): Record<string, string> => ({
+    PGDR_ENCRYPTION_PASSPHRASE: '',
+    PGDR_SIGNING_PUBLIC_KEY: signing.publicKey,
+  });
 
   beforeAll(async () => {
+    signing = makeKeyPair('copysum signing <copysum@example.invalid>');
     source = createDatabase('copysum');
     psql(source, AWKWARD_SCHEMA_SQL + TRAPS_SQL);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-copysum-'));
@@ -75,7 +87,7 @@ describe('pgdr-copy-xxh64-sum-v1 (plain dumps)', () => {
         'none',
         '--json',
       ],
-      { PGDR_ENCRYPTION_PASSPHRASE: '' },
+      backupEnv(),
     );
     expect(r.status, r.stderr).toBe(0);
     const outputs = JSON.parse(r.stdout) as Record<string, string>;
@@ -124,9 +136,10 @@ describe('pgdr-copy-xxh64-sum-v1 (plain dumps)', () => {
   });
 
   it('verify restores it and passes every table, the reordered inheritance child included', async () => {
-    const r = await runCli(['verify', '--destination', dir, '--database-url', pgUrl('postgres'), '--json'], {
-      PGDR_ENCRYPTION_PASSPHRASE: '',
-    });
+    const r = await runCli(
+      ['verify', '--destination', dir, '--database-url', pgUrl('postgres'), '--json'],
+      verifyEnv(),
+    );
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as Record<string, string>;
     expect(out.result).toBe('passed');
@@ -138,9 +151,10 @@ describe('pgdr-copy-xxh64-sum-v1 (plain dumps)', () => {
     const countsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-counts-'));
     try {
       const args = ['--compression', 'none', '--encryption', 'none', '--table-checksums', 'false'];
-      const b = await runCli(['backup', '--database-url', pgUrl(source), '--output', countsDir, ...args, '--json'], {
-        PGDR_ENCRYPTION_PASSPHRASE: '',
-      });
+      const b = await runCli(
+        ['backup', '--database-url', pgUrl(source), '--output', countsDir, ...args, '--json'],
+        backupEnv(),
+      );
       expect(b.status, b.stderr).toBe(0);
       const m = parseManifest(
         fs.readFileSync(
@@ -149,9 +163,10 @@ describe('pgdr-copy-xxh64-sum-v1 (plain dumps)', () => {
       );
       expect(m.checksumAlgorithm).toBe('none');
       expect(m.tables.find((t) => t.name === 'parent')?.rows).toBe(0);
-      const v = await runCli(['verify', '--destination', countsDir, '--database-url', pgUrl('postgres'), '--json'], {
-        PGDR_ENCRYPTION_PASSPHRASE: '',
-      });
+      const v = await runCli(
+        ['verify', '--destination', countsDir, '--database-url', pgUrl('postgres'), '--json'],
+        verifyEnv(),
+      );
       expect(v.status, v.stderr).toBe(0);
       expect((JSON.parse(v.stdout) as Record<string, string>).result).toBe('passed');
     } finally {

@@ -11,6 +11,7 @@ import { readBackupConfig } from '../../src/commands/backup.js';
 import { runBackup } from '../../src/core/backup.js';
 import { retentionFor } from '../../src/core/backups/dump.js';
 import { readCatalog } from '../../src/core/catalog.js';
+import { type ManifestVerifier, manifestVerifier } from '../../src/core/manifest-auth.js';
 import { parseDatabaseUrl } from '../../src/core/postgres/connection.js';
 import { createS3Client, S3Storage } from '../../src/core/storage/s3.js';
 import { UserError } from '../../src/util/errors.js';
@@ -46,6 +47,8 @@ function recordingClient(): { client: ReturnType<typeof createS3Client>; recorde
 }
 
 const DAY = 86_400_000;
+/** Authenticates the manifests (HMAC: no gpg needed for what this test is about). */
+const PASSPHRASE = 'object lock test passphrase';
 
 describe('object-lock-days (S3 Object Lock parameters reach the S3 API)', () => {
   let small: string;
@@ -79,6 +82,7 @@ describe('object-lock-days (S3 Object Lock parameters reach the S3 API)', () => 
         compression,
         compressionLevel: compression === 'none' ? null : 1,
         encryption: { kind: 'none' },
+        signer: { kind: 'hmac', passphrase: PASSPHRASE },
         verifyUpload: true,
         objectLock: { days: 3, mode },
       },
@@ -86,13 +90,16 @@ describe('object-lock-days (S3 Object Lock parameters reach the S3 API)', () => 
     );
     const retainUntil = new Date(Date.parse(r.manifest.createdAt) + 3 * DAY);
 
+    const sigKey = `${r.manifestKey}.sig`;
+    const ourKeys = [r.manifest.object.key, r.manifestKey, sigKey];
     const writes = recorded.commands.filter(
       (c) =>
         ['PutObjectCommand', 'CreateMultipartUploadCommand'].includes(c.name) &&
-        (c.input.Key === r.manifest.object.key || c.input.Key === r.manifestKey),
+        ourKeys.includes(c.input.Key as string),
     );
-    // The data object (one way or the other) and the manifest.
-    expect(new Set(writes.map((w) => w.input.Key))).toEqual(new Set([r.manifest.object.key, r.manifestKey]));
+    // The data object (one way or the other), the manifest and its authenticator (.sig): a locked backup
+    // whose .sig could be deleted would stop authenticating.
+    expect(new Set(writes.map((w) => w.input.Key))).toEqual(new Set(ourKeys));
     for (const w of writes) {
       expect(w.input.ObjectLockMode).toBe(mode);
       expect((w.input.ObjectLockRetainUntilDate as Date).toISOString()).toBe(retainUntil.toISOString());
@@ -103,21 +110,22 @@ describe('object-lock-days (S3 Object Lock parameters reach the S3 API)', () => 
 
     // On the wire: every request that stores bytes of these objects has the retention headers (PutObject,
     // CreateMultipartUpload) and a checksum header (PutObject, UploadPart).
-    const ours = recorded.requests.filter(
-      (q) => q.path.endsWith(`/${r.manifest.object.key}`) || q.path.endsWith(`/${r.manifestKey}`),
-    );
+    const ours = recorded.requests.filter((q) => ourKeys.some((k) => q.path.endsWith(`/${k}`)));
     const bodyPuts = ours.filter((q) => q.method === 'PUT');
-    expect(bodyPuts.length).toBeGreaterThanOrEqual(multipart ? 4 : 2);
+    expect(bodyPuts.length).toBeGreaterThanOrEqual(multipart ? 5 : 3);
     for (const q of bodyPuts) expect(q.headers['x-amz-checksum-crc32']).toMatch(/^[A-Za-z0-9+/]{6}==$/);
     const starts = ours.filter((q) => (q.method === 'PUT' && !('partNumber' in q.query)) || 'uploads' in q.query);
-    expect(starts.length).toBe(2);
+    expect(starts.length).toBe(3);
     for (const q of starts) {
       expect(q.headers['x-amz-object-lock-mode']).toBe(mode);
       expect(q.headers['x-amz-object-lock-retain-until-date']).toBe(retainUntil.toISOString().replace('.000Z', 'Z'));
     }
 
     // And the backup is complete and intact in the (lock-less) test server.
-    const catalog = await readCatalog(storage, 'locked');
+    const verifier = (await manifestVerifier({ passphrases: [PASSPHRASE] })) as ManifestVerifier;
+    const catalog = await readCatalog(storage, 'locked', undefined, { verifier });
+    await verifier.close();
+    expect(catalog.unauthenticated).toEqual([]);
     expect(catalog.backups.map((b) => b.manifest.object.sha256)).toEqual([r.manifest.object.sha256]);
   });
 

@@ -2,18 +2,26 @@
  * runPrune against the real S3 API server (and a directory): more than 1000 backups so the listing and
  * the deletes span pages and batches, a listing that fails part-way, interrupted runs, broken manifests,
  * other sets and foreign objects, and Object Lock refusals (which s3rver cannot produce: a wrapper fakes
- * the per-key errors real S3 and MinIO return).
+ * the per-key errors real S3 and MinIO return). Every backup has an authenticator (.sig), so each is three
+ * objects; manifests that do not authenticate (planted, edited, re-dated, signed by another key) are never
+ * deleted and change no decision; without a key prune deletes nothing.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isObjectLockError, type PruneConfig, runPrune } from '../../src/core/prune.js';
+import { readPruneConfig } from '../../src/commands/prune.js';
+import { authenticatorKeyFor, dataKeyFor, manifestKeyFor } from '../../src/core/layout.js';
+import { parseManifest, serializeManifest } from '../../src/core/manifest.js';
+import { passphraseSigner } from '../../src/core/manifest-auth.js';
+import { isObjectLockError, type PruneConfig, type PruneResult, runPrune } from '../../src/core/prune.js';
 import { DEFAULT_POLICY } from '../../src/core/retention.js';
 import { LocalStorage } from '../../src/core/storage/local.js';
 import { S3Storage } from '../../src/core/storage/s3.js';
 import { DeleteError, type Storage } from '../../src/core/storage/types.js';
+import { synthesizeBackup } from '../../src/core/synth.js';
+import { UserError } from '../../src/util/errors.js';
 import { silentLogger } from '../../src/util/log.js';
 import { s3Endpoint } from '../harness/context.js';
 import { createBucket, testS3Client } from '../harness/s3.js';
@@ -23,6 +31,9 @@ import {
   putObjects,
   type SyntheticBackup,
   syntheticBackup,
+  syntheticBackups,
+  TEST_AUTH_PASSPHRASE,
+  testSigner,
   writeFiles,
 } from '../harness/synthetic-backups.js';
 
@@ -61,8 +72,13 @@ const config = (p: Partial<PruneConfig> = {}): PruneConfig => ({
   policy: DEFAULT_POLICY,
   dryRun: false,
   minAgeIncompleteSeconds: 24 * 3600,
+  authKeys: { passphrases: [TEST_AUTH_PASSPHRASE] },
   ...p,
 });
+
+/** Data, authenticator and manifest keys of backups. */
+const keysOf = (backups: SyntheticBackup[]): string[] =>
+  backups.flatMap((b) => [b.dataKey, b.authenticatorKey, b.manifestKey]);
 
 describe('prune over 1101 backups in S3 (every 8 hours for 367 days)', () => {
   const client: S3Client = testS3Client(s3Endpoint());
@@ -100,10 +116,22 @@ describe('prune over 1101 backups in S3 (every 8 hours for 367 days)', () => {
   beforeAll(async () => {
     bucket = await createBucket(s3Endpoint(), 'prune');
     const start = Date.parse('2025-01-01T00:00:00Z');
-    set = Array.from({ length: 1101 }, (_, i) => syntheticBackup(PREFIX, 'db1', new Date(start + i * 8 * HOUR)));
-    const otherSet = [1, 2, 3].map((d) => syntheticBackup(PREFIX, 'db10', new Date(Date.UTC(2024, 0, d))));
-    const broken = syntheticBackup(PREFIX, 'db1', new Date('2025-02-02T03:00:00Z'));
-    const sizeMismatch = syntheticBackup(PREFIX, 'db1', new Date('2025-02-03T03:00:00Z'));
+    set = await syntheticBackups(
+      PREFIX,
+      'db1',
+      Array.from({ length: 1101 }, (_, i) => new Date(start + i * 8 * HOUR)),
+    );
+    const otherSet = await syntheticBackups(
+      PREFIX,
+      'db10',
+      [1, 2, 3].map((d) => new Date(Date.UTC(2024, 0, d))),
+    );
+    // Broken manifests are authenticated (else they would be unauthenticated, not broken): one that does
+    // not parse, one whose data object has another size.
+    const broken = await syntheticBackup(PREFIX, 'db1', new Date('2025-02-02T03:00:00Z'));
+    const brokenText = '{"formatVersion": 1, "truncated';
+    const brokenSig = await (await testSigner()).sign(Buffer.from(brokenText));
+    const sizeMismatch = await syntheticBackup(PREFIX, 'db1', new Date('2025-02-03T03:00:00Z'));
     const foreign: Array<[string, string]> = [
       [`${PREFIX}/db1/README.txt`, 'not a backup'],
       [`${PREFIX}/db1/2025/01/01/.db1-20250101T000000Z.sql.gz.gpg.1.partial`, 'partial'],
@@ -115,21 +143,17 @@ describe('prune over 1101 backups in S3 (every 8 hours for 367 days)', () => {
       ...objectsOf(set),
       ...objectsOf(otherSet),
       [broken.dataKey, broken.body],
-      [broken.manifestKey, '{"formatVersion": 1, "truncated'],
+      [broken.authenticatorKey, brokenSig],
+      [broken.manifestKey, brokenText],
       [sizeMismatch.dataKey, Buffer.concat([sizeMismatch.body, Buffer.from('x')])],
+      [sizeMismatch.authenticatorKey, sizeMismatch.authenticator],
       [sizeMismatch.manifestKey, sizeMismatch.manifest],
       ...foreign,
     ]);
-    untouched = [
-      ...objectsOf(otherSet).map(([k]) => k),
-      broken.dataKey,
-      broken.manifestKey,
-      sizeMismatch.dataKey,
-      sizeMismatch.manifestKey,
-      ...foreign.map(([k]) => k),
-    ];
+    untouched = [...objectsOf(otherSet).map(([k]) => k), ...keysOf([broken, sizeMismatch]), ...foreign.map(([k]) => k)];
     before = await allKeys(client, bucket);
-    expect(before.length).toBe(2 * 1101 + untouched.length);
+    // Three objects per backup: data, authenticator (.sig), manifest.
+    expect(before.length).toBe(3 * 1101 + untouched.length);
   });
 
   it('deletes nothing when the second page of the listing fails', async () => {
@@ -147,44 +171,45 @@ describe('prune over 1101 backups in S3 (every 8 hours for 367 days)', () => {
     const storage = s3Storage(bucket);
     const seen = instrument(storage);
     const r = await runPrune(config({ dryRun: true }), { storage, log: silentLogger, now: () => NOW });
-    expect(seen.listPages).toBe(3); // 2209 keys under backups/db1/: pages of 1000
+    expect(seen.listPages).toBe(4); // 3312 keys under backups/db1/ (3 per backup): pages of 1000
     expect(seen.deletes).toEqual([]);
     expect(r.decisions).toHaveLength(1101);
     expect(r.decisions.filter((d) => d.keep).map((d) => d.backup.createdAt.toISOString())).toEqual(expectedKept);
     expect(r.deletedBackups).toHaveLength(1101 - expectedKept.length);
-    expect(r.deletedKeys).toHaveLength(2 * (1101 - expectedKept.length));
+    // Manifest, data and authenticator of each doomed backup.
+    expect(r.deletedKeys).toHaveLength(3 * (1101 - expectedKept.length));
     expect(r.broken.map((b) => b.manifestKey).sort()).toEqual(
-      untouched.filter((k) => /2025\/02\/0[23].*manifest/.test(k)),
+      untouched.filter((k) => /2025\/02\/0[23].*manifest\.json$/.test(k)),
     );
+    expect(r.unauthenticated).toEqual([]);
     expect(r.warnings.join('\n')).toMatch(/not a valid manifest/);
     expect(await allKeys(client, bucket)).toEqual(before);
   });
 
-  it('deletes exactly the backups no rule keeps: manifests first, in batches of 1000, then data', async () => {
+  it('deletes exactly the backups no rule keeps: manifests first, in batches of 1000, then data, then .sig', async () => {
     const storage = s3Storage(bucket);
     const seen = instrument(storage);
     const r = await runPrune(config(), { storage, log: silentLogger, now: () => NOW });
     const doomed = 1101 - expectedKept.length; // 1082
     expect(r.deletedBackups).toHaveLength(doomed);
-    expect(seen.deletes.map((batch) => batch.length)).toEqual([1000, doomed - 1000, 1000, doomed - 1000]);
-    expect(
-      seen.deletes
-        .slice(0, 2)
-        .flat()
-        .every((k) => k.endsWith('.manifest.json')),
-    ).toBe(true);
-    expect(
-      seen.deletes
-        .slice(2)
-        .flat()
-        .every((k) => k.endsWith('.sql.gz.gpg')),
-    ).toBe(true);
+    expect(seen.deletes.map((batch) => batch.length)).toEqual([
+      1000,
+      doomed - 1000,
+      1000,
+      doomed - 1000,
+      1000,
+      doomed - 1000,
+    ]);
+    const phase = (i: number): string[] => seen.deletes.slice(i, i + 2).flat();
+    expect(phase(0).every((k) => k.endsWith('.manifest.json'))).toBe(true);
+    expect(phase(2).every((k) => k.endsWith('.sql.gz.gpg'))).toBe(true);
+    expect(phase(4).every((k) => k.endsWith('.manifest.json.sig'))).toBe(true);
+    expect(phase(4)).toHaveLength(doomed);
+    // deletedKeys names every object deleted, authenticators included, in the order they went.
     expect(r.deletedKeys).toEqual(seen.deletes.flat());
 
     const keptBackups = set.filter((b) => expectedKept.includes(b.createdAt.toISOString()));
-    expect(await allKeys(client, bucket)).toEqual(
-      [...keptBackups.flatMap((b) => [b.dataKey, b.manifestKey]), ...untouched].sort(),
-    );
+    expect(await allKeys(client, bucket)).toEqual([...keysOf(keptBackups), ...untouched].sort());
   });
 
   it('deletes nothing when run again', async () => {
@@ -207,10 +232,10 @@ describe('prune of interrupted runs', () => {
     real: SyntheticBackup;
   }> {
     const bucket = await createBucket(s3Endpoint(), 'prune-inc');
-    const real = syntheticBackup(PREFIX, 'db1', new Date(Date.now() - 3 * HOUR));
+    const real = await syntheticBackup(PREFIX, 'db1', new Date(Date.now() - 3 * HOUR));
     // Key says three days ago, but the object was written just now (a clock that is off, or a slow upload).
-    const old = syntheticBackup(PREFIX, 'db1', new Date(Date.now() - 72 * HOUR));
-    const other = syntheticBackup(PREFIX, 'db10', new Date(Date.now() - 72 * HOUR));
+    const old = await syntheticBackup(PREFIX, 'db1', new Date(Date.now() - 72 * HOUR));
+    const other = await syntheticBackup(PREFIX, 'db10', new Date(Date.now() - 72 * HOUR));
     await putObjects(client, bucket, [...objectsOf([real]), [old.dataKey, old.body], [other.dataKey, other.body]]);
     return { bucket, old, other, real };
   }
@@ -243,6 +268,58 @@ describe('prune of interrupted runs', () => {
     expect(r.incompleteDeleted.map((i) => i.data.key)).toEqual([old.dataKey]);
     expect(await allKeys(client, bucket)).toEqual(before);
   });
+
+  it('a run interrupted after writing its authenticator: the data object and its .sig go together', async () => {
+    const bucket = await createBucket(s3Endpoint(), 'prune-inc-sig');
+    const real = await syntheticBackup(PREFIX, 'db1', new Date(Date.now() - 3 * HOUR));
+    const cut = await syntheticBackup(PREFIX, 'db1', new Date(Date.now() - 72 * HOUR));
+    await putObjects(client, bucket, [
+      ...objectsOf([real]),
+      [cut.dataKey, cut.body],
+      [cut.authenticatorKey, cut.authenticator],
+    ]);
+    const before = await allKeys(client, bucket);
+    const storage = s3Storage(bucket);
+    const later = new Date(Date.now() + 25 * HOUR);
+    const dry = await runPrune(config({ dryRun: true }), { storage, log: silentLogger, now: () => later });
+    expect(dry.incomplete.map((i) => [i.item.data.key, i.item.authenticator?.key, i.action])).toEqual([
+      [cut.dataKey, cut.authenticatorKey, 'delete'],
+    ]);
+    expect(dry.deletedKeys).toEqual([cut.dataKey, cut.authenticatorKey]);
+    expect(await allKeys(client, bucket)).toEqual(before);
+
+    const r = await runPrune(config(), { storage, log: silentLogger, now: () => later });
+    expect(r.deletedKeys).toEqual([cut.dataKey, cut.authenticatorKey]);
+    expect(await allKeys(client, bucket)).toEqual(keysOf([real]).sort());
+  });
+
+  it('a prune interrupted between data and .sig: the lone .sig is collected after min-age, not before', async () => {
+    const bucket = await createBucket(s3Endpoint(), 'prune-stray-sig');
+    const real = await syntheticBackup(PREFIX, 'db1', new Date(Date.now() - 3 * HOUR));
+    const gone = await syntheticBackup(PREFIX, 'db1', new Date(Date.now() - 72 * HOUR));
+    const otherSet = await syntheticBackup(PREFIX, 'db10', new Date(Date.now() - 72 * HOUR));
+    await putObjects(client, bucket, [
+      ...objectsOf([real]),
+      [gone.authenticatorKey, gone.authenticator],
+      [otherSet.authenticatorKey, otherSet.authenticator],
+    ]);
+    const before = await allKeys(client, bucket);
+    const storage = s3Storage(bucket);
+    const young = await runPrune(config(), { storage, log: silentLogger });
+    expect(young.deletedKeys).toEqual([]);
+    expect(await allKeys(client, bucket)).toEqual(before);
+
+    const later = new Date(Date.now() + 25 * HOUR);
+    const dry = await runPrune(config({ dryRun: true }), { storage, log: silentLogger, now: () => later });
+    expect(dry.strayAuthenticatorsDeleted).toEqual([gone.authenticatorKey]);
+    expect(dry.deletedKeys).toEqual([gone.authenticatorKey]);
+    expect(await allKeys(client, bucket)).toEqual(before);
+    const r = await runPrune(config(), { storage, log: silentLogger, now: () => later });
+    expect(r.strayAuthenticatorsDeleted).toEqual([gone.authenticatorKey]);
+    expect(r.deletedKeys).toEqual([gone.authenticatorKey]);
+    // The backup stays, and another set's lone .sig is not this prune's business.
+    expect(await allKeys(client, bucket)).toEqual([...keysOf([real]), otherSet.authenticatorKey].sort());
+  });
 });
 
 describe('prune and Object Lock', () => {
@@ -272,7 +349,11 @@ describe('prune and Object Lock', () => {
 
   async function lockedFixture(): Promise<{ root: string; storage: LocalStorage; b: SyntheticBackup[] }> {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'prune-lock-'));
-    const b = [5, 4, 3, 2].map((d) => syntheticBackup(PREFIX, 'db1', new Date(Date.UTC(2026, 0, d, 3))));
+    const b = await syntheticBackups(
+      PREFIX,
+      'db1',
+      [5, 4, 3, 2].map((d) => new Date(Date.UTC(2026, 0, d, 3))),
+    );
     writeFiles(root, objectsOf(b));
     return { root, storage: new LocalStorage(root), b };
   }
@@ -297,12 +378,11 @@ describe('prune and Object Lock', () => {
     });
     expect(r.locked.map((l) => l.key).sort()).toEqual([second.manifestKey, third.dataKey].sort());
     expect(r.warnings.filter((w) => w.includes('Object Lock'))).toHaveLength(2);
-    // second: manifest locked → still a backup, data untouched; third: manifest went, data locked → incomplete.
+    // second: manifest locked → still a backup, data and .sig untouched; third: manifest went, data locked →
+    // incomplete (its .sig goes: nothing without a manifest acts on one).
     expect(r.deletedBackups.map((x) => x.manifestKey)).toEqual([third.manifestKey, oldest.manifestKey]);
     const left = (await storage.list(`${PREFIX}/`)).map((o) => o.key).sort();
-    expect(left).toEqual(
-      [newest.dataKey, newest.manifestKey, second.dataKey, second.manifestKey, third.dataKey].sort(),
-    );
+    expect(left).toEqual([...keysOf([newest, second]), third.dataKey].sort());
   });
 
   it('fails the run on any other per-key error (a missing permission is not a lock)', async () => {
@@ -318,6 +398,7 @@ describe('prune and Object Lock', () => {
     // The other manifests went, but no data object did: those become incomplete objects for a later run.
     const left = (await storage.list(`${PREFIX}/`)).map((o) => o.key);
     for (const x of b) expect(left).toContain(x.dataKey);
+    for (const x of b) expect(left).toContain(x.authenticatorKey);
     expect(left).toContain(oldest.manifestKey);
   });
 });
@@ -325,7 +406,11 @@ describe('prune and Object Lock', () => {
 describe('prune of a directory destination', () => {
   it('applies the same policy to LocalStorage', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'prune-local-'));
-    const b = Array.from({ length: 30 }, (_, i) => syntheticBackup('', 'db1', new Date(Date.UTC(2026, 0, 1 + i, 3))));
+    const b = await syntheticBackups(
+      '',
+      'db1',
+      Array.from({ length: 30 }, (_, i) => new Date(Date.UTC(2026, 0, 1 + i, 3))),
+    );
     writeFiles(root, objectsOf(b));
     const storage = new LocalStorage(root);
     const r = await runPrune(config({ prefix: '', policy: { last: 0, daily: 3, weekly: 2, monthly: 0, yearly: 0 } }), {
@@ -337,11 +422,199 @@ describe('prune of a directory destination', () => {
     const kept = ['2026-01-30', '2026-01-29', '2026-01-28', '2026-01-25'];
     expect(r.decisions.filter((d) => d.keep).map((d) => d.backup.manifest.createdAt.slice(0, 10))).toEqual(kept);
     const left = (await storage.list('')).map((o) => o.key).sort();
-    expect(left).toEqual(
-      b
-        .filter((x) => kept.includes(x.createdAt.toISOString().slice(0, 10)))
-        .flatMap((x) => [x.dataKey, x.manifestKey])
-        .sort(),
+    expect(left).toEqual(keysOf(b.filter((x) => kept.includes(x.createdAt.toISOString().slice(0, 10)))).sort());
+  });
+});
+
+describe('prune acts only on authenticated manifests (the bucket is hostile)', () => {
+  const client: S3Client = testS3Client(s3Endpoint());
+  const NOW = new Date('2026-01-14T12:00:00Z');
+  // 13 genuine daily backups, Jan 1 … Jan 13 2026 at 03:00.
+  const DAYS = Array.from({ length: 13 }, (_, i) => i + 1);
+  // By hand, default policy (last 1, daily 7, weekly 4, monthly 12) at NOW: daily Jan 13 … Jan 7;
+  // weekly (ISO): W03 Jan 13, W02 Jan 11, W01 Jan 4, and with a count left the oldest, Jan 1; monthly
+  // Jan 13 and (counts left) the oldest, Jan 1. Deleted: Jan 2, 3, 5, 6.
+  const expectedKept = ['13', '12', '11', '10', '09', '08', '07', '04', '01'].map((d) => `2026-01-${d}T03:00:00.000Z`);
+
+  interface Fake {
+    kind: string;
+    manifestKey: string;
+    objects: Array<[string, string | Buffer]>;
+    reason: RegExp;
+  }
+
+  let genuine: SyntheticBackup[];
+  let fakes: Fake[];
+
+  /** A fake backup at `at` of one kind; `original` is a genuine backup to replay (re-dated copy). */
+  async function fake(kind: string, at: Date, original: SyntheticBackup): Promise<Fake> {
+    switch (kind) {
+      case 'planted without .sig': {
+        const b = await syntheticBackup(PREFIX, 'db1', at);
+        return {
+          kind,
+          manifestKey: b.manifestKey,
+          objects: objectsOf([b]).filter(([k]) => !k.endsWith('.sig')),
+          reason: /no authenticator/,
+        };
+      }
+      case 'edited (the .sig of the original)': {
+        const b = await syntheticBackup(PREFIX, 'db1', at);
+        const m = parseManifest(b.manifest);
+        m.totals.rows = 123_456;
+        const edited = serializeManifest(m);
+        expect(edited).not.toBe(b.manifest);
+        return {
+          kind,
+          manifestKey: b.manifestKey,
+          objects: [
+            [b.dataKey, b.body],
+            [b.authenticatorKey, b.authenticator],
+            [b.manifestKey, edited],
+          ],
+          reason: /does not match \(edited/,
+        };
+      }
+      case 're-dated copy': {
+        // The genuine backup's manifest, .sig and data, byte for byte, under a newer key.
+        const manifestKey = manifestKeyFor(PREFIX, 'db1', at);
+        return {
+          kind,
+          manifestKey,
+          objects: [
+            [dataKeyFor(PREFIX, 'db1', at, 'sql.gz.gpg'), original.body],
+            [authenticatorKeyFor(manifestKey), original.authenticator],
+            [manifestKey, original.manifest],
+          ],
+          reason: /not a backup at .*\(a copy\)/,
+        };
+      }
+      case 'copied from another set': {
+        // A genuine backup of set db10 (same key), placed in db1 at its own time.
+        const other = await syntheticBackup(PREFIX, 'db10', at);
+        const manifestKey = manifestKeyFor(PREFIX, 'db1', at);
+        return {
+          kind,
+          manifestKey,
+          objects: [
+            [dataKeyFor(PREFIX, 'db1', at, 'sql.gz.gpg'), other.body],
+            [authenticatorKeyFor(manifestKey), other.authenticator],
+            [manifestKey, other.manifest],
+          ],
+          reason: /manifest of set 'db10', found under 'db1'/,
+        };
+      }
+      case 'signed with another passphrase': {
+        const attacker = await passphraseSigner('the attacker has a passphrase too');
+        const b = await synthesizeBackup({ prefix: PREFIX, name: 'db1', createdAt: at, size: 8 }, attacker);
+        return { kind, manifestKey: b.manifestKey, objects: objectsOf([b]), reason: /does not match/ };
+      }
+      default:
+        throw new Error(kind);
+    }
+  }
+  const KINDS = [
+    'planted without .sig',
+    'edited (the .sig of the original)',
+    're-dated copy',
+    'copied from another set',
+    'signed with another passphrase',
+  ];
+
+  beforeAll(async () => {
+    genuine = await syntheticBackups(
+      PREFIX,
+      'db1',
+      DAYS.map((d) => new Date(Date.UTC(2026, 0, d, 3))),
     );
+    fakes = [];
+    // Each day: a fake newer than that day's genuine backup (23:00), the kinds taking turns, so a fake that
+    // counted would win the day's slot (and keep-last) from the genuine backup.
+    for (const [i, g] of genuine.entries()) {
+      const at = new Date(g.createdAt.getTime() + 20 * HOUR);
+      fakes.push(await fake(KINDS[i % KINDS.length] as string, at, g));
+    }
+    // And every kind on Jan 14, a day with no genuine backup: counted, it would take a daily slot.
+    for (const [i, kind] of KINDS.entries()) {
+      fakes.push(await fake(kind, new Date(Date.UTC(2026, 0, 14, 6, i)), genuine[12] as SyntheticBackup));
+    }
+  });
+
+  /** Prunes a fresh bucket holding the genuine backups and `extra` objects; returns the result and what is left. */
+  async function pruneBucket(
+    extra: Array<[string, string | Buffer]>,
+    p: Partial<PruneConfig> = {},
+  ): Promise<{ r: PruneResult; before: string[]; after: string[] }> {
+    const bucket = await createBucket(s3Endpoint(), 'prune-auth');
+    await putObjects(client, bucket, [...objectsOf(genuine), ...extra]);
+    const before = await allKeys(client, bucket);
+    const r = await runPrune(config(p), { storage: s3Storage(bucket), log: silentLogger, now: () => NOW });
+    return { r, before, after: await allKeys(client, bucket) };
+  }
+  const decisionsOf = (r: PruneResult): Array<[string, boolean, string[]]> =>
+    r.decisions.map((d) => [d.backup.createdAt.toISOString(), d.keep, d.reasons]);
+
+  it('fakes of every kind are never deleted, take no retention slot, and change no decision', async () => {
+    expect(fakes).toHaveLength(13 + KINDS.length);
+    const fakeObjects = fakes.flatMap((f) => f.objects);
+    const baseline = await pruneBucket([]);
+    const attacked = await pruneBucket(fakeObjects);
+
+    // Without fakes: 13 genuine daily backups keep 7 daily, Jan 4 for its ISO week and the oldest, Jan 1.
+    expect(baseline.r.decisions.filter((d) => d.keep).map((d) => d.backup.createdAt.toISOString())).toEqual(
+      expectedKept,
+    );
+    expect(baseline.r.unauthenticated).toEqual([]);
+    // With them: exactly the same decisions (times, keep/delete and the rules that keep), the same deletes.
+    expect(decisionsOf(attacked.r)).toEqual(decisionsOf(baseline.r));
+    expect(attacked.r.decisions.map((d) => d.backup.manifestKey).sort()).toEqual(
+      genuine.map((g) => g.manifestKey).sort(),
+    );
+    expect(attacked.r.deletedKeys).toEqual(baseline.r.deletedKeys);
+    expect(attacked.r.deletedKeys).toHaveLength(3 * (13 - expectedKept.length));
+    // Every fake object is still there; the genuine ones left are those of the baseline run.
+    expect(attacked.after).toEqual([...baseline.after, ...fakeObjects.map(([k]) => k)].sort());
+    expect(attacked.before.filter((k) => !attacked.after.includes(k)).sort()).toEqual(
+      [...baseline.r.deletedKeys].sort(),
+    );
+    // Each fake is reported as unauthenticated, with the reason of its kind; none is broken or incomplete.
+    expect(attacked.r.unauthenticated.map((u) => u.manifestKey).sort()).toEqual(fakes.map((f) => f.manifestKey).sort());
+    for (const f of fakes) {
+      const u = attacked.r.unauthenticated.find((x) => x.manifestKey === f.manifestKey);
+      expect(u?.reason, `${f.kind} at ${f.manifestKey}`).toMatch(f.reason);
+    }
+    expect(attacked.r.broken).toEqual([]);
+    expect(attacked.r.incomplete).toEqual([]);
+    expect(attacked.r.warnings.join('\n')).toMatch(
+      new RegExp(`left alone: ${fakes.length} manifest\\(s\\) that do not authenticate .*never deleted by prune`),
+    );
+  });
+
+  it('a wrong passphrase authenticates nothing: every backup is left alone, nothing is deleted', async () => {
+    const { r, before, after } = await pruneBucket([], { authKeys: { passphrases: ['not the passphrase at all'] } });
+    expect(r.decisions).toEqual([]);
+    expect(r.deletedKeys).toEqual([]);
+    expect(r.unauthenticated).toHaveLength(13);
+    expect(after).toEqual(before);
+  });
+
+  it('without a key prune deletes nothing (not even a listing is read) and names both inputs', async () => {
+    const bucket = await createBucket(s3Endpoint(), 'prune-nokey');
+    await putObjects(client, bucket, objectsOf(genuine));
+    const before = await allKeys(client, bucket);
+    for (const authKeys of [{}, { passphrases: [], signingPublicKeys: [] }]) {
+      const storage = s3Storage(bucket);
+      const seen = instrument(storage);
+      await expect(runPrune(config({ authKeys }), { storage, log: silentLogger, now: () => NOW })).rejects.toThrow(
+        /encryption-passphrase.*signing-public-key/,
+      );
+      expect(seen.listPages).toBe(0);
+      expect(seen.deletes).toEqual([]);
+    }
+    expect(await allKeys(client, bucket)).toEqual(before);
+    // The action and pgdr refuse it while reading inputs, before any I/O, naming both inputs.
+    const read = () => readPruneConfig((n) => ({ destination: `s3://${bucket}/${PREFIX}`, name: 'db1' })[n] ?? '');
+    expect(read).toThrow(UserError);
+    expect(read).toThrow(/'encryption-passphrase'.*'signing-public-key'.*nothing was deleted/);
   });
 });

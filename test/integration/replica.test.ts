@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readBackupConfig } from '../../src/commands/backup.js';
 import { type BackupConfig, runBackup } from '../../src/core/backup.js';
 import { ReplicaError } from '../../src/core/backups/replicate.js';
-import { readCatalog } from '../../src/core/catalog.js';
+import { type Catalog, readCatalog } from '../../src/core/catalog.js';
+import { type ManifestVerifier, manifestVerifier } from '../../src/core/manifest-auth.js';
 import { parseDatabaseUrl } from '../../src/core/postgres/connection.js';
 import { LocalStorage } from '../../src/core/storage/local.js';
 import { S3Storage } from '../../src/core/storage/s3.js';
@@ -20,6 +21,17 @@ import { silentLogger } from '../../src/util/log.js';
 import { createDatabase, pgUrl, psql, s3Endpoint } from '../harness/context.js';
 import { FlippingDisk } from '../harness/flipping-disk.js';
 import { createBucket } from '../harness/s3.js';
+
+const PASSPHRASE = 'replica test passphrase';
+/** Reads a catalog as prune/verify do: authenticated with the backup's passphrase. */
+async function catalogOf(storage: Storage, prefix: string, name: string): Promise<Catalog> {
+  const verifier = (await manifestVerifier({ passphrases: [PASSPHRASE] })) as ManifestVerifier;
+  try {
+    return await readCatalog(storage, prefix, name, { verifier });
+  } finally {
+    await verifier.close();
+  }
+}
 
 const s3 = async (): Promise<S3Storage> =>
   new S3Storage({ bucket: await createBucket(s3Endpoint()), endpoint: s3Endpoint(), forcePathStyle: true });
@@ -48,7 +60,8 @@ describe('replica destination', () => {
       format: 'plain',
       compression: 'gzip',
       compressionLevel: 1,
-      encryption: { kind: 'passphrase', passphrase: 'replica test passphrase' },
+      encryption: { kind: 'passphrase', passphrase: PASSPHRASE },
+      signer: { kind: 'hmac', passphrase: PASSPHRASE },
       verifyUpload: true,
     };
   });
@@ -68,8 +81,8 @@ describe('replica destination', () => {
     expect(r.replica?.dataKey).toBe(r.manifest.object.key.replace(/^prod\//, 'copy/'));
     expect(r.replica?.location).toBe(replica.location);
 
-    const primaryCatalog = await readCatalog(primary, 'prod', 'shop');
-    const replicaCatalog = await readCatalog(replica, 'copy', 'shop');
+    const primaryCatalog = await catalogOf(primary, 'prod', 'shop');
+    const replicaCatalog = await catalogOf(replica, 'copy', 'shop');
     expect(primaryCatalog.backups).toHaveLength(1);
     expect(replicaCatalog.backups).toHaveLength(1);
     expect(replicaCatalog.broken).toEqual([]);
@@ -93,7 +106,7 @@ describe('replica destination', () => {
         `^the primary backup s3://[^ ]+/${r.manifest.object.key.replace(/\./g, '\\.')} is complete and verified, but copying it to the replica ${replica.location} failed: read-back of .* does not match the manifest`,
       ),
     );
-    expect((await readCatalog(primary, 'prod', 'shop')).backups.map((b) => b.manifest.object.sha256)).toEqual([
+    expect((await catalogOf(primary, 'prod', 'shop')).backups.map((b) => b.manifest.object.sha256)).toEqual([
       r.manifest.object.sha256,
     ]);
     expect(await replica.list('')).toEqual([]);

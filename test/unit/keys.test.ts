@@ -3,13 +3,13 @@
  * when none matches; and keyUsage grouping backups by the key they need.
  */
 
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { backupSpec } from '../../src/commands/backup.js';
 import { boundInputs } from '../../src/commands/schema.js';
 import { checkPrivateKeys, choosePassphrase, parsePassphrases } from '../../src/core/backups/decrypt.js';
 import type { Backup } from '../../src/core/catalog.js';
 import { keyUsage, UNIDENTIFIED_PASSPHRASE, UNKNOWN_PASSPHRASE } from '../../src/core/keys.js';
-import { parseManifest } from '../../src/core/manifest.js';
+import { type Manifest, parseManifest } from '../../src/core/manifest.js';
 import { passphraseFingerprint } from '../../src/core/pipeline/gpg.js';
 import { IntegrityError, UserError } from '../../src/util/errors.js';
 import { syntheticBackup } from '../harness/synthetic-backups.js';
@@ -19,12 +19,12 @@ const NEW = 'new passphrase 2026 spring';
 const FPR_A = 'A'.repeat(40);
 const FPR_B = 'B'.repeat(40);
 
-function backupWith(
+async function backupWith(
   at: string,
   scheme: 'openpgp-passphrase' | 'openpgp-public-key' | 'none',
   fpr: string | null,
-): Backup {
-  const s = syntheticBackup('prod', 'shop', new Date(at));
+): Promise<Backup> {
+  const s = await syntheticBackup('prod', 'shop', new Date(at));
   const manifest = parseManifest(s.manifest);
   manifest.encryption = { scheme, cipher: scheme === 'none' ? null : 'AES256', keyFingerprint: fpr };
   return {
@@ -49,13 +49,15 @@ describe('parsePassphrases', () => {
 
 describe('choosePassphrase', () => {
   it('picks the passphrase whose PBKDF2 digest the manifest records, wherever it is in the list', async () => {
-    const m = backupWith('2026-01-01T00:00:00Z', 'openpgp-passphrase', await passphraseFingerprint(OLD)).manifest;
+    const m = (await backupWith('2026-01-01T00:00:00Z', 'openpgp-passphrase', await passphraseFingerprint(OLD)))
+      .manifest;
     await expect(choosePassphrase(m, [NEW, OLD])).resolves.toBe(OLD);
     await expect(choosePassphrase(m, [OLD, NEW])).resolves.toBe(OLD);
   });
 
   it('says none matches when several are given and none is the one', async () => {
-    const m = backupWith('2026-01-01T00:00:00Z', 'openpgp-passphrase', await passphraseFingerprint(OLD)).manifest;
+    const m = (await backupWith('2026-01-01T00:00:00Z', 'openpgp-passphrase', await passphraseFingerprint(OLD)))
+      .manifest;
     const err = await choosePassphrase(m, [NEW, 'a third passphrase']).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IntegrityError);
     expect((err as IntegrityError).kind).toBe('wrong-key');
@@ -65,14 +67,15 @@ describe('choosePassphrase', () => {
   });
 
   it('keeps the single-passphrase message', async () => {
-    const m = backupWith('2026-01-01T00:00:00Z', 'openpgp-passphrase', await passphraseFingerprint(OLD)).manifest;
+    const m = (await backupWith('2026-01-01T00:00:00Z', 'openpgp-passphrase', await passphraseFingerprint(OLD)))
+      .manifest;
     await expect(choosePassphrase(m, [NEW])).rejects.toThrow(
       /^wrong key: 'encryption-passphrase' is not the passphrase this backup was encrypted with$/,
     );
   });
 
   it('without a digest in the manifest, takes a single passphrase and refuses to guess among several', async () => {
-    const m = backupWith('2026-01-01T00:00:00Z', 'openpgp-passphrase', null).manifest;
+    const m = (await backupWith('2026-01-01T00:00:00Z', 'openpgp-passphrase', null)).manifest;
     await expect(choosePassphrase(m, [NEW])).resolves.toBe(NEW);
     await expect(choosePassphrase(m, [NEW, OLD])).rejects.toThrow(UserError);
     await expect(choosePassphrase(m, [])).rejects.toThrow(/set 'encryption-passphrase'/);
@@ -80,7 +83,10 @@ describe('choosePassphrase', () => {
 });
 
 describe('checkPrivateKeys', () => {
-  const m = backupWith('2026-01-01T00:00:00Z', 'openpgp-public-key', FPR_A).manifest;
+  let m: Manifest;
+  beforeAll(async () => {
+    m = (await backupWith('2026-01-01T00:00:00Z', 'openpgp-public-key', FPR_A)).manifest;
+  });
   it.each([
     [[FPR_A], true],
     [[FPR_B, FPR_A], true],
@@ -98,14 +104,14 @@ describe('checkPrivateKeys', () => {
 
 describe('keyUsage', () => {
   it('groups backups by key with count, oldest, newest and the newest as example; newest-used key first', async () => {
-    const backups = [
+    const backups = await Promise.all([
       backupWith('2026-03-01T00:00:00Z', 'openpgp-public-key', FPR_B),
       backupWith('2026-01-02T00:00:00Z', 'openpgp-public-key', FPR_A),
       backupWith('2026-02-01T00:00:00Z', 'openpgp-public-key', FPR_B),
       backupWith('2026-01-01T00:00:00Z', 'openpgp-public-key', FPR_A),
       backupWith('2026-01-03T00:00:00Z', 'openpgp-public-key', FPR_A),
       backupWith('2025-12-01T00:00:00Z', 'none', null),
-    ];
+    ]);
     const usage = await keyUsage(backups, { passphrases: [], privateKeyFingerprints: [FPR_B] });
     expect(usage.map((u) => [u.key, u.count, u.oldest, u.newest, u.available])).toEqual([
       [FPR_B, 2, '2026-02-01T00:00:00.000Z', '2026-03-01T00:00:00.000Z', true],
@@ -116,12 +122,12 @@ describe('keyUsage', () => {
   });
 
   it('tells passphrase backups apart only with the passphrases (digests are salted per backup)', async () => {
-    const backups = [
+    const backups = await Promise.all([
       backupWith('2026-01-01T00:00:00Z', 'openpgp-passphrase', await passphraseFingerprint(OLD)),
       backupWith('2026-02-01T00:00:00Z', 'openpgp-passphrase', await passphraseFingerprint(OLD)),
       backupWith('2026-03-01T00:00:00Z', 'openpgp-passphrase', await passphraseFingerprint(NEW)),
       backupWith('2026-04-01T00:00:00Z', 'openpgp-passphrase', await passphraseFingerprint('lost passphrase xyz')),
-    ];
+    ]);
     const blind = await keyUsage(backups);
     expect(blind.map((u) => [u.key, u.count])).toEqual([[UNIDENTIFIED_PASSPHRASE, 4]]);
     const seen = await keyUsage(backups, { passphrases: [NEW, OLD], privateKeyFingerprints: [] });

@@ -4,6 +4,7 @@ import { COMMAND_LIST, COMMANDS } from '../../src/commands/index.js';
 import { readPruneConfig } from '../../src/commands/prune.js';
 import { boundInputs, type CommandSpec, UndeclaredInputError } from '../../src/commands/schema.js';
 import { commandUsage, parseCliArgs, runCli, usage } from '../../src/hosts/cli.js';
+import { UserError } from '../../src/util/errors.js';
 import { redact } from '../../src/util/secrets.js';
 
 const spec: CommandSpec = {
@@ -54,6 +55,7 @@ describe.each(COMMAND_LIST.map((c) => [c.spec.name, c.spec] as const))('the %s s
 
 describe('prune reads its defaults from the schema', () => {
   it('an empty getter gives the documented policy', () => {
+    // A key is required (prune acts only on authenticated backups); everything else is left to its default.
     const { config } = readPruneConfig(
       (n) => ({ destination: '/tmp/x', name: 'db', 'encryption-passphrase': 'a passphrase' })[n] ?? '',
     );
@@ -66,6 +68,13 @@ describe('prune reads its defaults from the schema', () => {
       yearly: Number(s.inputs['keep-yearly']?.default),
     });
     expect(config.dryRun).toBe(false);
+    expect(config.authKeys).toEqual({ passphrases: ['a passphrase'], signingPublicKeys: [] });
+  });
+
+  it('without encryption-passphrase or signing-public-key it refuses, naming both', () => {
+    const read = () => readPruneConfig((n) => ({ destination: '/tmp/x', name: 'db' })[n] ?? '');
+    expect(read).toThrow(UserError);
+    expect(read).toThrow(/'encryption-passphrase'.*'signing-public-key'.*nothing was deleted/);
   });
 });
 
