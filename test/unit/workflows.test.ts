@@ -135,8 +135,8 @@ describe('action.yml files', () => {
     return names;
   }
   const helperFiles = [
-    path.join(REPO_ROOT, 'src/core/inputs.ts'),
-    ...actionNames.map((n) => path.join(REPO_ROOT, 'src/actions', `${n}.ts`)),
+    path.join(REPO_ROOT, 'src/commands/inputs.ts'),
+    ...actionNames.map((n) => path.join(REPO_ROOT, 'src/commands', `${n}.ts`)),
   ];
   /** exported function name → inputs read in its body */
   const helpers = new Map<string, Set<string>>();
@@ -157,7 +157,7 @@ describe('action.yml files', () => {
   }
 
   it.each(actionNames)('every input the %s command reads is declared in its action.yml', (name) => {
-    const file = path.join(REPO_ROOT, 'src/actions', `${name}.ts`);
+    const file = path.join(REPO_ROOT, 'src/commands', `${name}.ts`);
     const read = inputsReadBy(file);
     const src = fs.readFileSync(file, 'utf8');
     for (const [fname, names] of helpers) {
