@@ -1,18 +1,22 @@
 /**
  * Runs a bundled action exactly as the Actions runner does: `node dist/<name>/index.js` with inputs as
  * INPUT_<NAME> environment variables, outputs collected from GITHUB_OUTPUT, the job summary from
- * GITHUB_STEP_SUMMARY. PGDR_DIST_DIR points the tests at another build (default: the committed dist/).
+ * GITHUB_STEP_SUMMARY. The build is the one the system project's global setup made from src/ (or
+ * PGDR_DIST_DIR's).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const DIST_DIR = process.env.PGDR_DIST_DIR
-  ? path.resolve(process.env.PGDR_DIST_DIR)
-  : path.join(REPO_ROOT, 'dist');
+
+/** The build under test (see global-setup.ts). */
+export function distDir(): string {
+  return inject('dist').dir;
+}
 
 export interface ActionRun {
   status: number | null;
@@ -112,7 +116,7 @@ export async function runAction(
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const child = spawn(o.node ?? process.execPath, [path.join(DIST_DIR, name, 'index.js')], {
+  const child = spawn(o.node ?? process.execPath, [path.join(distDir(), name, 'index.js')], {
     env,
     cwd: o.cwd ?? dir,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -175,7 +179,7 @@ export async function runCli(
     if (v === undefined) delete e[k];
     else e[k] = v;
   }
-  const child = spawn(process.execPath, [path.join(DIST_DIR, 'cli', 'index.js'), ...args], {
+  const child = spawn(process.execPath, [path.join(distDir(), 'cli', 'index.js'), ...args], {
     env: e,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
