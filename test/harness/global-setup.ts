@@ -61,6 +61,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     else process.env.TMPDIR = previousTmpdir;
     fs.rmSync(root, { recursive: true, force: true });
     if (agents.length > 0) {
+      // Vitest reports a teardown error but does not fail the run for it: fail it here.
+      process.exitCode = 1;
       throw new Error(
         `gpg-agents left running by the tests (stopped now; use test/harness/gnupg.ts): ${agents.join(', ')}`,
       );
