@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // Two projects: `unit` (pure tests: no servers, no build; the inner loop) and `system` (PostgreSQL, an S3
@@ -5,6 +6,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    // Vitest's default (cores - 1) is one worker on two cores; the system tests mostly wait on child
+    // processes and servers, so two files at a time roughly halve the run's wall time there.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     // @actions/workflow-parser imports JSON without import attributes; inlined, Vite handles the JSON.
     server: { deps: { inline: ['@actions/workflow-parser'] } },
     env: {
