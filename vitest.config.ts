@@ -1,12 +1,14 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
+// Two projects: `unit` (pure tests: no servers, no build; the inner loop) and `system` (PostgreSQL, an S3
+// API server and a fresh build of src/, all started by the system project's global setup).
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/harness/global-setup.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
     pool: 'forks',
+    // Vitest's default (cores - 1) is one worker on two cores; the system tests mostly wait on child
+    // processes and servers, so two files at a time roughly halve the run's wall time there.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     // @actions/workflow-parser imports JSON without import attributes; inlined, Vite handles the JSON.
     server: { deps: { inline: ['@actions/workflow-parser'] } },
     env: {
@@ -16,5 +18,21 @@ export default defineConfig({
       // The actions' node24 runtime prints no SDK Node-version warnings; keep test output alike on Node 20.
       AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
     },
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'system',
+          include: ['test/{integration,e2e,faults}/**/*.test.ts'],
+          globalSetup: ['test/harness/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
   },
 });

@@ -32,6 +32,11 @@ export class CancelledError extends Error {
   override name = 'CancelledError';
 }
 
+/** Node's AbortError ("The operation was aborted"): a stream or request stopped from outside, not a cause. */
+export function isAbortError(err: unknown): boolean {
+  return err instanceof Error && err.name === 'AbortError';
+}
+
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { runAction } from '../harness/action.js';
 import { clientBin, createDatabase, pgUrl, psql, s3Endpoint } from '../harness/context.js';
 import { addLargeTable } from '../harness/fixtures.js';
@@ -35,23 +35,6 @@ function inputs(db: string, bucket: string, extra: Record<string, string> = {}):
   };
 }
 
-/** Polls /proc for a process whose command line contains all `parts`; returns its pid. */
-async function waitForProcess(parts: string[], timeoutMs = 20_000): Promise<number> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-      try {
-        const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        if (parts.every((p) => cmd.includes(p))) return Number(pid);
-      } catch {
-        // gone
-      }
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`no process matching ${parts.join(' ')}`);
-}
-
 function fakeBin(script: string, name: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-fake-'));
   fs.writeFileSync(path.join(dir, name), script, { mode: 0o755 });
@@ -67,13 +50,23 @@ describe('backup under process faults and cancellation', () => {
 
   it('pg_dump killed mid-stream → fails, nothing left behind', async () => {
     const bucket = await createBucket(s3Endpoint());
-    const pending = runAction('backup', inputs(db, bucket, { compression: 'none' }));
-    const pid = await waitForProcess(['pg_dump', '--snapshot']);
-    await new Promise((r) => setTimeout(r, 50));
-    process.kill(pid, 'SIGKILL'); // throws if pg_dump already finished: then the test is wrong, not the product
+    // A pg_dump that writes the start of a dump, says so with its pid, then blocks until killed: the kill
+    // lands mid-stream every time, and only on the process this test's run started.
+    const real = clientBin('pg_dump');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-fake-'));
+    const ready = path.join(dir, 'pid');
+    fs.writeFileSync(
+      path.join(dir, 'pg_dump'),
+      `#!/bin/sh\n[ "$1" = "--version" ] && exec "${real}" --version\nprintf -- '--\\n-- PostgreSQL database dump\\n--\\n'\necho $$ > "${ready}.tmp" && mv "${ready}.tmp" "${ready}"\nexec sleep 600\n`,
+      { mode: 0o755 },
+    );
+    const pending = runAction('backup', inputs(db, bucket, { compression: 'none', 'pg-bin-dir': dir }));
+    const pid = await vi.waitFor(() => Number(fs.readFileSync(ready, 'utf8')), { timeout: 60_000, interval: 20 });
+    process.kill(pid, 'SIGKILL');
     const run = await pending;
+    fs.rmSync(dir, { recursive: true, force: true });
     expect(run.status).not.toBe(0);
-    expect(run.errors.join('\n')).toMatch(/pg_dump was killed by SIGKILL|pg_dump exited/);
+    expect(run.errors.join('\n')).toMatch(/pg_dump was killed by SIGKILL/);
     expect(await bucketState(bucket)).toEqual({ keys: [], uploads: [] });
   });
 

@@ -12,6 +12,7 @@ import { parseManifest } from '../../src/core/manifest.js';
 import { runAction, runCli } from '../harness/action.js';
 import { clientBin, createDatabase, pg, pgUrl, psql, s3Endpoint } from '../harness/context.js';
 import { AWKWARD_SCHEMA_SQL, addLargeTable, contentsOf } from '../harness/fixtures.js';
+import { withGnupgHome } from '../harness/gnupg.js';
 import { createBucket, testS3Client } from '../harness/s3.js';
 
 const PASSPHRASE = `pa ss'"@:/ word ${Date.now()}`;
@@ -33,24 +34,26 @@ async function listKeys(bucket: string): Promise<string[]> {
 /** Restores an encrypted plain dump with stock tools: gpg --decrypt | gunzip | psql. */
 function restoreWithStockTools(file: string, passphrase: string, intoDb: string): void {
   const { host, port } = pg();
-  execFileSync(
-    'bash',
-    [
-      '-c',
-      `set -o pipefail; gpg --batch --pinentry-mode loopback --passphrase-fd 3 --decrypt "$1" 3<<<"$PASS" | gunzip -c | "$PSQL" -X -q -v ON_ERROR_STOP=1 -h ${host} -p ${port} -U postgres -d "$2" >/dev/null`,
-      'restore',
-      file,
-      intoDb,
-    ],
-    {
-      env: {
-        ...process.env,
-        PASS: passphrase,
-        PSQL: clientBin('psql'),
-        GNUPGHOME: fs.mkdtempSync(path.join(os.tmpdir(), 'gpg-')),
+  withGnupgHome((home) =>
+    execFileSync(
+      'bash',
+      [
+        '-c',
+        `set -o pipefail; gpg --batch --pinentry-mode loopback --passphrase-fd 3 --decrypt "$1" 3<<<"$PASS" | gunzip -c | "$PSQL" -X -q -v ON_ERROR_STOP=1 -h ${host} -p ${port} -U postgres -d "$2" >/dev/null`,
+        'restore',
+        file,
+        intoDb,
+      ],
+      {
+        env: {
+          ...process.env,
+          PASS: passphrase,
+          PSQL: clientBin('psql'),
+          GNUPGHOME: home,
+        },
+        stdio: 'pipe',
       },
-      stdio: 'pipe',
-    },
+    ),
   );
 }
 
@@ -175,6 +178,8 @@ describe('backup action (bundled, as the runner runs it)', () => {
     expect(await listKeys(bucket)).toEqual([]);
     const uploads = await testS3Client(s3Endpoint()).send(new ListMultipartUploadsCommand({ Bucket: bucket }));
     expect(uploads.Uploads ?? []).toEqual([]);
+    // The sampler saw the run itself (so an empty list cannot pass for a clean one).
+    expect(run.argvSeen?.some((c) => c.includes('backup/index.js'))).toBe(true);
     const everything = [run.visible, run.stderr, run.summary, ...(run.argvSeen ?? [])].join('\n');
     expect(everything).not.toContain(password);
     expect(everything).not.toContain(encodeURIComponent(password));

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DIST_DIR, runAction, runCli } from '../harness/action.js';
+import { distDir, runAction, runCli } from '../harness/action.js';
 import { createDatabase, pgUrl, psql, s3Endpoint } from '../harness/context.js';
 import { createBucket } from '../harness/s3.js';
 
@@ -44,7 +44,7 @@ function recorder(): { env: Record<string, string>; loaded: () => string[] } {
         .split('\n')
         .filter((u) => u.startsWith('file:'))
         .map((u) => fileURLToPath(u))
-        .filter((f) => f.startsWith(path.join(DIST_DIR, 'main'))),
+        .filter((f) => f.startsWith(path.join(distDir(), 'main'))),
   };
 }
 
@@ -57,12 +57,12 @@ describe('lazy loading of the bundle (dist/main)', () => {
     db = createDatabase('lazy');
     psql(db, 'CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 100);');
     // The marks must be in the bundle at all, or the assertions below would prove nothing.
-    const all = fs.readdirSync(path.join(DIST_DIR, 'main')).filter((f) => f.endsWith('.js'));
-    const files = all.map((f) => path.join(DIST_DIR, 'main', f));
+    const all = fs.readdirSync(path.join(distDir(), 'main')).filter((f) => f.endsWith('.js'));
+    const files = all.map((f) => path.join(distDir(), 'main', f));
     expect(holding(files, SDK_MARK)).toHaveLength(1);
     expect(holding(files, CORE_MARK).length).toBeGreaterThan(0);
-    expect(holding([path.join(DIST_DIR, 'main', 'index.js')], SDK_MARK)).toEqual([]);
-    expect(holding([path.join(DIST_DIR, 'main', 'index.js')], CORE_MARK)).toEqual([]);
+    expect(holding([path.join(distDir(), 'main', 'index.js')], SDK_MARK)).toEqual([]);
+    expect(holding([path.join(distDir(), 'main', 'index.js')], CORE_MARK)).toEqual([]);
   });
 
   it('pgdr backup to a directory loads neither the AWS SDK nor @actions/core; to S3 it loads the SDK', async () => {

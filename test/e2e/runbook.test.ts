@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, runAction } from '../harness/action.js';
 import { createDatabase, databasesLike, pg, pgUrl, psql, s3Endpoint } from '../harness/context.js';
 import { AWKWARD_SCHEMA_SQL, contentsOf } from '../harness/fixtures.js';
+import { createGnupgHome, removeGnupgHome } from '../harness/gnupg.js';
 import { makeKeyPair } from '../harness/gpg-keys.js';
 import { createBucket, testS3Client } from '../harness/s3.js';
 
@@ -33,8 +34,8 @@ function awsShimDir(): string {
 /** Runs the runbook's steps; returns their stdout. */
 function followRunbook(env: Record<string, string>): string {
   const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-'));
-  const gnupghome = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-gpg-'));
-  fs.chmodSync(gnupghome, 0o700);
+  const gnupghome = createGnupgHome('runbook-gpg-');
+  const shim = awsShimDir();
   const script = ['set -euo pipefail', 'umask 077', ...runbookSteps()].join('\n');
   try {
     return execFileSync('bash', ['-c', script], {
@@ -43,7 +44,7 @@ function followRunbook(env: Record<string, string>): string {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
-        PATH: [awsShimDir(), pg().binDir, process.env.PATH].join(path.delimiter),
+        PATH: [shim, pg().binDir, process.env.PATH].join(path.delimiter),
         AWS_ENDPOINT_URL: s3Endpoint(),
         PGHOST: pg().host,
         PGPORT: String(pg().port),
@@ -55,6 +56,10 @@ function followRunbook(env: Record<string, string>): string {
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`the runbook failed: ${e.message}\n--- stdout\n${e.stdout}\n--- stderr\n${e.stderr}`);
+  } finally {
+    removeGnupgHome(gnupghome);
+    fs.rmSync(workdir, { recursive: true, force: true });
+    fs.rmSync(shim, { recursive: true, force: true });
   }
 }
 

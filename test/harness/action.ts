@@ -1,18 +1,22 @@
 /**
  * Runs a bundled action exactly as the Actions runner does: `node dist/<name>/index.js` with inputs as
  * INPUT_<NAME> environment variables, outputs collected from GITHUB_OUTPUT, the job summary from
- * GITHUB_STEP_SUMMARY. PGDR_DIST_DIR points the tests at another build (default: the committed dist/).
+ * GITHUB_STEP_SUMMARY. The build is the one the system project's global setup made from src/ (or
+ * PGDR_DIST_DIR's).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const DIST_DIR = process.env.PGDR_DIST_DIR
-  ? path.resolve(process.env.PGDR_DIST_DIR)
-  : path.join(REPO_ROOT, 'dist');
+
+/** The build under test (see global-setup.ts). */
+export function distDir(): string {
+  return inject('dist').dir;
+}
 
 export interface ActionRun {
   status: number | null;
@@ -25,7 +29,7 @@ export interface ActionRun {
   /** Lines of `::error::…` (what setFailed printed). */
   errors: string[];
   warnings: string[];
-  /** Every command line (argv) of every process started while the action ran, sampled from /proc. */
+  /** Every command line (argv) of the action and the processes it started, sampled from /proc. */
   argvSeen?: string[];
 }
 
@@ -65,7 +69,7 @@ function commandMessages(stdout: string, kind: 'error' | 'warning'): string[] {
 
 export interface RunActionOptions {
   env?: Record<string, string | undefined>;
-  /** Sample /proc/<pid>/cmdline of all processes while the action runs. */
+  /** Sample the command lines of the action's process and its descendants while it runs. */
   watchArgv?: boolean;
   /** Send this signal after `afterMs`. */
   signal?: { name: NodeJS.Signals; afterMs?: number; whenStdoutMatches?: RegExp };
@@ -75,10 +79,39 @@ export interface RunActionOptions {
   cwd?: string;
 }
 
-function listCmdlines(): string[] {
-  const out: string[] = [];
+/** The parent pid of every process, from /proc/<pid>/stat (read only: to find a run's descendants). */
+function parentPids(): Map<number, number> {
+  const parents = new Map<number, number>();
   for (const pid of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
+    try {
+      // pid (comm) state ppid …; comm may hold spaces and parentheses, so parse after the last ')'.
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      parents.set(Number(pid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone
+    }
+  }
+  return parents;
+}
+
+/** The command lines of `root` and its descendants (`known`: pids seen as descendants before, kept). */
+function descendantCmdlines(root: number, known: Set<number>): string[] {
+  known.add(root);
+  const parents = parentPids();
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, ppid] of parents) {
+      if (!known.has(pid) && known.has(ppid)) {
+        known.add(pid);
+        grew = true;
+      }
+    }
+  }
+  const out: string[] = [];
+  for (const pid of known) {
+    if (!parents.has(pid)) continue;
     try {
       out.push(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '));
     } catch {
@@ -112,7 +145,7 @@ export async function runAction(
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const child = spawn(o.node ?? process.execPath, [path.join(DIST_DIR, name, 'index.js')], {
+  const child = spawn(o.node ?? process.execPath, [path.join(distDir(), name, 'index.js')], {
     env,
     cwd: o.cwd ?? dir,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -121,9 +154,11 @@ export async function runAction(
   let stderr = '';
   const argvSeen = new Set<string>();
   let sampler: NodeJS.Timeout | undefined;
-  if (o.watchArgv) {
+  if (o.watchArgv && child.pid !== undefined) {
+    const root = child.pid;
+    const known = new Set<number>();
     sampler = setInterval(() => {
-      for (const c of listCmdlines()) argvSeen.add(c);
+      for (const c of descendantCmdlines(root, known)) argvSeen.add(c);
     }, 5);
   }
   let signalled = false;
@@ -175,7 +210,7 @@ export async function runCli(
     if (v === undefined) delete e[k];
     else e[k] = v;
   }
-  const child = spawn(process.execPath, [path.join(DIST_DIR, 'cli', 'index.js'), ...args], {
+  const child = spawn(process.execPath, [path.join(distDir(), 'cli', 'index.js'), ...args], {
     env: e,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -10,7 +10,7 @@ import os from 'node:os';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DisposerStack } from '../../util/disposer.js';
-import { describeError, UserError } from '../../util/errors.js';
+import { describeError, isAbortError, UserError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import { formatBytes, formatRate } from '../../util/units.js';
 import {
@@ -289,7 +289,20 @@ async function streamDump(
       retainUntil: o.retainUntil,
     });
     stored.catch(() => upload.abort());
-    const [written] = await Promise.all([stored, pipeline([o.source, ...stages], { signal })]);
+    const [written] = await Promise.all([stored, pipeline([o.source, ...stages], { signal })]).catch(
+      async (err: unknown) => {
+        // Stages stopped because the storage gave up end with an AbortError (when the dump outlasts the
+        // upload's retries): the storage's own error is the cause.
+        if (isAbortError(err) && !deps.signal?.aborted) {
+          const storageError = await stored.then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          if (storageError !== undefined && !isAbortError(storageError)) throw storageError;
+        }
+        throw err;
+      },
+    );
     if (written.size !== hash.bytes) {
       throw new Error(`the storage took ${written.size} bytes but ${hash.bytes} were sent`);
     }

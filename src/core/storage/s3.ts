@@ -16,6 +16,7 @@ import {
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { isAbortError } from '../../util/errors.js';
 import { proxyAgentsFor } from '../../util/proxy.js';
 import { Meter } from '../pipeline/streams.js';
 import { DeleteError, type ObjectInfo, type Storage, type WriteOptions } from './types.js';
@@ -282,7 +283,9 @@ export class S3Storage implements Storage {
       // upload.abort() settles before lib-storage's own clean-up has run (or while a CreateMultipartUpload
       // is still in flight), and the process may exit right after: abort whatever is left for this key.
       await this.abortIncompleteUploads(key);
-      throw bodyError ?? err;
+      // A body destroyed with an AbortError was stopped by the upload giving up (lib-storage ends its read
+      // of the body early): the upload's error is the cause.
+      throw bodyError !== undefined && !isAbortError(bodyError) ? bodyError : err;
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
