@@ -4,13 +4,12 @@
  * heading. These render it as the literal text it is.
  */
 
-/** Markdown's inline punctuation, backslash-escaped; @ and # broken with a zero-width space (no mention, no link). */
+/** Markdown's inline punctuation backslash-escaped (# too: no heading, no issue link); @ broken by a zero-width space (no mention). */
 export function escapeMarkdown(text: string, newline = ' '): string {
   return text
-    .replace(/\r?\n/g, '\u0000')
-    .replace(/[\\`*_{}[\]()<>#+!|~]/g, (c) => `\\${c}`)
-    .replace(/@(?=\w)/g, '@\u200b')
-    .replace(/\u0000/g, newline);
+    .split(/\r?\n/)
+    .map((line) => line.replace(/[\\`*_{}[\]()<>#+!|~]/g, (c) => `\\${c}`).replace(/@(?=\w)/g, '@\u200b'))
+    .join(newline);
 }
 
 /** A fenced code block that `text` cannot close: the fence is longer than any run of backticks in it. */
