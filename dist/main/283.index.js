@@ -565,11 +565,13 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var node_stream_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_stream_promises__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var node_timers_promises__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(8500);
 /* harmony import */ var node_timers_promises__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_timers_promises__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(3711);
+/* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(3711);
 /* harmony import */ var _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(2358);
-/* harmony import */ var _util_proxy_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(796);
-/* harmony import */ var _pipeline_streams_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(7275);
-/* harmony import */ var _types_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(3740);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(17);
+/* harmony import */ var _util_proxy_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(796);
+/* harmony import */ var _pipeline_streams_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(7275);
+/* harmony import */ var _types_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(3740);
+
 
 
 
@@ -613,10 +615,10 @@ function createS3Client(o) {
     }
     // HTTPS_PROXY / HTTP_PROXY / NO_PROXY, matched against the endpoint (or the region's AWS host): the SDK
     // itself reads none of them.
-    const agents = (0,_util_proxy_js__WEBPACK_IMPORTED_MODULE_4__/* .proxyAgentsFor */ ._)(endpoint ?? `https://s3.${region}.amazonaws.com`);
+    const agents = (0,_util_proxy_js__WEBPACK_IMPORTED_MODULE_5__/* .proxyAgentsFor */ ._)(endpoint ?? `https://s3.${region}.amazonaws.com`);
     if (agents.httpAgent || agents.httpsAgent)
         config.requestHandler = agents;
-    return new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.S3Client(config);
+    return new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_8__.S3Client(config);
 }
 /**
  * S3 Object Lock retention for one upload. AWS refuses a locked PutObject/UploadPart without an
@@ -645,7 +647,7 @@ class S3Storage {
     }
     async probe() {
         try {
-            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.HeadBucketCommand({ Bucket: this.bucket }));
+            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_8__.HeadBucketCommand({ Bucket: this.bucket }));
         }
         catch (err) {
             const e = err;
@@ -662,7 +664,7 @@ class S3Storage {
         const out = [];
         let token;
         do {
-            const page = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+            const page = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_8__.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
             for (const o of page.Contents ?? []) {
                 if (o.Key === undefined)
                     continue;
@@ -677,7 +679,7 @@ class S3Storage {
     }
     async head(key) {
         try {
-            const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+            const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_8__.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
             return { key, size: r.ContentLength ?? 0, lastModified: r.LastModified ?? new Date(0) };
         }
         catch (err) {
@@ -697,7 +699,7 @@ class S3Storage {
         return node_stream__WEBPACK_IMPORTED_MODULE_0__.Readable.from(this.resumingBody(key, first, start, options.signal), { objectMode: false });
     }
     async getObject(key, start, etag, signal) {
-        const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.GetObjectCommand({
+        const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_8__.GetObjectCommand({
             Bucket: this.bucket,
             Key: key,
             Range: start ? `bytes=${start}-` : undefined,
@@ -759,7 +761,7 @@ class S3Storage {
     async write(key, body, options = {}) {
         // Counted on the way in; the body is consumed only by the upload (a second 'data' consumer would
         // switch it to flowing mode and defeat backpressure).
-        const meter = new _pipeline_streams_js__WEBPACK_IMPORTED_MODULE_5__/* .Meter */ .kI();
+        const meter = new _pipeline_streams_js__WEBPACK_IMPORTED_MODULE_6__/* .Meter */ .kI();
         const counted = (0,node_stream_promises__WEBPACK_IMPORTED_MODULE_1__.pipeline)(body, meter);
         counted.catch(() => { });
         const upload = new _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_3__/* .Upload */ ._({
@@ -797,7 +799,9 @@ class S3Storage {
             // upload.abort() settles before lib-storage's own clean-up has run (or while a CreateMultipartUpload
             // is still in flight), and the process may exit right after: abort whatever is left for this key.
             await this.abortIncompleteUploads(key);
-            throw bodyError ?? err;
+            // A body destroyed with an AbortError was stopped by the upload giving up (lib-storage ends its read
+            // of the body early): the upload's error is the cause.
+            throw bodyError !== undefined && !(0,_util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .isAbortError */ .zf)(bodyError) ? bodyError : err;
         }
         finally {
             options.signal?.removeEventListener('abort', onAbort);
@@ -805,7 +809,7 @@ class S3Storage {
         return { size: meter.bytes };
     }
     async writeText(key, text, options = {}) {
-        await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.PutObjectCommand({
+        await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_8__.PutObjectCommand({
             Bucket: this.bucket,
             Key: key,
             Body: text,
@@ -816,7 +820,7 @@ class S3Storage {
     }
     async writeTextIfAbsent(key, text) {
         try {
-            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.PutObjectCommand({
+            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_8__.PutObjectCommand({
                 Bucket: this.bucket,
                 Key: key,
                 Body: text,
@@ -841,7 +845,7 @@ class S3Storage {
         const failed = [];
         for (let i = 0; i < keys.length; i += 1000) {
             const batch = keys.slice(i, i + 1000);
-            const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.DeleteObjectsCommand({
+            const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_8__.DeleteObjectsCommand({
                 Bucket: this.bucket,
                 Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: false },
             }));
@@ -855,7 +859,7 @@ class S3Storage {
                     deleted.push(k);
         }
         if (failed.length) {
-            throw new _types_js__WEBPACK_IMPORTED_MODULE_6__/* .DeleteError */ .G(`could not delete ${failed.length} object(s): ${failed
+            throw new _types_js__WEBPACK_IMPORTED_MODULE_7__/* .DeleteError */ .G(`could not delete ${failed.length} object(s): ${failed
                 .slice(0, 5)
                 .map((f) => `${f.key} (${f.code})`)
                 .join(', ')}${failed.length > 5 ? ', …' : ''}`, deleted, failed);
@@ -870,7 +874,7 @@ class S3Storage {
                 if (u.key !== key)
                     continue;
                 await this.client
-                    .send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: u.uploadId }))
+                    .send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_8__.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: u.uploadId }))
                     .catch(() => { });
             }
         }
@@ -883,7 +887,7 @@ class S3Storage {
         let keyMarker;
         let uploadIdMarker;
         do {
-            const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_7__.ListMultipartUploadsCommand({
+            const r = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_8__.ListMultipartUploadsCommand({
                 Bucket: this.bucket,
                 Prefix: prefix,
                 KeyMarker: keyMarker,
