@@ -43,6 +43,53 @@ export interface TableStats {
   columns?: string;
 }
 
+/** A role the database needs (owns objects or holds grants in it): enough to create it, never a password. */
+export interface RoleInfo {
+  name: string;
+  /** Role attributes as in pg_roles (login, superuser, createdb, createrole, inherit, replication, bypassrls). */
+  attributes: {
+    login: boolean;
+    superuser: boolean;
+    createdb: boolean;
+    createrole: boolean;
+    inherit: boolean;
+    replication: boolean;
+    bypassrls: boolean;
+  };
+  /** Roles this role is a member of (names), for GRANT … TO. */
+  memberOf: string[];
+}
+
+/** An extension the dump creates. */
+export interface ExtensionInfo {
+  name: string;
+  version: string;
+  schema: string;
+}
+
+/** A sequence's state in the dump's snapshot. */
+export interface SequenceInfo {
+  schema: string;
+  name: string;
+  lastValue: string;
+  isCalled: boolean;
+}
+
+/**
+ * What a database holds besides table rows, recorded by backup and compared by verify (issue "Restores
+ * that work on a fresh server"). Optional: manifests from before it have none, and verify then says so.
+ */
+export interface DatabaseContents {
+  /** Roles the database needs; absent when the backup role could not read them (a warning said so). */
+  roles?: RoleInfo[];
+  extensions: ExtensionInfo[];
+  sequences: SequenceInfo[];
+  /** Large objects: how many, and a checksum of their contents (algorithm named in `algorithm`). */
+  largeObjects: { count: number; checksum: string; algorithm: string };
+  /** Counts per object kind: views, materializedViews, functions, indexes, constraints, triggers. */
+  objectCounts: Record<string, number>;
+}
+
 export type ChecksumAlgorithm = typeof CHECKSUM_ALGORITHM | typeof COPY_CHECKSUM_ALGORITHM | typeof NO_CHECKSUMS;
 const ALGORITHMS: readonly string[] = [CHECKSUM_ALGORITHM, COPY_CHECKSUM_ALGORITHM, NO_CHECKSUMS];
 
@@ -82,6 +129,8 @@ export interface Manifest {
   totals: { tables: number; rows: number };
   /** A stand-in written by `pgdr synth` for tests and retention rehearsals: never restored, never "fresh". */
   synthetic?: true;
+  /** Roles, extensions, sequences, large objects and object counts (absent in older manifests). */
+  contents?: DatabaseContents;
 }
 
 function fail(message: string): never {
@@ -186,6 +235,69 @@ export function parseManifest(text: string | Buffer): Manifest {
     tables,
     totals: { tables: num(totals, 'tables', 'totals.'), rows: num(totals, 'rows', 'totals.') },
     ...(m.synthetic === true ? { synthetic: true as const } : {}),
+    ...(m.contents !== undefined ? { contents: parseContents(m.contents) } : {}),
+  };
+}
+
+function bool(o: Record<string, unknown>, k: string, path: string): boolean {
+  const v = o[k];
+  if (typeof v !== 'boolean') fail(`${path}${k} must be true or false`);
+  return v;
+}
+
+function strings(v: unknown, path: string): string[] {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) fail(`${path} must be an array of strings`);
+  return v as string[];
+}
+
+/** The `contents` section: every name is a string, every count a number (they are quoted, never spliced). */
+function parseContents(v: unknown): DatabaseContents {
+  const c = obj(v, 'contents');
+  const list = (k: string): Record<string, unknown>[] => {
+    if (!Array.isArray(c[k])) fail(`contents.${k} must be an array`);
+    return (c[k] as unknown[]).map((x, i) => obj(x, `contents.${k}[${i}]`));
+  };
+  const roles =
+    c.roles === undefined
+      ? undefined
+      : list('roles').map((r, i) => {
+          const p = `contents.roles[${i}].`;
+          const a = obj(r.attributes, `${p}attributes`);
+          return {
+            name: str(r, 'name', p),
+            attributes: {
+              login: bool(a, 'login', `${p}attributes.`),
+              superuser: bool(a, 'superuser', `${p}attributes.`),
+              createdb: bool(a, 'createdb', `${p}attributes.`),
+              createrole: bool(a, 'createrole', `${p}attributes.`),
+              inherit: bool(a, 'inherit', `${p}attributes.`),
+              replication: bool(a, 'replication', `${p}attributes.`),
+              bypassrls: bool(a, 'bypassrls', `${p}attributes.`),
+            },
+            memberOf: strings(r.memberOf, `${p}memberOf`),
+          };
+        });
+  const lo = obj(c.largeObjects, 'contents.largeObjects');
+  const counts = obj(c.objectCounts, 'contents.objectCounts');
+  return {
+    ...(roles ? { roles } : {}),
+    extensions: list('extensions').map((e, i) => ({
+      name: str(e, 'name', `contents.extensions[${i}].`),
+      version: str(e, 'version', `contents.extensions[${i}].`),
+      schema: str(e, 'schema', `contents.extensions[${i}].`),
+    })),
+    sequences: list('sequences').map((s, i) => ({
+      schema: str(s, 'schema', `contents.sequences[${i}].`),
+      name: str(s, 'name', `contents.sequences[${i}].`),
+      lastValue: str(s, 'lastValue', `contents.sequences[${i}].`),
+      isCalled: bool(s, 'isCalled', `contents.sequences[${i}].`),
+    })),
+    largeObjects: {
+      count: num(lo, 'count', 'contents.largeObjects.'),
+      checksum: str(lo, 'checksum', 'contents.largeObjects.'),
+      algorithm: str(lo, 'algorithm', 'contents.largeObjects.'),
+    },
+    objectCounts: Object.fromEntries(Object.keys(counts).map((k) => [k, num(counts, k, 'contents.objectCounts.')])),
   };
 }
 
