@@ -118,8 +118,8 @@ describe('planPgClient', () => {
       expect(p.major).toBe(expected.install);
       expect(p.package).toBe(`postgresql-client-${expected.install}`);
       expect(p.binDir).toBe(`/usr/lib/postgresql/${expected.install}/bin`);
-      expect(p.fromNetwork[0]?.[0]).toBe(expected.first[0]);
-      const flat = p.fromNetwork.map((c) => c.join(' '));
+      expect(p.fromNetwork[1]?.[0]).toBe(expected.first[0]);
+      const flat = p.indexSetup.map((c) => c.join(' '));
       expect(flat.some((c) => c.includes('apt-get install -y postgresql-common'))).toBe(!expected.pgdg);
     }
   });
@@ -143,9 +143,10 @@ describe('installPlan', () => {
   it('sets up PGDG, downloads into the cache directory, installs the .deb files and makes them cacheable', () => {
     const p = installPlan(17, GITHUB, CACHE);
     expect(p.cacheKey).toBe('pgdr-pg-client-ubuntu24-20261110.1.0-x64-17');
+    expect(p.indexSetup).toEqual([['sudo', PGDG_SCRIPT, '-y']]);
     expect(p.fromNetwork).toEqual([
+      ['sudo', 'rm', '-rf', '/tmp/debs'],
       ['mkdir', '-p', '/tmp/debs/partial'],
-      ['sudo', PGDG_SCRIPT, '-y'],
       [
         'sudo',
         'apt-get',
@@ -161,17 +162,18 @@ describe('installPlan', () => {
       ['sudo', 'rm', '-rf', '/tmp/debs/partial', '/tmp/debs/lock'],
       ['sudo', 'chmod', '-R', 'a+rX', '/tmp/debs'],
     ]);
-    expect(p.fromCache).toEqual([['sudo', 'sh', '-c', 'dpkg -i "$1"/*.deb', 'sh', '/tmp/debs']]);
+    // No glob over a restored directory: only the files apt's index vouched for are appended.
+    expect(p.installDebs).toEqual(['sudo', 'dpkg', '-i']);
   });
 
   it('as root, without sudo; without the PGDG script, installs postgresql-common first', () => {
     const p = installPlan(18, CONTAINER_ROOT, CACHE);
-    expect(p.fromNetwork.slice(1, 4)).toEqual([
+    expect(p.indexSetup).toEqual([
       ['apt-get', 'update'],
       ['apt-get', 'install', '-y', 'postgresql-common'],
       [PGDG_SCRIPT, '-y'],
     ]);
-    expect(p.fromNetwork.flat()).not.toContain('sudo');
+    expect([...p.indexSetup, ...p.fromNetwork, p.installDebs].flat()).not.toContain('sudo');
   });
 });
 
@@ -245,7 +247,7 @@ describe('resolvePgTool', () => {
 });
 
 describe('actionsPgClientInstaller (the port, without a cache service)', () => {
-  it('runs the network steps in order when the cache service is unavailable', async () => {
+  it('runs the index and network steps in order when the cache service is unavailable', async () => {
     const { actionsPgClientInstaller } = await import('../../src/hosts/actions-installer.js');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pginst-'));
     const log = path.join(dir, 'log');
@@ -260,7 +262,8 @@ describe('actionsPgClientInstaller (the port, without a cache service)', () => {
           binDir: path.join(dir, 'bin'),
           cacheKey: 'k',
           cacheDir: path.join(dir, 'debs'),
-          fromCache: [['sh', '-c', `echo cache >> ${log}`]],
+          indexSetup: [['sh', '-c', `echo index >> ${log}`]],
+          installDebs: ['sh', '-c', `echo cache >> ${log}`],
           fromNetwork: [
             ['sh', '-c', `echo one >> ${log}`],
             ['sh', '-c', `echo two >> ${log}`],
@@ -272,7 +275,7 @@ describe('actionsPgClientInstaller (the port, without a cache service)', () => {
       if (saved.url !== undefined) process.env.ACTIONS_CACHE_URL = saved.url;
       if (saved.results !== undefined) process.env.ACTIONS_RESULTS_URL = saved.results;
     }
-    expect(fs.readFileSync(log, 'utf8')).toBe('one\ntwo\n');
+    expect(fs.readFileSync(log, 'utf8')).toBe('index\none\ntwo\n');
   });
 
   it('a failing step fails the install', async () => {
@@ -285,7 +288,8 @@ describe('actionsPgClientInstaller (the port, without a cache service)', () => {
           binDir: '/nonexistent',
           cacheKey: 'k',
           cacheDir: '/nonexistent',
-          fromCache: [],
+          indexSetup: [],
+          installDebs: [],
           fromNetwork: [['sh', '-c', 'exit 3']],
         },
         silentLogger,
