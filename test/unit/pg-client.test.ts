@@ -290,6 +290,42 @@ describe('actionsPgClientInstaller (the port, without a cache service)', () => {
     expect(fs.readFileSync(log, 'utf8')).toBe('index\none\ntwo\n');
   });
 
+  it('runs every step with the minimal environment: no inputs, tokens or cloud credentials', async () => {
+    const { actionsPgClientInstaller } = await import('../../src/hosts/actions-installer.js');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pginst-'));
+    const out = path.join(dir, 'env');
+    const planted = { INPUT_PASSPHRASE: 'p', AWS_SECRET_ACCESS_KEY: 's', ACTIONS_RUNTIME_TOKEN: 't' };
+    const saved = { ...process.env };
+    Object.assign(process.env, planted);
+    delete process.env.ACTIONS_CACHE_URL;
+    delete process.env.ACTIONS_RESULTS_URL;
+    try {
+      await actionsPgClientInstaller.install(
+        {
+          major: 99,
+          package: 'postgresql-client-99',
+          binDir: path.join(dir, 'bin'),
+          cacheKey: 'k',
+          cacheDir: path.join(dir, 'debs'),
+          indexSetup: [['sh', '-c', `env > ${out}`]],
+          installDebs: [],
+          fromNetwork: [['sh', '-c', `env >> ${out}`]],
+        },
+        silentLogger,
+      );
+    } finally {
+      for (const k of Object.keys(planted)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+    const names = fs
+      .readFileSync(out, 'utf8')
+      .split('\n')
+      .map((l) => l.split('=')[0]);
+    expect(names).toContain('PATH');
+    for (const k of Object.keys(planted)) expect(names).not.toContain(k);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('a failing step fails the install', async () => {
     const { actionsPgClientInstaller } = await import('../../src/hosts/actions-installer.js');
     await expect(
