@@ -12,6 +12,7 @@ import { type AuthKeys, type SignerConfig, splitArmoredPublicKeys } from '../cor
 import { checkPassphrase } from '../core/pipeline/gpg.js';
 import { type Destination, openStorage, parseDestination, type Storage } from '../core/storage/index.js';
 import { UserError } from '../util/errors.js';
+import { tempRoot } from '../util/temp.js';
 import { parseBoolean, parseChoice, parseIntInput } from '../util/units.js';
 import type { InputGetter, InputSpec } from './schema.js';
 
@@ -177,7 +178,8 @@ export function readDecryption(get: InputGetter): DecryptionConfig {
       `'encryption-private-key' must be an ASCII-armored OpenPGP private key (-----BEGIN PGP PRIVATE KEY BLOCK-----), e.g. from gpg --export-secret-keys --armor`,
     );
   }
-  return { passphrase, privateKey, privateKeyPassphrase };
+  const allowUnencrypted = parseBoolean(get('allow-unencrypted'), 'allow-unencrypted');
+  return { passphrase, privateKey, privateKeyPassphrase, allowUnencrypted };
 }
 
 /** `backup` (latest or a key) and `name`; `file` is verify's `backup-file` ('' elsewhere). */
@@ -203,7 +205,7 @@ export function readJobs(get: InputGetter): number {
 }
 
 export function tempDir(): string {
-  return process.env.RUNNER_TEMP || os.tmpdir();
+  return tempRoot();
 }
 
 /** Splits a comma- or newline-separated list input. */
@@ -241,6 +243,15 @@ export const AUTH_PASSPHRASE_INPUT: Record<string, InputSpec> = {
       "The backups' passphrase (passphrase mode), used only to authenticate their manifests: nothing is decrypted. Several, one per line, during a key rotation.",
     secret: true,
     type: 'text',
+  },
+};
+
+export const ALLOW_UNENCRYPTED_INPUT: Record<string, InputSpec> = {
+  'allow-unencrypted': {
+    description:
+      'With a decryption key configured, a backup whose manifest says it is unencrypted is refused (anyone who can write to the storage could have put it there). Set true to accept unencrypted backups anyway.',
+    default: 'false',
+    type: 'boolean',
   },
 };
 

@@ -1,6 +1,7 @@
 /** The restore action: inputs (with `confirm`) → runRestore → outputs and a report. */
 
 import type { EncryptionConfig } from '../core/backups/dump.js';
+import { validateName } from '../core/layout.js';
 import { NO_CHECKSUMS } from '../core/manifest.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import { parsePgVersion } from '../core/postgres/install.js';
@@ -12,6 +13,7 @@ import { type Command, progressIntervalMs } from './command.js';
 import type { InputGetter } from './inputs.js';
 import {
   ALLOW_UNAUTHENTICATED_INPUT,
+  ALLOW_UNENCRYPTED_INPUT,
   destinationInputs,
   readAuthKeys,
   readDecryption,
@@ -40,8 +42,9 @@ export function readRestoreConfig(raw: InputGetter): {
   }
   const confirm = get('confirm');
   if (confirm !== target) {
+    // Not echoing the name: whoever types it must know which database they are replacing.
     throw new UserError(
-      `'confirm' must be exactly the name of the database to replace ('${target}')${confirm ? `, got '${confirm}'` : ''}: nothing was changed`,
+      `'confirm' must be exactly the name of the database to replace (the database in 'database-url')${confirm ? ', and it is not' : ''}: nothing was changed`,
     );
   }
   const selector = readSelector(get, '');
@@ -68,6 +71,7 @@ export function readRestoreConfig(raw: InputGetter): {
       connection,
       prefix: destination.destination.prefix,
       selector,
+      name: get('name') ? validateName(get('name')) : undefined,
       decryption,
       auth,
       preRestoreBackup,
@@ -147,6 +151,7 @@ export const restoreSpec: CommandSpec = {
     ...SIGNING_INPUTS,
     ...SIGNING_PUBLIC_KEY_INPUT,
     ...ALLOW_UNAUTHENTICATED_INPUT,
+    ...ALLOW_UNENCRYPTED_INPUT,
     'pg-version': {
       description:
         "auto (default): use an installed psql/pg_restore at least as new as the server and the dump, and on GitHub's Linux runners install postgresql-client-<major> from the PostgreSQL apt repository when none is (cached with the Actions cache); or a major version to require.",

@@ -9,6 +9,7 @@ import { formatBytes, formatDuration, parseBoolean, parseDuration } from '../uti
 import { type Command, progressIntervalMs } from './command.js';
 import {
   ALLOW_UNAUTHENTICATED_INPUT,
+  ALLOW_UNENCRYPTED_INPUT,
   type DestinationConfig,
   destinationInputs,
   type InputGetter,
@@ -178,6 +179,7 @@ export const verifySpec: CommandSpec = {
     },
     ...SIGNING_PUBLIC_KEY_INPUT,
     ...ALLOW_UNAUTHENTICATED_INPUT,
+    ...ALLOW_UNENCRYPTED_INPUT,
     'pg-version': {
       description:
         "auto (default): use an installed psql/pg_restore at least as new as the server and the dump, and on GitHub's Linux runners install postgresql-client-<major> from the PostgreSQL apt repository when none is (cached with the Actions cache); or a major version to require.",

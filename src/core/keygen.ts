@@ -1,7 +1,9 @@
 /**
- * A key pair for public-key mode: the backup job holds only the public key (it can encrypt but never
- * decrypt what it wrote); the private key lives in a protected environment used by restore tests and
- * restores. Made by GnuPG in a throwaway home, exported armored into two 0600 files.
+ * Key pairs, made by GnuPG in a throwaway home and exported armored into two 0600 files:
+ * - `encryption` (public-key mode): the backup job holds only the public key (it can encrypt but never
+ *   decrypt what it wrote); the private key lives in a protected environment used by restore tests and restores.
+ * - `signing`: the backup job holds the private key and signs each manifest with it; every job that reads
+ *   backups holds only the public key, so bucket writers can neither plant nor edit a backup (manifest-auth.ts).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -18,8 +20,12 @@ export const KEYGEN_ALGOS: Record<KeyAlgorithm, { primary: string; encryption: s
   rsa4096: { primary: 'rsa4096', encryption: 'rsa4096' },
 };
 
+export type KeyPurpose = 'encryption' | 'signing';
+export const KEY_PURPOSES: readonly KeyPurpose[] = ['encryption', 'signing'];
+
 export interface KeygenConfig {
   outputDir: string;
+  purpose: KeyPurpose;
   algorithm: KeyAlgorithm;
   /** User ID, e.g. "postgres-dr backups <ops@example.com>". */
   uid: string;
@@ -34,15 +40,19 @@ export interface KeygenResult {
   algorithm: KeyAlgorithm;
   uid: string;
   protectedByPassphrase: boolean;
+  purpose: KeyPurpose;
 }
 
 export const PUBLIC_KEY_FILE = 'pgdr-backup-public.asc';
 export const PRIVATE_KEY_FILE = 'pgdr-backup-private.asc';
+export const SIGNING_PUBLIC_KEY_FILE = 'pgdr-signing-public.asc';
+export const SIGNING_PRIVATE_KEY_FILE = 'pgdr-signing-private.asc';
 
 export async function generateKeyPair(cfg: KeygenConfig): Promise<KeygenResult> {
   const dir = path.resolve(cfg.outputDir);
-  const publicKeyFile = path.join(dir, PUBLIC_KEY_FILE);
-  const privateKeyFile = path.join(dir, PRIVATE_KEY_FILE);
+  const signing = cfg.purpose === 'signing';
+  const publicKeyFile = path.join(dir, signing ? SIGNING_PUBLIC_KEY_FILE : PUBLIC_KEY_FILE);
+  const privateKeyFile = path.join(dir, signing ? SIGNING_PRIVATE_KEY_FILE : PRIVATE_KEY_FILE);
   for (const f of [publicKeyFile, privateKeyFile]) {
     if (await fs.stat(f).catch(() => null)) {
       throw new UserError(`'output': ${f} already exists; move it away or choose another directory`);
@@ -66,10 +76,13 @@ export async function generateKeyPair(cfg: KeygenConfig): Promise<KeygenResult> 
     });
     const fingerprint = /^fpr:+([0-9A-F]{40,64}):/m.exec(colons)?.[1];
     if (!fingerprint) throw new Error('gpg made a key but listed no fingerprint');
-    await runProcess(gpgBinary(), [...withPass, '--quick-add-key', fingerprint, algos.encryption, 'encr', 'never'], {
-      name: 'gpg --quick-add-key',
-      fd3: `${pass}\n`,
-    });
+    // A signing key is the primary key alone (cert,sign); an encryption key gets its encryption subkey.
+    if (!signing) {
+      await runProcess(gpgBinary(), [...withPass, '--quick-add-key', fingerprint, algos.encryption, 'encr', 'never'], {
+        name: 'gpg --quick-add-key',
+        fd3: `${pass}\n`,
+      });
+    }
     const publicKey = await runProcess(gpgBinary(), [...base, '--armor', '--export', fingerprint], {
       name: 'gpg --export',
     });
@@ -88,6 +101,7 @@ export async function generateKeyPair(cfg: KeygenConfig): Promise<KeygenResult> 
       algorithm: cfg.algorithm,
       uid: cfg.uid,
       protectedByPassphrase: pass.length > 0,
+      purpose: cfg.purpose,
     };
   } finally {
     await gpg.close();

@@ -18,7 +18,7 @@ import { type BackupSelector, locateAuthenticated } from './backups/locate.js';
 import type { Manifest } from './manifest.js';
 import type { AuthKeys, SignerConfig } from './manifest-auth.js';
 import { GpgSession } from './pipeline/gpg.js';
-import { describeConnection, type PgConnection, pgClientConfig } from './postgres/connection.js';
+import { describeConnection, type PgConnection, pgSessionConfig } from './postgres/connection.js';
 import type { PgClientInstaller, PgVersionRequest } from './postgres/install.js';
 import {
   previousDatabaseName,
@@ -34,6 +34,8 @@ export interface RestoreConfig {
   connection: PgConnection;
   prefix: string;
   selector: Exclude<BackupSelector, { kind: 'file' }>;
+  /** `name`: when given, the backup's manifest must belong to this set (also with `backup: <key>`). */
+  name?: string;
   decryption: DecryptionConfig;
   /** The keys that authenticate manifests, and the one unauthenticated key the user chose to trust. */
   auth: { keys: AuthKeys; allowUnauthenticated?: string };
@@ -128,6 +130,11 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
       );
     }
     const m = b.manifest;
+    if (cfg.name !== undefined && m.name !== cfg.name) {
+      throw new UserError(
+        `'backup': ${b.label} belongs to the backup set '${m.name}' (its manifest says so), not to 'name: ${cfg.name}': nothing was changed`,
+      );
+    }
     for (const s of b.skipped) log.warn(`skipped a newer object that is not a usable backup: ${s}`);
     log.info(`backup: ${b.label} (${formatBytes(m.object.size)}, taken ${m.createdAt})`);
     const gpg = m.encryption.scheme === 'none' ? undefined : stack.use(await GpgSession.create(), (g) => g.close());
@@ -204,7 +211,7 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
       );
     }
     // Fresh statistics, so the application's first queries get sensible plans.
-    const stats = await openStatsClient(pgClientConfig(cfg.connection, fresh));
+    const stats = await openStatsClient(pgSessionConfig(cfg.connection, fresh));
     try {
       await stats.query('ANALYZE');
     } finally {

@@ -4,15 +4,21 @@
  * Both are loaded only when an install is needed: @actions/cache (with the Azure storage SDK) would
  * otherwise double the bundle every action loads at start, and its memory.
  */
+import { baseEnv } from '../core/pipeline/process.js';
 import type { InstallPlan, PgClientInstaller } from '../core/postgres/install.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
+/** Each step with the minimal child environment; its output goes through the logger (no workflow commands). */
 async function run(steps: string[][], log: Logger): Promise<void> {
   const exec = await import('@actions/exec');
   for (const [cmd, ...args] of steps) {
     log.info(`$ ${[cmd, ...args].join(' ')}`);
-    await exec.exec(cmd as string, args);
+    await exec.exec(cmd as string, args, {
+      env: baseEnv() as Record<string, string>,
+      silent: true,
+      listeners: { stdline: (l) => log.info(l), errline: (l) => log.info(l) },
+    });
   }
 }
 

@@ -4,7 +4,7 @@ import type { Command } from '../commands/command.js';
 import { boundInputs, type InputGetter } from '../commands/schema.js';
 import { type Report, reportToMarkdown } from '../core/report.js';
 import { CancelledError, describeError, UserError } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
+import { type Logger, neutraliseWorkflowCommands } from '../util/log.js';
 import { startMemoryGovernor } from '../util/memory.js';
 import { onSecret, redact } from '../util/secrets.js';
 import { actionsPgClientInstaller } from './actions-installer.js';
@@ -31,7 +31,8 @@ export function warnUnusedRootInputs(command: Command, all: readonly Command[]):
 }
 
 export const actionsLogger: Logger = {
-  info: (m) => core.info(redact(m)),
+  // core.info prints as is; warning, debug, group and setFailed escape newlines themselves.
+  info: (m) => core.info(neutraliseWorkflowCommands(redact(m))),
   warn: (m) => core.warning(redact(m)),
   debug: (m) => core.debug(redact(m)),
   group: (title, fn) => core.group(title, fn),

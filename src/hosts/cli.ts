@@ -15,7 +15,7 @@ import { COMMAND_LIST, COMMANDS } from '../commands/index.js';
 import { boundInputs, type InputGetter, type InputSpec, isSecretOnCommandLine } from '../commands/schema.js';
 import { reportToText } from '../core/report.js';
 import { CancelledError, describeError, UserError } from '../util/errors.js';
-import { consoleLogger } from '../util/log.js';
+import { consoleLogger, neutraliseWorkflowCommands } from '../util/log.js';
 import { startMemoryGovernor } from '../util/memory.js';
 import { redact } from '../util/secrets.js';
 
@@ -203,6 +203,11 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
   return result;
 }
 
+/** Redacted, and no line a runner would obey as a workflow command (pgdr may run inside a workflow). */
+function safe(text: string): string {
+  return neutraliseWorkflowCommands(redact(text));
+}
+
 export async function runCli(argv: string[]): Promise<number> {
   let parsed: ParsedArgs;
   try {
@@ -234,21 +239,21 @@ export async function runCli(argv: string[]): Promise<number> {
     const result = await command.run(boundInputs(command.spec, raw), {
       log: {
         ...consoleLogger(parsed.verbose),
-        info: (m) => console.error(redact(m)),
-        warn: (m) => console.error(`warning: ${redact(m)}`),
+        info: (m) => console.error(safe(m)),
+        warn: (m) => console.error(`warning: ${safe(m)}`),
       },
       signal: controller.signal,
     });
-    for (const w of result.warnings ?? []) console.error(`warning: ${redact(w)}`);
-    if (parsed.json) console.log(redact(JSON.stringify(result.outputs, null, 2)));
-    else console.log(redact(reportToText(result.report)));
+    for (const w of result.warnings ?? []) console.error(`warning: ${safe(w)}`);
+    if (parsed.json) console.log(safe(JSON.stringify(result.outputs, null, 2)));
+    else console.log(safe(reportToText(result.report)));
     if (result.failure) {
-      console.error(`pgdr: ${redact(result.failure)}`);
+      console.error(`pgdr: ${safe(result.failure)}`);
       return 1;
     }
     return 0;
   } catch (err) {
-    console.error(`pgdr ${parsed.command}: ${redact(err instanceof UserError ? err.message : describeError(err))}`);
+    console.error(`pgdr ${parsed.command}: ${safe(err instanceof UserError ? err.message : describeError(err))}`);
     return err instanceof UserError ? 2 : 1;
   } finally {
     stopGovernor();

@@ -7,6 +7,19 @@ export interface Logger {
   group<T>(title: string, fn: () => Promise<T>): Promise<T>;
 }
 
+/**
+ * Text that reaches the Actions log raw (core.info, or stderr the runner also reads) may carry words of
+ * others — a child's stderr, names from a dump or a bucket — and the runner obeys any line that starts
+ * with `::` (after blanks) as a workflow command, `##[` anywhere as a legacy one. Such lines get a
+ * visible prefix, and `##[` a space, so they are printed, not obeyed.
+ */
+export function neutraliseWorkflowCommands(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => (/^\s*::/.test(line) ? `| ${line}` : line).replace(/##\[/g, '## ['))
+    .join('\n');
+}
+
 export const silentLogger: Logger = {
   info() {},
   warn() {},
@@ -16,13 +29,13 @@ export const silentLogger: Logger = {
 
 export function consoleLogger(verbose = false): Logger {
   return {
-    info: (m) => console.error(m),
-    warn: (m) => console.error(`warning: ${m}`),
+    info: (m) => console.error(neutraliseWorkflowCommands(m)),
+    warn: (m) => console.error(neutraliseWorkflowCommands(`warning: ${m}`)),
     debug: (m) => {
-      if (verbose) console.error(`debug: ${m}`);
+      if (verbose) console.error(neutraliseWorkflowCommands(`debug: ${m}`));
     },
     async group(title, fn) {
-      console.error(`== ${title}`);
+      console.error(neutraliseWorkflowCommands(`== ${title}`));
       return fn();
     },
   };

@@ -32,7 +32,10 @@ export async function syntheticBackup(
   bodySize = 8,
   options: { synthetic?: boolean } = {},
 ): Promise<SyntheticBackup> {
-  return synthesizeBackup({ prefix, name, createdAt, size: bodySize, synthetic: options.synthetic }, await testSigner());
+  return synthesizeBackup(
+    { prefix, name, createdAt, size: bodySize, synthetic: options.synthetic },
+    await testSigner(),
+  );
 }
 
 /** Many at once. */

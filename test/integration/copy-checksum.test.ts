@@ -12,9 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareTables, mismatchesOf } from '../../src/core/backups/load.js';
 import { COPY_CHECKSUM_ALGORITHM, type Manifest, parseManifest } from '../../src/core/manifest.js';
 import { rowHasher } from '../../src/core/pipeline/copy-scan.js';
+import { parseDatabaseUrl, pgSessionConfig } from '../../src/core/postgres/connection.js';
 import { copyStats } from '../../src/core/postgres/copy-validate.js';
 import { runCli } from '../harness/action.js';
 import { clientBin, createDatabase, dropDatabase, pg, pgUrl, psql } from '../harness/context.js';
+import { referenceChecksum } from '../harness/copy-reference.js';
 import { AWKWARD_SCHEMA_SQL } from '../harness/fixtures.js';
 
 /** Tables whose dumped column list is not simply their catalog order, and rows longer than a chunk. */
@@ -41,46 +43,13 @@ ALTER TABLE public.shuffled ALTER COLUMN pad SET STORAGE PLAIN;
 INSERT INTO public.shuffled VALUES
   (1, repeat('a', 4900)), (99, repeat('e', 3100)), (2, repeat('b', 4000)), (3, repeat('c', 3500)), (4, repeat('d', 3100));
 DELETE FROM public.shuffled WHERE id = 99;
+-- What a table's owner can write: a comment that imitates a data section of a system catalog.
+COMMENT ON TABLE public.gen IS E'x\\n\\n--\\n-- Data for Name: pg_publication; Type: TABLE DATA; Schema: pg_catalog; Owner: postgres\\n--\\n\\nCOPY pg_catalog.pg_publication (oid) FROM stdin;\\n1\\n\\\\.\\n\\n';
 CREATE FUNCTION public.trap() RETURNS text LANGUAGE sql AS $$
 SELECT 'COPY public.fake (a) FROM stdin;
 \\.
 '::text $$;
 `;
-
-const CANONICAL =
-  '-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex';
-
-/** Each table's rows as psql's COPY … TO STDOUT prints them, summed as the algorithm says (not our scanner). */
-async function referenceChecksum(db: string, t: { schema: string; name: string; columns?: string }): Promise<string> {
-  const q = (s: string): string => `"${s.replaceAll('"', '""')}"`;
-  const { host, port } = pg();
-  const out = execFileSync(
-    clientBin('psql'),
-    [
-      '-X',
-      '-h',
-      host,
-      '-p',
-      String(port),
-      '-U',
-      'postgres',
-      '-d',
-      db,
-      '-c',
-      `COPY ${q(t.schema)}.${q(t.name)}${t.columns ? ` (${t.columns})` : ''} TO STDOUT`,
-    ],
-    { env: { ...process.env, PGOPTIONS: CANONICAL, PGCLIENTENCODING: 'UTF8' }, maxBuffer: 256 * 1024 * 1024 },
-  );
-  const xx = await rowHasher();
-  let sum = 0n;
-  let start = 0;
-  for (let nl = out.indexOf(10); nl !== -1; nl = out.indexOf(10, start)) {
-    sum = (sum + xx.h64Raw(out.subarray(start, nl))) & ((1n << 64n) - 1n);
-    start = nl + 1;
-  }
-  expect(start).toBe(out.length);
-  return sum.toString(16).padStart(16, '0');
-}
 
 describe('pgdr-copy-xxh64-sum-v1 (plain dumps)', () => {
   let source: string;
@@ -190,6 +159,51 @@ describe('pgdr-copy-xxh64-sum-v1 (plain dumps)', () => {
     }
   });
 
+  it('reads no system catalog and no column list that is not a list of names (a manifest from a hostile bucket)', async () => {
+    const marker = path.join(dir, 'program-ran');
+    const { host, port } = pg();
+    const gen = { schema: 'public', name: 'gen', rows: 50, checksum: '' };
+    const hostile = [
+      { schema: 'pg_catalog', name: 'pg_publication', rows: 0, checksum: '', columns: 'oid' },
+      { schema: 'information_schema', name: 'sql_features', rows: 0, checksum: '', columns: '' },
+      { ...gen, columns: `x) TO PROGRAM 'touch ${marker}' --` },
+      { ...gen, name: 'dropped', columns: 'a, c); COPY public.gen TO PROGRAM $$true$$; --' },
+      { ...gen, name: 'nocols', columns: 'X' },
+    ];
+    const got = await copyStats(pgSessionConfig(parseDatabaseUrl(pgUrl(source))), hostile, { concurrency: 2 });
+    expect(got.map((t) => [t.schema, t.name, t.error])).toEqual([
+      ['pg_catalog', 'pg_publication', 'not read: pg_catalog is a system schema, whose tables no backup lists'],
+      [
+        'information_schema',
+        'sql_features',
+        'not read: information_schema is a system schema, whose tables no backup lists',
+      ],
+      ['public', 'gen', "not read: the manifest's column list is not a list of column names"],
+      ['public', 'dropped', "not read: the manifest's column list is not a list of column names"],
+      ['public', 'nocols', "not read: the manifest's column list is not a list of column names"],
+    ]);
+    expect(fs.existsSync(marker)).toBe(false);
+    // A name that needs quoting is quoted, not spliced: a column named like an injection is just a column.
+    psql(
+      source,
+      'CREATE TABLE public.qcols ("a"", b) TO PROGRAM \'true\' --" int); INSERT INTO public.qcols VALUES (7)',
+    );
+    try {
+      const [q] = await copyStats(
+        pgSessionConfig(parseDatabaseUrl(pgUrl(source))),
+        [{ schema: 'public', name: 'qcols', rows: 1, checksum: '', columns: '"a"", b) TO PROGRAM \'true\' --"' }],
+        { concurrency: 1 },
+      );
+      expect(q).toMatchObject({
+        rows: 1,
+        checksum: await referenceChecksum(source, { schema: 'public', name: 'qcols' }),
+      });
+      expect(q?.error).toBeUndefined();
+    } finally {
+      psql(source, 'DROP TABLE public.qcols');
+    }
+  });
+
   it('the read-back finds a changed value, a lost row and a changed column list', async () => {
     const db = createDatabase('copysum_restored');
     scratch.push(db);
@@ -199,7 +213,7 @@ describe('pgdr-copy-xxh64-sum-v1 (plain dumps)', () => {
       ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', host, '-p', String(port), '-U', 'postgres', '-d', db, '-f', dumpFile],
       { stdio: 'pipe' },
     );
-    const config = { host, port, user: 'postgres', database: db };
+    const config = pgSessionConfig(parseDatabaseUrl(pgUrl(db)));
     const check = async (): Promise<string[]> =>
       mismatchesOf(
         compareTables(manifest.tables, await copyStats(config, manifest.tables, { encoding: 'UTF8', concurrency: 2 })),

@@ -1,17 +1,13 @@
 /**
  * The plain-dump scanner behind pgdr-copy-xxh64-sum-v1: sections, row counts and sums must not depend on
- * how the stream is cut into chunks, and only pg_dump's own table-data sections count.
+ * how the stream is cut into chunks, and only COPY statements of pg_dump's own count: never text inside
+ * a string, a dollar-quoted body, a quoted identifier, a comment or a table's rows.
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tablesOfDump } from '../../src/core/backups/dump.js';
-import {
-  CopyScanner,
-  type CopySection,
-  parseCopyHeader,
-  RowDigest,
-  rowHasher,
-} from '../../src/core/pipeline/copy-scan.js';
+import { CopyScanner, type CopySection, RowDigest, rowHasher } from '../../src/core/pipeline/copy-scan.js';
+import { parseColumnList, parseCopyStatement } from '../../src/core/pipeline/copy-statement.js';
 
 type XX = Awaited<ReturnType<typeof rowHasher>>;
 let xx: XX;
@@ -43,34 +39,62 @@ function dataBlock(table: string, header: string, rows: string[]): string {
 const ROWS_A = ['1\tplain', '2\twith \\\\. inside', '3\t\\\\.', '4\t\\N', `5\t${'x'.repeat(5000)}`];
 const ROWS_B = ['', '', ''];
 const BIG_ROW = `9\t${'é'.repeat(40_000)}`;
+const ROWS_NL = ['COPY public.x FROM stdin;', '\\\\.', '-- Data for Name: x; Type: TABLE DATA;'];
 
-/** A dump with the traps a scanner must step over. */
+/** Text that looks like a table-data section, for the traps below. */
+const FAKE = [
+  '',
+  '--',
+  '-- Data for Name: pg_publication; Type: TABLE DATA; Schema: pg_catalog; Owner: postgres',
+  '--',
+  '',
+  'COPY pg_catalog.pg_publication (oid, "x\\") FROM stdin;',
+  '1',
+  '\\.',
+  '',
+  '',
+].join('\n');
+const sq = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+const dq = (s: string): string => `"${s.replaceAll('"', '""')}"`;
+
+/** A dump with the traps a scanner must step over (each as pg_dump or psql would read it). */
 const DUMP = [
   '--',
   '-- PostgreSQL database dump',
   '--',
   '',
-  "SET client_encoding = 'UTF8';",
-  "SET standard_conforming_strings = 'on';",
+  '\\restrict abc COPY public.meta (a) FROM stdin;',
   '',
-  'CREATE FUNCTION public.f() RETURNS text LANGUAGE sql AS $$',
+  "SET client_encoding = 'UTF8';",
+  'SET standard_conforming_strings = on;',
+  '',
+  'CREATE FUNCTION public.f() RETURNS text LANGUAGE sql AS $_$',
   "SELECT 'COPY public.fake (a) FROM stdin;",
   '\\.',
-  "'::text $$;",
+  `'::text || $$${FAKE}$$ || $__$ $a$ $__$ $_$;`,
   '',
   '--',
   '-- Name: t; Type: TABLE; Schema: public; Owner: app',
   '--',
   '',
-  'COPY public.not_data (a) FROM stdin;',
+  `CREATE TABLE public.t (id integer, "Näme ""q""" text DEFAULT ${sq(FAKE)}::text);`,
+  '',
+  `COMMENT ON TABLE public.t IS ${sq(`${FAKE} it's`)};`,
+  `COMMENT ON COLUMN public.t.id IS E'\\';${FAKE}\\\\';`,
+  `CREATE VIEW public.${dq(`v${FAKE}`)} AS SELECT 1 AS a; -- ${FAKE.replaceAll('\n', ' ')}`,
+  `/* nested /* ${FAKE} */ still a comment;${FAKE} */`,
+  `SELECT $1, a$b$ ${sq(FAKE)}, $tag$${FAKE}$tag$ ;`,
   '',
   dataBlock('t', 'COPY public.t (id, "Näme ""q""") FROM stdin;', ROWS_A),
   dataBlock('nocols', 'COPY public.nocols  FROM stdin;', ROWS_B),
   dataBlock('empty', 'COPY "Sch ema"."em.pty" (x) FROM stdin;', []),
   dataBlock('big', 'COPY public.big (id, v) FROM stdin;', [BIG_ROW, BIG_ROW]),
+  dataBlock('nl', `COPY ${dq('new\nline')}.${dq('t\nCOPY x FROM stdin;')} (${dq('a\n\\.\n')}, b) FROM stdin;`, ROWS_NL),
   '--',
   '-- PostgreSQL database dump complete',
   '--',
+  '',
+  '\\unrestrict abc',
   '',
 ].join('\n');
 
@@ -80,9 +104,15 @@ function expectedSections(): CopySection[] {
     { schema: 'public', name: 'nocols', columns: '', rows: 3, checksum: sumOf(ROWS_B) },
     { schema: 'Sch ema', name: 'em.pty', columns: 'x', rows: 0, checksum: '0000000000000000' },
     { schema: 'public', name: 'big', columns: 'id, v', rows: 2, checksum: sumOf([BIG_ROW, BIG_ROW]) },
+    {
+      schema: 'new\nline',
+      name: 't\nCOPY x FROM stdin;',
+      columns: `${dq('a\n\\.\n')}, b`,
+      rows: 3,
+      checksum: sumOf(ROWS_NL),
+    },
   ];
 }
-
 async function scan(chunks: Buffer[], hashing = true): Promise<{ scanner: CopyScanner; out: Buffer }> {
   const scanner = new CopyScanner(hashing ? xx : null);
   const parts: Buffer[] = [];
@@ -141,6 +171,7 @@ describe('CopyScanner', () => {
       ['nocols', 3, ''],
       ['em.pty', 0, ''],
       ['big', 2, ''],
+      ['t\nCOPY x FROM stdin;', 3, ''],
     ]);
   });
 
@@ -149,9 +180,27 @@ describe('CopyScanner', () => {
     await expect(scan([cutShort])).rejects.toThrow(/data of table public\.t is not terminated/);
   });
 
-  it('fails on a table-data line it cannot read rather than guessing', async () => {
-    const bad = Buffer.from(dataBlock('t', 'COPY public.t (a) FROM somewhere;x FROM stdin;', ['1']));
-    await expect(scan([bad])).rejects.toThrow(/unexpected table-data line/);
+  it.each([
+    'COPY public.t (a) FROM somewhere;x FROM stdin;',
+    'COPY t (a) FROM stdin;',
+    'COPY public.t (a) FROM stdin; -- more',
+  ])('fails on a COPY statement it cannot read rather than guessing: %s', async (header) => {
+    const bad = Buffer.from(dataBlock('t', header, ['1']));
+    await expect(scan([bad])).rejects.toThrow(/COPY statement/);
+  });
+
+  it('reads strings with backslash escapes while standard_conforming_strings is off', async () => {
+    const text = [
+      'SET standard_conforming_strings = off;',
+      `COMMENT ON TABLE public.t IS 'it\\'s \\\\${FAKE}';`,
+      'SET standard_conforming_strings = on;',
+      "COMMENT ON TABLE public.t IS 'a\\';",
+      dataBlock('t', 'COPY public.t (a) FROM stdin;', ['1']),
+    ].join('\n');
+    for (const n of [1, 7, text.length]) {
+      const { scanner } = await scan(cut(Buffer.from(text), [n]));
+      expect(scanner.sections.map((s) => s.name)).toEqual(['t']);
+    }
   });
 
   it('reads identifiers in the dump encoding', async () => {
@@ -166,19 +215,48 @@ describe('CopyScanner', () => {
   });
 });
 
-describe('parseCopyHeader', () => {
+describe('parseCopyStatement', () => {
   it.each([
-    ['COPY public.t (a, b) FROM stdin;', { schema: 'public', name: 't', columns: 'a, b' }],
-    ['COPY "a.b"."c ""d""" ("x y") FROM stdin;', { schema: 'a.b', name: 'c "d"', columns: '"x y"' }],
-    ['COPY s.t  FROM stdin;', { schema: 's', name: 't', columns: '' }],
-  ])('%s', (line, expected) => {
-    expect(parseCopyHeader(line)).toEqual(expected);
+    ['COPY public.t (a, b) FROM stdin;', { schema: 'public', name: 't', columns: 'a, b', columnNames: ['a', 'b'] }],
+    [
+      'COPY "a.b"."c ""d""" ("x y") FROM stdin;',
+      { schema: 'a.b', name: 'c "d"', columns: '"x y"', columnNames: ['x y'] },
+    ],
+    ['COPY s.t  FROM stdin;', { schema: 's', name: 't', columns: '', columnNames: [] }],
+    [
+      'COPY "s\n1"."t\n" ("c\n1", "select", name) FROM stdin;',
+      { schema: 's\n1', name: 't\n', columns: '"c\n1", "select", name', columnNames: ['c\n1', 'select', 'name'] },
+    ],
+  ])('%j', (line, expected) => {
+    expect(parseCopyStatement(line)).toEqual(expected);
   });
 
-  it.each(['COPY t (a) FROM stdin;', 'COPY public.t (a) TO stdout;', 'COPY "unterminated.t (a) FROM stdin;'])(
-    'rejects %s',
-    (line) => {
-      expect(parseCopyHeader(line)).toBeNull();
+  it.each([
+    'COPY t (a) FROM stdin;',
+    'COPY public.t (a) TO stdout;',
+    'COPY "unterminated.t (a) FROM stdin;',
+    'COPY public.T (a) FROM stdin;',
+    'COPY public.t (a) FROM stdin; x',
+    'COPY public."" (a) FROM stdin;',
+    "COPY public.t (a) TO PROGRAM 'id'; FROM stdin;",
+  ])('rejects %j', (line) => {
+    expect(parseCopyStatement(line)).toBeNull();
+  });
+});
+
+describe('parseColumnList', () => {
+  it.each([
+    ['', []],
+    ['a, "B c", "x""y"', ['a', 'B c', 'x"y']],
+    ['a,b', ['a', 'b']],
+  ])('%j', (text, expected) => {
+    expect(parseColumnList(text)).toEqual(expected);
+  });
+
+  it.each(["a) TO PROGRAM 'id' --", 'a, (select 1)', 'A', 'a b', '"a', 'a,', '""', 'a; DROP TABLE t'])(
+    'rejects %j',
+    (text) => {
+      expect(parseColumnList(text)).toBeNull();
     },
   );
 });

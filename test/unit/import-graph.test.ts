@@ -12,17 +12,25 @@ import { describe, expect, it } from 'vitest';
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src');
 
 /** The core's use cases: one per command (the commands call them; nothing else in core/ does). */
-const USE_CASES = ['backup', 'verify', 'restore', 'prune', 'monitor', 'notify', 'keygen', 'keys'].map(
+const USE_CASES = ['backup', 'verify', 'restore', 'prune', 'monitor', 'notify', 'keygen', 'keys', 'synth'].map(
   (n) => `core/${n}.ts`,
 );
 /** One module per command; the other modules of commands/ (inputs, the Command type, …) are shared. */
-const COMMANDS = ['backup', 'verify', 'restore', 'prune', 'monitor', 'notify', 'keygen', 'keys'].map(
+const COMMANDS = ['backup', 'verify', 'restore', 'prune', 'monitor', 'notify', 'keygen', 'keys', 'synth'].map(
   (n) => `commands/${n}.ts`,
 );
 /** Top-level core modules that are not use cases: what the use cases share. */
-const CORE_SHARED = ['catalog', 'layout', 'lock', 'manifest', 'report', 'retention', 'version'].map(
-  (n) => `core/${n}.ts`,
-);
+const CORE_SHARED = [
+  'catalog',
+  'layout',
+  'lock',
+  'manifest',
+  'manifest-auth',
+  'report',
+  'retention',
+  'version',
+  'webhook',
+].map((n) => `core/${n}.ts`);
 
 const IMPORT = /(?:\bimport|\bexport)\s[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
 

@@ -54,7 +54,9 @@ describe.each(COMMAND_LIST.map((c) => [c.spec.name, c.spec] as const))('the %s s
 
 describe('prune reads its defaults from the schema', () => {
   it('an empty getter gives the documented policy', () => {
-    const { config } = readPruneConfig((n) => ({ destination: '/tmp/x', name: 'db' })[n] ?? '');
+    const { config } = readPruneConfig(
+      (n) => ({ destination: '/tmp/x', name: 'db', 'encryption-passphrase': 'a passphrase' })[n] ?? '',
+    );
     const s = COMMANDS.prune?.spec as CommandSpec;
     expect(config.policy).toEqual({
       last: Number(s.inputs['keep-last']?.default),

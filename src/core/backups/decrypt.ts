@@ -12,6 +12,19 @@ export interface DecryptionConfig {
   /** ASCII-armored OpenPGP private key(s). */
   privateKey?: string;
   privateKeyPassphrase?: string;
+  /** `allow-unencrypted`: accept a backup whose manifest says unencrypted although a key is configured. */
+  allowUnencrypted?: boolean;
+}
+
+/**
+ * With a key configured, encryption is mandatory on read: whoever can write to the bucket could replace an
+ * encrypted backup and its manifest with a plain one of their own.
+ */
+function unencryptedRefused(manifest: Manifest): IntegrityError {
+  return new IntegrityError(
+    `${manifest.object.key} is not encrypted (its manifest says encryption.scheme: none) although a decryption key is configured: refused, as anyone who can write to the storage could have put it there; set 'allow-unencrypted: true' if this backup is meant to be unencrypted`,
+    'decrypt',
+  );
 }
 
 /** The passphrases of an `encryption-passphrase` input: one per line, blank lines ignored. */
@@ -96,7 +109,10 @@ export async function prepareDecryption(
   gpg: GpgSession | undefined,
 ): Promise<string | undefined> {
   const scheme = manifest.encryption.scheme;
-  if (scheme === 'none') return undefined;
+  if (scheme === 'none') {
+    if ((d.passphrase || d.privateKey) && !d.allowUnencrypted) throw unencryptedRefused(manifest);
+    return undefined;
+  }
   if (!gpg) throw new Error('a gpg session is needed to decrypt');
   // Several keys may be given (key rotation): the one the manifest names is used.
   if (scheme === 'openpgp-passphrase') return choosePassphrase(manifest, parsePassphrases(d.passphrase));

@@ -37,7 +37,7 @@ import { CopyScanner, rowHasher } from '../pipeline/copy-scan.js';
 import { GpgSession, passphraseFingerprint } from '../pipeline/gpg.js';
 import { processSource } from '../pipeline/process.js';
 import { Coalesce, every, HashStage, Meter, NonEmptyCheck, TrailerCheck } from '../pipeline/streams.js';
-import { childEnv, describeConnection, type PgConnection, pgClientConfig } from '../postgres/connection.js';
+import { childEnv, describeConnection, type PgConnection, pgSessionConfig } from '../postgres/connection.js';
 import {
   type ClientEnvironment,
   type PgClientInstaller,
@@ -326,7 +326,7 @@ async function checkStored(key: string, sent: DumpOutcome['stored'], verifyUploa
 
 async function openSnapshot(connection: PgConnection): Promise<SnapshotSession> {
   try {
-    return await SnapshotSession.open(pgClientConfig(connection));
+    return await SnapshotSession.open(pgSessionConfig(connection));
   } catch (err) {
     throw new Error(`cannot connect to ${describeConnection(connection)}: ${describeError(err)}`, { cause: err });
   }

@@ -15,7 +15,7 @@ import { formatBytes, formatDuration, formatRate } from '../../util/units.js';
 import { COPY_CHECKSUM_ALGORITHM, NO_CHECKSUMS, type TableStats } from '../manifest.js';
 import type { GpgSession } from '../pipeline/gpg.js';
 import { every } from '../pipeline/streams.js';
-import { type PgConnection, pgClientConfig } from '../postgres/connection.js';
+import { type PgConnection, pgSessionConfig } from '../postgres/connection.js';
 import { type CopiedTable, copyStats } from '../postgres/copy-validate.js';
 import { type PgClientInstaller, type PgVersionRequest, resolvePgTool } from '../postgres/install.js';
 import { restoreFile, restoreSink } from '../postgres/restore-tools.js';
@@ -170,6 +170,7 @@ export async function loadAndValidate(
           restoreSink({
             format: m.dump.format,
             toolPath: tool.path,
+            toolVersion: tool.version,
             connection: o.connection,
             db,
             portable: o.portable,
@@ -185,7 +186,7 @@ export async function loadAndValidate(
   const loadSeconds = (Date.now() - t0) / 1000;
   const t1 = Date.now();
   const checks = await log.group(`Validate ${m.tables.length} tables against the manifest`, async () => {
-    const config = pgClientConfig(o.connection, db);
+    const config = pgSessionConfig(o.connection, db);
     const client = await openStatsClient(config);
     try {
       let actual: CopiedTable[];

@@ -3,9 +3,9 @@
  * success, stale when the last archived segment is older than `max-wal-age`. Times are the server's own
  * (`now()`), so the runner's clock does not matter.
  */
-import pg from 'pg';
 import { formatDuration } from '../../util/units.js';
-import { type PgConnection, pgClientConfig } from '../postgres/connection.js';
+import { type PgConnection, pgSessionConfig } from '../postgres/connection.js';
+import { connectClient } from '../postgres/session.js';
 import type { CheckResult } from './checks.js';
 
 export interface ArchiverStats {
@@ -22,9 +22,7 @@ export interface ArchiverStats {
 }
 
 export async function readArchiverStats(conn: PgConnection): Promise<ArchiverStats> {
-  const client = new pg.Client(pgClientConfig(conn));
-  client.on('error', () => {});
-  await client.connect();
+  const client = await connectClient(pgSessionConfig(conn));
   try {
     const r = await client.query(
       `SELECT current_setting('archive_mode') AS archive_mode, pg_is_in_recovery() AS in_recovery, now() AS now,

@@ -9,6 +9,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import xxhash from 'xxhash-wasm';
+import { type CopyStatement, parseCopyStatement } from './copy-statement.js';
 
 type XXHash = Awaited<ReturnType<typeof xxhash>>;
 type XXHash64 = ReturnType<XXHash['create64']>;
@@ -86,42 +87,6 @@ export interface CopySection {
   checksum: string;
 }
 
-/** Parses pg_dump's `COPY <schema>.<table> (<columns>) FROM stdin;` line; null for anything else. */
-export function parseCopyHeader(line: string): { schema: string; name: string; columns: string } | null {
-  const suffix = ' FROM stdin;';
-  if (!line.startsWith('COPY ') || !line.endsWith(suffix)) return null;
-  const schema = readIdent(line, 5);
-  if (!schema || line[schema.next] !== '.') return null;
-  const name = readIdent(line, schema.next + 1);
-  if (!name || line[name.next] !== ' ') return null;
-  const rest = line.slice(name.next + 1, line.length - suffix.length);
-  let columns: string;
-  if (rest === '') columns = '';
-  else if (rest.startsWith('(') && rest.endsWith(')')) columns = rest.slice(1, -1);
-  else return null;
-  return { schema: schema.value, name: name.value, columns };
-}
-
-/** An identifier as pg_dump's fmtId writes it: "quoted" (with "" for ") or bare. */
-function readIdent(s: string, i: number): { value: string; next: number } | null {
-  if (s[i] === '"') {
-    let value = '';
-    let j = i + 1;
-    for (;;) {
-      const q = s.indexOf('"', j);
-      if (q === -1) return null;
-      value += s.slice(j, q);
-      if (s[q + 1] === '"') {
-        value += '"';
-        j = q + 2;
-      } else return { value, next: q + 1 };
-    }
-  }
-  let j = i;
-  while (j < s.length && s[j] !== '.' && s[j] !== ' ') j++;
-  return j > i ? { value: s.slice(i, j), next: j } : null;
-}
-
 /** TextDecoder labels for PostgreSQL encoding names (identifiers in a dump are in its client_encoding). */
 const DECODER_LABEL: Record<string, string> = {
   UTF8: 'utf-8',
@@ -164,31 +129,76 @@ function decoderFor(encoding: string | null): TextDecoder {
 }
 
 const NL = 10;
-/** Longest SQL line kept between chunks; longer lines are skipped (a COPY header is far shorter). */
-const MAX_SQL_LINE = 4 * 1024 * 1024;
-const DATA_COMMENT = Buffer.from('-- Data for Name: ');
-const TABLE_DATA = '; Type: TABLE DATA;';
-const COPY = Buffer.from('COPY ');
-const ENCODING_PREFIX = "SET client_encoding = '";
+const EMPTY = Buffer.alloc(0);
+/** Longest statement kept to be read (a COPY statement with 1600 long quoted column names is far shorter). */
+const MAX_STATEMENT = 4 * 1024 * 1024;
+/**
+ * Client-only encodings whose multibyte characters can hold the byte 0x5C: psql reads those characters
+ * whole, so inside an E'' string the byte is no escape; a byte-wise reader would be misled.
+ */
+const BACKSLASH_TRAIL_ENCODINGS = new Set(['SJIS', 'SHIFT_JIS_2004', 'BIG5', 'GBK', 'UHC', 'GB18030', 'JOHAB']);
+
+// Where the SQL reader is (the states of PostgreSQL's own lexer that decide where a statement ends).
+const NORMAL = 0;
+const QUOTED = 1; // '…' with standard_conforming_strings on ('' for ')
+const ESCAPED = 2; // E'…' (or '…' with standard_conforming_strings off): \x escapes too
+const IDENT = 3; // "…"
+const DOLLAR = 4; // $tag$…$tag$
+const LINE = 5; // -- comment, or a psql meta-command (\connect, \restrict …): up to the newline
+const BLOCK = 6; // /* … */, nested
+
+/** [A-Za-z_] or a byte of a multibyte character: may start an identifier or a dollar-quote tag. */
+function identStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c >= 128;
+}
+
+function tagChar(c: number): boolean {
+  return identStart(c) || (c >= 48 && c <= 57);
+}
+
+function identChar(c: number): boolean {
+  return tagChar(c) || c === 36;
+}
+
+/** buf[start, end) is `word` (upper-case ASCII) in any case. */
+function isWord(buf: Buffer, start: number, end: number, word: string): boolean {
+  if (end - start !== word.length) return false;
+  for (let i = 0; i < word.length; i++) if (((buf[start + i] as number) & 0xdf) !== word.charCodeAt(i)) return false;
+  return true;
+}
 
 /**
- * A pass-through stage over a plain dump that records every table-data section. A COPY line counts
- * only right after pg_dump's "-- Data for Name: …; Type: TABLE DATA;" comment block, so a function body
- * that happens to contain such a line is not mistaken for data.
+ * A pass-through stage over a plain dump that records every table-data section. It reads the dump as
+ * psql will: SQL statements are lexed far enough to know where each ends (quoted strings, E'' strings,
+ * dollar-quoted bodies, quoted identifiers, nested comments, psql meta-command lines), and a section is
+ * a `COPY <schema>.<table> (<columns>) FROM stdin;` that is a statement of its own, followed by rows up
+ * to a line that is exactly `\.` (COPY's text format escapes every backslash in a row, so no row is
+ * that line). Text that only looks like a dump (a COMMENT, a function body, a string, a column default,
+ * a row) stays inside its string, comment or section, whatever it contains.
  */
 export class CopyScanner extends Transform {
   readonly sections: CopySection[] = [];
-  /** The dump's client_encoding (from its `SET client_encoding = '…';` line). */
+  /** The dump's client_encoding (from its `SET client_encoding = '…';` statement). */
   encoding: string | null = null;
 
   private mode: 'sql' | 'data' = 'sql';
-  private sqlLine: Buffer[] = [];
-  private sqlLineLength = 0;
-  private afterDataComment = false;
-  private current: { header: NonNullable<ReturnType<typeof parseCopyHeader>>; digest: RowDigest } | null = null;
+  private lex = NORMAL;
+  private depth = 0;
+  /** The open dollar quote's delimiter, `$tag$`. */
+  private tag: Buffer = EMPTY;
+  /** No token of the current statement has been read yet. */
+  private stmtStart = true;
+  private stdStrings = true;
+  /** The text of the current statement so far, kept when it starts with COPY or SET. */
+  private capture: Buffer[] | null = null;
+  private captureKind: 'COPY' | 'SET' = 'SET';
+  private captureLength = 0;
+  private captureFrom = 0;
+  private current: { table: CopyStatement; digest: RowDigest } | null = null;
   private atLineStart = true;
-  /** Up to two bytes at a data line start that may begin the `\.` terminator. */
-  private pending: Buffer | null = null;
+  /** Bytes at a chunk's end that cannot be read before the next chunk (a token's first bytes, a row's start). */
+  private carry: Buffer | null = null;
+  private stalled = false;
 
   private readonly xx: XXHash | null;
 
@@ -200,7 +210,7 @@ export class CopyScanner extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     try {
-      this.scan(this.pending ? Buffer.concat([this.pending, chunk]) : chunk);
+      this.scan(this.carry ? Buffer.concat([this.carry, chunk]) : chunk, false);
     } catch (err) {
       cb(err as Error);
       return;
@@ -209,82 +219,259 @@ export class CopyScanner extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
+    try {
+      if (this.carry) this.scan(this.carry, true);
+    } catch (err) {
+      cb(err as Error);
+      return;
+    }
     if (this.mode === 'data') {
-      const t = this.current?.header;
+      const t = this.current?.table;
       cb(new Error(`the dump is incomplete: the data of table ${t?.schema}.${t?.name} is not terminated`));
     } else cb();
   }
 
-  private scan(buf: Buffer): void {
-    this.pending = null;
+  /** Reads `buf`; with `final`, nothing follows it. */
+  private scan(buf: Buffer, final: boolean): void {
+    this.carry = null;
+    this.captureFrom = 0;
     let p = 0;
-    while (p < buf.length) {
-      if (this.mode === 'data') {
-        p = this.scanData(buf, p);
-        continue;
+    while (p < buf.length && !this.stalled) {
+      p = this.mode === 'data' ? this.scanData(buf, p, final) : this.scanSql(buf, p, final);
+    }
+    if (this.capture) this.keep(buf.subarray(this.captureFrom, p));
+    if (this.stalled) {
+      this.stalled = false;
+      // Copied: the chunk's memory is handed on downstream.
+      this.carry = Buffer.from(buf.subarray(p));
+    }
+  }
+
+  /** Stops reading at `p` until more bytes arrive. */
+  private stall(p: number): number {
+    this.stalled = true;
+    return p;
+  }
+
+  private keep(part: Buffer): void {
+    this.captureLength += part.length;
+    if (this.captureLength > MAX_STATEMENT) {
+      if (this.captureKind === 'COPY') throw new Error('a COPY statement in the dump is longer than 4 MiB');
+      this.capture = null;
+    } else if (part.length) (this.capture as Buffer[]).push(Buffer.from(part));
+  }
+
+  /** A statement's first token starts at `p` (a word ending at `end`, or not a word when end = -1). */
+  private firstToken(buf: Buffer, p: number, end: number): void {
+    this.stmtStart = false;
+    const kind = end === -1 ? null : isWord(buf, p, end, 'COPY') ? 'COPY' : isWord(buf, p, end, 'SET') ? 'SET' : null;
+    if (!kind) return;
+    this.capture = [];
+    this.captureKind = kind;
+    this.captureLength = 0;
+    this.captureFrom = p;
+  }
+
+  private openString(): number {
+    if (this.encoding !== null && BACKSLASH_TRAIL_ENCODINGS.has(this.encoding)) {
+      throw new Error(
+        `the dump's client_encoding ${this.encoding} cannot be read safely (a multibyte character can end in a backslash byte): dump in the server's encoding`,
+      );
+    }
+    return ESCAPED;
+  }
+
+  /** Reads SQL from `p`; returns where reading goes on (the end of `buf`, a stall, or the first row of a COPY). */
+  private scanSql(buf: Buffer, start: number, final: boolean): number {
+    const len = buf.length;
+    let p = start;
+    while (p < len) {
+      switch (this.lex) {
+        case NORMAL: {
+          const c = buf[p] as number;
+          if (c === 32 || c === NL || c === 9 || c === 13 || c === 12) {
+            p++;
+          } else if (identStart(c)) {
+            let e = p + 1;
+            while (e < len && identChar(buf[e] as number)) e++;
+            if (e === len && !final) return this.stall(p);
+            if (this.stmtStart) this.firstToken(buf, p, e);
+            if (buf[e] === 39) {
+              // E'…' is an escape string only when the E is a word of its own.
+              this.lex = (e === p + 1 && (c === 69 || c === 101)) || !this.stdStrings ? this.openString() : QUOTED;
+              e++;
+            }
+            p = e;
+          } else if (c === 59) {
+            // ';' ends the statement.
+            if (this.capture) {
+              if (p + 1 === len && !final) return this.stall(p);
+              const text = Buffer.concat([...this.capture, buf.subarray(this.captureFrom, p + 1)]);
+              this.capture = null;
+              this.stmtStart = true;
+              if (this.statement(text)) {
+                // psql reads the rows from the next line; pg_dump ends the statement's line right there.
+                if (buf[p + 1] !== NL) throw new Error('unexpected text after a COPY statement in the dump');
+                this.mode = 'data';
+                this.atLineStart = true;
+                return p + 2;
+              }
+            }
+            this.stmtStart = true;
+            p++;
+          } else if (c === 92) {
+            // A psql meta-command (\connect, \restrict, …) runs to the end of its line.
+            this.lex = LINE;
+            p++;
+          } else {
+            if (c === 45 || c === 47 || c === 36) {
+              if (p + 1 === len && !final) return this.stall(p);
+              const d = buf[p + 1];
+              if (c === 45 && d === 45) {
+                this.lex = LINE;
+                p += 2;
+                continue;
+              }
+              if (c === 47 && d === 42) {
+                this.lex = BLOCK;
+                this.depth = 1;
+                p += 2;
+                continue;
+              }
+              if (c === 36 && d !== undefined && (d === 36 || identStart(d))) {
+                let e = p + 1;
+                while (e < len && tagChar(buf[e] as number)) e++;
+                if (e === len && !final) return this.stall(p);
+                if (buf[e] === 36) {
+                  if (this.stmtStart) this.firstToken(buf, p, -1);
+                  this.tag = Buffer.from(buf.subarray(p, e + 1));
+                  this.lex = DOLLAR;
+                  p = e + 1;
+                  continue;
+                }
+                // `$name` without a closing `$` is no quote: `$`, then an identifier.
+              }
+            } else if (c === 39) this.lex = this.stdStrings ? QUOTED : this.openString();
+            else if (c === 34) this.lex = IDENT;
+            if (this.stmtStart) this.firstToken(buf, p, -1);
+            p++;
+          }
+          break;
+        }
+        case QUOTED:
+        case IDENT: {
+          const quote = this.lex === QUOTED ? 39 : 34;
+          const q = buf.indexOf(quote, p);
+          if (q === -1) return len;
+          if (q + 1 === len && !final) return this.stall(q);
+          // A doubled quote stands for one and the string goes on.
+          if (buf[q + 1] === quote) p = q + 2;
+          else {
+            this.lex = NORMAL;
+            p = q + 1;
+          }
+          break;
+        }
+        case ESCAPED: {
+          for (;;) {
+            if (p === len) return len;
+            const c = buf[p] as number;
+            if (c === 92 || c === 39) {
+              if (p + 1 === len && !final) return this.stall(p);
+              if (c === 92 || buf[p + 1] === 39) p += 2;
+              else {
+                this.lex = NORMAL;
+                p++;
+                break;
+              }
+            } else p++;
+          }
+          break;
+        }
+        case DOLLAR: {
+          const tag = this.tag;
+          for (;;) {
+            const q = buf.indexOf(36, p);
+            if (q === -1) return len;
+            if (q + tag.length > len) {
+              if (!final && buf.compare(tag, 0, len - q, q, len) === 0) return this.stall(q);
+            } else if (buf.compare(tag, 0, tag.length, q, q + tag.length) === 0) {
+              this.lex = NORMAL;
+              p = q + tag.length;
+              break;
+            }
+            p = q + 1;
+          }
+          break;
+        }
+        case LINE: {
+          const nl = buf.indexOf(NL, p);
+          if (nl === -1) return len;
+          this.lex = NORMAL;
+          p = nl + 1;
+          break;
+        }
+        case BLOCK: {
+          const c = buf[p] as number;
+          if (c === 42 || c === 47) {
+            if (p + 1 === len && !final) return this.stall(p);
+            const d = buf[p + 1];
+            if (c === 42 && d === 47) {
+              this.depth--;
+              if (this.depth === 0) this.lex = NORMAL;
+              p += 2;
+              break;
+            }
+            if (c === 47 && d === 42) {
+              this.depth++;
+              p += 2;
+              break;
+            }
+          }
+          p++;
+          break;
+        }
       }
-      const nl = buf.indexOf(NL, p);
-      if (nl === -1) {
-        this.keepSql(buf.subarray(p));
-        return;
-      }
-      this.keepSql(buf.subarray(p, nl));
-      p = nl + 1;
-      const line = this.sqlLine.length === 1 ? (this.sqlLine[0] as Buffer) : Buffer.concat(this.sqlLine);
-      const complete = this.sqlLineLength <= MAX_SQL_LINE;
-      this.sqlLine = [];
-      this.sqlLineLength = 0;
-      if (complete) this.onSqlLine(line);
-      else this.afterDataComment = false;
     }
+    return p;
   }
 
-  private keepSql(part: Buffer): void {
-    this.sqlLineLength += part.length;
-    // Copies: the chunk's memory is handed on downstream.
-    if (this.sqlLineLength <= MAX_SQL_LINE && part.length) this.sqlLine.push(Buffer.from(part));
+  /** A whole COPY or SET statement (with its ';'); true when it starts a table-data section. */
+  private statement(text: Buffer): boolean {
+    if (this.captureKind === 'SET') {
+      const s = text.toString('latin1');
+      const enc = /^SET\s+client_encoding\s*(?:=|TO)\s*'([^']+)'\s*;$/i.exec(s);
+      if (enc) this.encoding = (enc[1] as string).toUpperCase();
+      const std = /^SET\s+standard_conforming_strings\s*(?:=|TO)\s*'?(on|off)'?\s*;$/i.exec(s);
+      if (std) this.stdStrings = (std[1] as string).toLowerCase() === 'on';
+      return false;
+    }
+    const sql = decoderFor(this.encoding).decode(text);
+    const table = parseCopyStatement(sql);
+    if (!table) throw new Error(`unexpected COPY statement in the dump: ${sql.slice(0, 200)}`);
+    this.current = { table, digest: new RowDigest(this.xx) };
+    return true;
   }
 
-  private onSqlLine(line: Buffer): void {
-    if (line.length === 0 || (line.length === 2 && line[0] === 45 && line[1] === 45)) return; // '' or '--'
-    if (line.subarray(0, DATA_COMMENT.length).equals(DATA_COMMENT)) {
-      this.afterDataComment = line.includes(TABLE_DATA);
-      return;
-    }
-    const wasAfterDataComment = this.afterDataComment;
-    this.afterDataComment = false;
-    if (wasAfterDataComment && line.subarray(0, COPY.length).equals(COPY)) {
-      const text = decoderFor(this.encoding).decode(line);
-      const header = parseCopyHeader(text);
-      if (!header) throw new Error(`unexpected table-data line in the dump: ${text.slice(0, 200)}`);
-      this.current = { header, digest: new RowDigest(this.xx) };
-      this.mode = 'data';
-      this.atLineStart = true;
-      return;
-    }
-    if (this.encoding === null && line.subarray(0, ENCODING_PREFIX.length).toString('latin1') === ENCODING_PREFIX) {
-      const m = /^SET client_encoding = '([^']+)';$/.exec(line.toString('latin1'));
-      if (m) this.encoding = (m[1] as string).toUpperCase();
-    }
-  }
-
-  /** Scans data from `start`; returns where scanning goes on (the end of `buf`, or just past the terminator). */
-  private scanData(buf: Buffer, start: number): number {
+  /** Reads rows from `start`; returns where reading goes on (the end of `buf`, a stall, or just past `\.`). */
+  private scanData(buf: Buffer, start: number, final: boolean): number {
     const cur = this.current as NonNullable<typeof this.current>;
     let p = start;
-    let atLineStart = this.atLineStart;
     for (;;) {
-      if (atLineStart) {
-        if (buf.length - p < 3) {
+      if (this.atLineStart) {
+        if (buf.length - p < 3 && !final) {
           // Too short to tell a row from the terminator: looked at again with the next chunk.
-          if (p < buf.length) this.pending = Buffer.from(buf.subarray(p));
-          this.atLineStart = true;
-          return buf.length;
+          return this.stall(p);
         }
         if (buf[p] === 92 && buf[p + 1] === 46 && buf[p + 2] === NL) {
-          // "\." ends the section (a row's own backslash is always escaped as "\\").
-          const { header, digest } = cur;
-          this.sections.push({ ...header, rows: digest.rows, checksum: digest.digest() });
+          const { table, digest } = cur;
+          this.sections.push({
+            schema: table.schema,
+            name: table.name,
+            columns: table.columns,
+            rows: digest.rows,
+            checksum: digest.digest(),
+          });
           this.current = null;
           this.mode = 'sql';
           return p + 3;
@@ -293,12 +480,12 @@ export class CopyScanner extends Transform {
       const nl = buf.indexOf(NL, p);
       if (nl === -1) {
         cur.digest.rowPart(buf, p, buf.length);
-        this.atLineStart = false;
+        this.atLineStart = p === buf.length;
         return buf.length;
       }
       cur.digest.endRow(buf, p, nl);
       p = nl + 1;
-      atLineStart = true;
+      this.atLineStart = true;
     }
   }
 }

@@ -6,11 +6,11 @@
  */
 import { pbkdf2 as pbkdf2Cb, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { promisify } from 'node:util';
 import { IntegrityError, UserError } from '../../util/errors.js';
+import { tempRoot } from '../../util/temp.js';
 import { processTransform, runProcess } from './process.js';
 
 export function gpgBinary(): string {
@@ -76,12 +76,102 @@ function decryptLineError(line: string): Error | undefined {
   return undefined;
 }
 
+/**
+ * What gpg's status lines (`--status-fd 2`, `[GNUPG:] …`) say about a decryption. Its exit status alone
+ * is not enough: `gpg --decrypt` of an unencrypted literal packet prints it and exits 0, and a message
+ * without integrity protection (no MDC) decrypts before gpg complains. So output passes only once the
+ * status says a decryption began with an MDC (or AEAD), and success needs DECRYPTION_OKAY with no
+ * DECRYPTION_FAILED, BADMDC, NODATA or ERROR.
+ */
+export class DecryptStatus {
+  private began = false;
+  private okay = false;
+  private problems: string[] = [];
+  private decide!: (err: Error | null) => void;
+  private decided = false;
+  /** Settles when the output may pass (null) or must not (the reason). */
+  readonly gate: Promise<Error | null> = new Promise((resolve) => {
+    this.decide = resolve;
+  });
+
+  private settle(err: Error | null): Error | null {
+    if (!this.decided) {
+      this.decided = true;
+      this.decide(err);
+    }
+    return err;
+  }
+
+  /** One stderr line; returns an Error that fails the stream at once. */
+  line(line: string): Error | undefined {
+    const m = /^\[GNUPG:\] (\S+)\s*(.*)$/.exec(line);
+    if (!m) return undefined;
+    const [, keyword, rest] = m as unknown as [string, string, string];
+    const f = rest.split(/\s+/);
+    switch (keyword) {
+      case 'BEGIN_DECRYPTION':
+        this.began = true;
+        break;
+      case 'DECRYPTION_INFO':
+        // DECRYPTION_INFO <mdc_method> <sym_algo> [<aead_algo>]: neither an MDC nor AEAD: unauthenticated.
+        if (f[0] === '0' && (f[2] ?? '0') === '0') {
+          return this.settle(
+            new IntegrityError(
+              'the backup is encrypted without integrity protection (no MDC): refused, it may have been altered',
+              'decrypt',
+            ),
+          ) as Error;
+        }
+        break;
+      case 'PLAINTEXT':
+        if (!this.began) {
+          return this.settle(
+            new IntegrityError(
+              'the backup object is not encrypted (a plain OpenPGP literal packet where an encrypted message was expected): refused',
+              'decrypt',
+            ),
+          ) as Error;
+        }
+        this.settle(null);
+        break;
+      case 'DECRYPTION_OKAY':
+        this.okay = true;
+        break;
+      case 'DECRYPTION_FAILED':
+      case 'BADMDC':
+      case 'NODATA':
+      case 'ERROR':
+        this.problems.push(`${keyword}${rest ? ` ${rest}` : ''}`);
+        break;
+    }
+    return undefined;
+  }
+
+  /** After gpg exited 0: the decryption's verdict. */
+  verdict(): Error | undefined {
+    const err = !this.began
+      ? new IntegrityError('the backup object is not an encrypted OpenPGP message: refused', 'decrypt')
+      : this.problems.length || !this.okay
+        ? new IntegrityError(
+            `gpg did not confirm the decryption (${this.problems.join('; ') || 'no DECRYPTION_OKAY'}): the object is corrupted or not what it claims`,
+            'decrypt',
+          )
+        : undefined;
+    this.settle(err ?? null);
+    return err;
+  }
+}
+
 export class GpgSession {
+  /** The ends of the gpg processes started in this home: close() waits for them (gpg writes to it on exit). */
+  private readonly running = new Set<Promise<unknown>>();
+
   private constructor(readonly home: string) {}
 
-  static async create(): Promise<GpgSession> {
+  /** A fresh 0700 home under `parent` (default: the runner's temp directory, else the system's). */
+  static async create(parent = tempRoot()): Promise<GpgSession> {
     // Short path: gpg-agent's socket must fit in sun_path.
-    const home = await fs.mkdtemp(path.join(os.tmpdir(), 'pgdr-gpg-'));
+    const home = await fs.mkdtemp(path.join(parent, 'pgdr-gpg-'));
     await fs.chmod(home, 0o700);
     return new GpgSession(home);
   }
@@ -104,7 +194,11 @@ export class GpgSession {
     }
     const before = new Set(await this.fingerprints(false));
     try {
-      await runProcess(gpgBinary(), this.args('--import'), { name: 'gpg --import', input: armored });
+      await runProcess(gpgBinary(), this.args('--import'), {
+        name: 'gpg --import',
+        track: this.running,
+        input: armored,
+      });
     } catch (err) {
       throw new UserError(`'${input}' could not be imported by gpg: ${(err as Error).message}`);
     }
@@ -127,6 +221,7 @@ export class GpgSession {
     try {
       await runProcess(gpgBinary(), this.args('--pinentry-mode', 'loopback', '--passphrase-fd', '3', '--import'), {
         name: 'gpg --import',
+        track: this.running,
         input: armored,
         fd3: `${passphrase ?? ''}\n`,
       });
@@ -140,7 +235,7 @@ export class GpgSession {
     const out = await runProcess(
       gpgBinary(),
       this.args('--with-colons', '--fingerprint', secret ? '--list-secret-keys' : '--list-keys'),
-      { name: 'gpg --list-keys' },
+      { name: 'gpg --list-keys', track: this.running },
     );
     const fprs: string[] = [];
     let primary = false;
@@ -173,27 +268,39 @@ export class GpgSession {
           ...common,
           '--symmetric',
         ),
-        { name: 'gpg (encrypt)', fd3: `${target.passphrase}\n` },
+        { name: 'gpg (encrypt)', track: this.running, fd3: `${target.passphrase}\n` },
       );
     }
     return processTransform(
       gpgBinary(),
       this.args('--trust-model', 'always', '--recipient', target.recipient, ...common, '--encrypt'),
-      { name: 'gpg (encrypt)' },
+      { name: 'gpg (encrypt)', track: this.running },
     );
   }
 
   /** A decrypting stage. `passphrase` is the message passphrase, or the private key's passphrase. */
   decrypt(passphrase?: string): Duplex {
-    return processTransform(gpgBinary(), this.args(...PASSPHRASE_ON_FD3, '--output', '-', '--decrypt'), {
-      name: 'gpg (decrypt)',
-      fd3: `${passphrase ?? ''}\n`,
-      onStderrLine: decryptLineError,
-    });
+    const status = new DecryptStatus();
+    return processTransform(
+      gpgBinary(),
+      this.args(...PASSPHRASE_ON_FD3, '--status-fd', '2', '--output', '-', '--decrypt'),
+      {
+        name: 'gpg (decrypt)',
+        track: this.running,
+        fd3: `${passphrase ?? ''}\n`,
+        onStderrLine: (line) => status.line(line) ?? decryptLineError(line),
+        onExit: () => status.verdict(),
+        outputGate: status.gate,
+      },
+    );
   }
 
   async close(): Promise<void> {
-    await runProcess('gpgconf', ['--homedir', this.home, '--kill', 'gpg-agent'], { name: 'gpgconf' }).catch(() => {});
+    // Every daemon of this home (gpg-agent, and dirmngr/keyboxd where a gpg started them).
+    await runProcess('gpgconf', ['--homedir', this.home, '--kill', 'all'], {
+      name: 'gpgconf',
+      track: this.running,
+    }).catch(() => {});
     await fs.rm(this.home, { recursive: true, force: true });
   }
 }

@@ -10,6 +10,7 @@ import { redact } from '../../util/secrets.js';
 export interface ProcessOptions {
   /** Name for messages, e.g. 'pg_dump'. */
   name: string;
+  /** The child's whole environment (build it on baseEnv()); default baseEnv(). Never the parent's as is. */
   env?: NodeJS.ProcessEnv;
   /** Data written to fd 3 (then closed): how secrets reach gpg without argv or files. */
   fd3?: string;
@@ -17,6 +18,55 @@ export interface ProcessOptions {
   onStderrLine?: (line: string) => Error | undefined;
   /** Exit statuses that count as success (default [0]). */
   okStatuses?: number[];
+  /** Called after a successful exit (stderr fully read): return an Error to fail anyway (gpg's status). */
+  onExit?: () => Error | undefined;
+  /**
+   * Holds the child's stdout back until this settles: null lets it through, an Error fails the stream
+   * before a byte of output went downstream (gpg: nothing passes until the status says "decrypting").
+   */
+  outputGate?: Promise<Error | null>;
+  /** Receives the promise of the process's end, so an owner can wait for it (gpg's home outlives no gpg). */
+  track?: Set<Promise<unknown>>;
+}
+
+/**
+ * What a child inherits from us: how to find programs, where home and temp are, locale, time zone, proxies
+ * and (Windows) the system paths; never INPUT_*, AWS_*, GITHUB_*, ACTIONS_* or any other secret or token
+ * of the runner. The libpq variables a PostgreSQL tool needs are added by its caller (childEnv).
+ */
+const INHERITED = new Set([
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'TMPDIR',
+  'TEMP',
+  'TMP',
+  'GNUPGHOME',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'DEBIAN_FRONTEND',
+  'SYSTEMROOT',
+  'SystemRoot',
+  'WINDIR',
+  'COMSPEC',
+  'PATHEXT',
+]);
+
+export function baseEnv(parent: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(parent)) {
+    if (v !== undefined && (INHERITED.has(k) || k.startsWith('LC_'))) env[k] = v;
+  }
+  return env;
 }
 
 export class ProcessError extends Error {
@@ -33,6 +83,10 @@ export class ProcessError extends Error {
 
 interface Watched {
   child: ChildProcess;
+  /** False while `outputGate` holds stdout back. */
+  gateOpen: boolean;
+  /** Resolves once stderr has been read to its end. */
+  stderrDone: Promise<void>;
   /** Resolves when the process exited and its stderr is fully read: null on success, else the error. */
   done: Promise<Error | null>;
   kill(): void;
@@ -49,7 +103,7 @@ function watch(
 ): Watched {
   const stdio: Array<'pipe' | 'ignore'> = [stdin, stdout, 'pipe'];
   if (o.fd3 !== undefined) stdio.push('pipe');
-  const child = spawn(cmd, args, { env: o.env ?? process.env, stdio });
+  const child = spawn(cmd, args, { env: o.env ?? baseEnv(), stdio });
   if (o.fd3 !== undefined) {
     const fd3 = child.stdio[3] as Writable;
     fd3.on('error', () => {});
@@ -93,7 +147,7 @@ function watch(
     child.once('close', async (status, signal) => {
       await stderrDone;
       if (lineError) resolve(lineError);
-      else if (status !== null && ok.includes(status)) resolve(null);
+      else if (status !== null && ok.includes(status)) resolve(o.onExit?.() ?? null);
       else {
         const tail = redact(stderr.trim().split('\n').slice(-5).join('\n'));
         const how = signal ? `was killed by ${signal}` : `exited with status ${status}`;
@@ -101,9 +155,16 @@ function watch(
       }
     });
   });
+  if (o.track) {
+    const tracked = o.track;
+    tracked.add(done);
+    void done.then(() => tracked.delete(done));
+  }
   let killed = false;
   return {
     child,
+    gateOpen: o.outputGate === undefined,
+    stderrDone,
     done,
     kill() {
       if (killed || child.exitCode !== null || child.signalCode !== null) return;
@@ -116,11 +177,31 @@ function watch(
   };
 }
 
-function pump(w: Watched, target: Readable | Duplex): void {
+function pump(w: Watched, target: Readable | Duplex, gate?: Promise<Error | null>): void {
   const out = w.child.stdout as Readable;
-  out.on('data', (c: Buffer) => {
-    if (!target.push(c)) out.pause();
-  });
+  const flow = (): void => {
+    out.on('data', (c: Buffer) => {
+      if (!target.push(c)) out.pause();
+    });
+  };
+  if (!gate) flow();
+  else {
+    // No 'data' listener until the gate opens: stdout stays paused and the child blocks on a full pipe.
+    let settled = false;
+    void gate.then((err) => {
+      settled = true;
+      if (err) target.destroy(err);
+      else {
+        w.gateOpen = true;
+        flow();
+      }
+    });
+    // The gate is decided by stderr lines; stderr ended undecided: drain stdout unread so the child can
+    // close (its exit check then says what was wrong).
+    void w.stderrDone.then(() => {
+      if (!settled) out.resume();
+    });
+  }
   out.once('end', () => {
     void w.done.then((err) => {
       if (err) target.destroy(err);
@@ -156,7 +237,7 @@ export function processSource(cmd: string, args: string[], o: ProcessOptions): R
   const r = new Readable({
     highWaterMark: 256 * 1024,
     read() {
-      w.child.stdout?.resume();
+      if (w.gateOpen) w.child.stdout?.resume();
     },
     destroy(err, cb) {
       w.kill();
@@ -164,7 +245,7 @@ export function processSource(cmd: string, args: string[], o: ProcessOptions): R
     },
   });
   w = watch(cmd, args, o, 'ignore', 'pipe');
-  pump(w, r);
+  pump(w, r, o.outputGate);
   bindFailures(w, r);
   return r;
 }
@@ -183,7 +264,7 @@ export function processTransform(cmd: string, args: string[], o: ProcessOptions)
       cb();
     },
     read() {
-      w.child.stdout?.resume();
+      if (w.gateOpen) w.child.stdout?.resume();
     },
     destroy(err, cb) {
       w.kill();
@@ -191,7 +272,7 @@ export function processTransform(cmd: string, args: string[], o: ProcessOptions)
     },
   });
   w = watch(cmd, args, o, 'pipe', 'pipe');
-  pump(w, d);
+  pump(w, d, o.outputGate);
   bindFailures(w, d);
   return d;
 }
@@ -214,6 +295,9 @@ export function processSink(cmd: string, args: string[], o: ProcessOptions): Wri
     },
   });
   w = watch(cmd, args, o, 'pipe', 'ignore');
+  // The process may fail before a pipeline has taken the sink: keep the error on the stream (pipeline
+  // sees `errored`) instead of crashing on an unhandled 'error'.
+  s.on('error', () => {});
   bindFailures(w, s);
   return s;
 }

@@ -1,12 +1,14 @@
 /**
  * A PostgreSQL connection from `database-url` (or the PG* environment), in the two forms we need:
  * libpq environment variables for child processes (so no password is ever on a command line) and a
- * node-postgres config for our own control session.
+ * node-postgres session config for our own sessions. Both carry the same TLS settings (sslSettings:
+ * the URL's, else the PGSSL* variables', else libpq's defaults), so pg_dump and our sessions encrypt alike.
  */
-import fs from 'node:fs';
-import type { ClientConfig } from 'pg';
 import { UserError } from '../../util/errors.js';
 import { registerSecret } from '../../util/secrets.js';
+import { baseEnv } from '../pipeline/process.js';
+import { type SessionConfig, sessionConfig } from './session.js';
+import { SSL_PARAM_ENV, type SslSettings, sslSettings } from './tls.js';
 
 export interface PgConnection {
   host?: string;
@@ -19,11 +21,7 @@ export interface PgConnection {
 }
 
 const PARAM_ENV: Record<string, string> = {
-  sslmode: 'PGSSLMODE',
-  sslrootcert: 'PGSSLROOTCERT',
-  sslcert: 'PGSSLCERT',
-  sslkey: 'PGSSLKEY',
-  sslcrl: 'PGSSLCRL',
+  ...SSL_PARAM_ENV,
   application_name: 'PGAPPNAME',
   connect_timeout: 'PGCONNECT_TIMEOUT',
   options: 'PGOPTIONS',
@@ -39,6 +37,7 @@ export function parseDatabaseUrl(value: string, input = 'database-url'): PgConne
   if (!v) {
     const env = process.env;
     registerSecret(env.PGPASSWORD);
+    sslSettings({}, env, input); // a bad PGSSLMODE fails here, before any connection
     return {
       host: env.PGHOST,
       port: env.PGPORT ? Number(env.PGPORT) : undefined,
@@ -76,6 +75,7 @@ export function parseDatabaseUrl(value: string, input = 'database-url'): PgConne
     (url.hostname ? decodeURIComponent(url.hostname).replace(/^\[|\]$/g, '') : undefined);
   const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || undefined;
   if (url.port && !/^\d+$/.test(url.port)) throw new UserError(`'${input}': port must be a number`);
+  sslSettings(params, process.env, input);
   return {
     host,
     port: url.port ? Number(url.port) : undefined,
@@ -86,53 +86,63 @@ export function parseDatabaseUrl(value: string, input = 'database-url'): PgConne
   };
 }
 
-/** The connection as libpq environment variables, for pg_dump / psql / pg_restore. */
-export function libpqEnv(conn: PgConnection, database?: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  if (conn.host) env.PGHOST = conn.host;
-  if (conn.port) env.PGPORT = String(conn.port);
-  if (conn.user) env.PGUSER = conn.user;
-  if (conn.password !== undefined) env.PGPASSWORD = conn.password;
-  const db = database ?? conn.database;
-  if (db) env.PGDATABASE = db;
-  for (const [k, v] of Object.entries(conn.params)) env[PARAM_ENV[k] as string] = v;
-  return env;
+/** The TLS settings in effect: the URL's parameters, else the PGSSL* variables, else libpq's defaults. */
+export function connectionSsl(conn: PgConnection, env: NodeJS.ProcessEnv = process.env): SslSettings {
+  return sslSettings(conn.params, env);
 }
 
-/** The child environment: the parent's, minus anything that could point libpq elsewhere, plus ours. */
+/**
+ * The connection as libpq environment variables, for pg_dump / psql / pg_restore. The TLS settings
+ * are written out as resolved, so the tools use exactly what our own sessions use.
+ */
+export function libpqEnv(
+  conn: PgConnection,
+  database?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (conn.host) out.PGHOST = conn.host;
+  if (conn.port) out.PGPORT = String(conn.port);
+  if (conn.user) out.PGUSER = conn.user;
+  if (conn.password !== undefined) out.PGPASSWORD = conn.password;
+  const db = database ?? conn.database;
+  if (db) out.PGDATABASE = db;
+  for (const [k, v] of Object.entries(conn.params)) out[PARAM_ENV[k] as string] = v;
+  for (const [k, v] of Object.entries(connectionSsl(conn, env))) {
+    if (v !== undefined) out[SSL_PARAM_ENV[k as keyof typeof SSL_PARAM_ENV]] = v;
+  }
+  return out;
+}
+
+/**
+ * A PostgreSQL tool's environment: the minimal one every child gets (baseEnv: no INPUT_*, AWS_*, tokens),
+ * the parent's PG* variables unless the connection was given explicitly (they could point libpq
+ * elsewhere; PGPASSFILE stays), then the connection's own.
+ */
 export function childEnv(conn: PgConnection, database?: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = {};
+  const base = baseEnv();
   const explicit = conn.host !== undefined || conn.params.sslmode !== undefined;
   for (const [k, v] of Object.entries(process.env)) {
-    if (explicit && k.startsWith('PG') && k !== 'PGPASSFILE') continue;
+    if (!k.startsWith('PG') || (explicit && k !== 'PGPASSFILE')) continue;
     base[k] = v;
   }
   return { ...base, ...libpqEnv(conn, database), ...extra };
 }
 
-export function pgClientConfig(conn: PgConnection, database?: string): ClientConfig {
-  const sslmode = conn.params.sslmode;
-  let ssl: ClientConfig['ssl'];
-  // 'prefer' and 'allow' connect without TLS here: node-postgres has no fallback mode.
-  if (sslmode === 'require') ssl = { rejectUnauthorized: false };
-  else if (sslmode === 'verify-ca' || sslmode === 'verify-full') {
-    const ca = conn.params.sslrootcert ? fs.readFileSync(conn.params.sslrootcert, 'utf8') : undefined;
-    ssl = {
-      rejectUnauthorized: true,
-      ca,
-      ...(sslmode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
-    };
-  }
-  return {
-    host: conn.host,
-    port: conn.port,
-    user: conn.user,
-    password: conn.password,
-    database: database ?? conn.database,
-    ssl,
-    application_name: conn.params.application_name ?? 'postgres-dr',
-    connectionTimeoutMillis: conn.params.connect_timeout ? Number(conn.params.connect_timeout) * 1000 : 30_000,
-  };
+/** Our own sessions on `database` (default: the URL's), with the TLS settings the tools get. */
+export function pgSessionConfig(conn: PgConnection, database?: string): SessionConfig {
+  return sessionConfig(
+    {
+      host: conn.host,
+      port: conn.port,
+      user: conn.user,
+      password: conn.password,
+      database: database ?? conn.database,
+      application_name: conn.params.application_name ?? 'postgres-dr',
+      connectionTimeoutMillis: conn.params.connect_timeout ? Number(conn.params.connect_timeout) * 1000 : 30_000,
+    },
+    connectionSsl(conn),
+  );
 }
 
 /** host:port/db, for logs: never the password. */

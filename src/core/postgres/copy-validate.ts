@@ -13,11 +13,27 @@ import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { TableStats } from '../manifest.js';
 import { RowDigest, rowHasher } from '../pipeline/copy-scan.js';
-import { CANONICAL_SETTINGS, openStatsClient, qualifiedName } from './stats.js';
+import { parseColumnList } from '../pipeline/copy-statement.js';
+import type { SessionConfig } from './session.js';
+import { CANONICAL_SETTINGS, isSystemSchema, openStatsClient, qualifiedName, quoteIdent } from './stats.js';
 
 /** A restored table as the COPY check read it; `error` when it could not be read as the dump wrote it. */
 export interface CopiedTable extends TableStats {
   error?: string;
+}
+
+/**
+ * Why a manifest's table is not read at all, or its column list as SQL (every name quoted). A manifest
+ * comes from the bucket: its names reach SQL only parsed and re-quoted, never as written, and a system
+ * catalog is never read (no backup lists one).
+ */
+function columnsSql(t: TableStats): { sql: string; names: number } | { refused: string } {
+  if (isSystemSchema(t.schema)) {
+    return { refused: `not read: ${t.schema} is a system schema, whose tables no backup lists` };
+  }
+  const names = parseColumnList(t.columns ?? '');
+  if (names === null) return { refused: "not read: the manifest's column list is not a list of column names" };
+  return { sql: names.map(quoteIdent).join(', '), names: names.length };
 }
 
 /** Tables of at least this many pages are read in block ranges by several sessions at once. */
@@ -29,7 +45,7 @@ const SPLIT_PAGES = 4096; // 32 MiB
  * sessions, largest tables first, and each table's parts are summed.
  */
 export async function copyStats(
-  config: pg.ClientConfig,
+  config: SessionConfig,
   tables: TableStats[],
   o: { encoding?: string; concurrency: number },
 ): Promise<CopiedTable[]> {
@@ -46,28 +62,33 @@ export async function copyStats(
       `SELECT current_setting('server_version_num') AS v,
               array(SELECT (pg_relation_size(to_regclass(n)) / current_setting('block_size')::int)::text
                     FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY i) AS pages`,
-      [tables.map(qualifiedName)],
+      [tables.map((t) => (isSystemSchema(t.schema) ? null : qualifiedName(t)))],
     );
     const row = r.rows[0] as { v: string; pages: Array<string | null> };
     const canSplit = Number(row.v) >= 140000 && clients.length > 1;
     const encoding = o.encoding ? ` (ENCODING ${pg.escapeLiteral(o.encoding)})` : '';
 
-    const states = tables.map((table, i) => ({
-      table,
-      pages: row.pages[i] === null ? -1 : Number(row.pages[i]), // -1: no such table
-      digest: new RowDigest(xx),
-      missing: false,
-      error: undefined as string | undefined,
-    }));
+    const states = tables.map((table, i) => {
+      const columns = columnsSql(table);
+      return {
+        table,
+        columns,
+        pages: row.pages[i] === null ? -1 : Number(row.pages[i]), // -1: no such table
+        digest: new RowDigest(xx),
+        missing: false,
+        error: 'refused' in columns ? columns.refused : undefined,
+      };
+    });
     type State = (typeof states)[number];
     const parts: Array<{ state: State; sql: string }> = [];
     for (const state of [...states].sort((a, b) => b.pages - a.pages)) {
-      const t = state.table;
-      const k = canSplit && t.columns && state.pages >= SPLIT_PAGES ? clients.length : 1;
+      const { table: t, columns } = state;
+      if ('refused' in columns) continue;
+      const k = canSplit && columns.names > 0 && state.pages >= SPLIT_PAGES ? clients.length : 1;
       if (k === 1) {
         parts.push({
           state,
-          sql: `COPY ${qualifiedName(t)}${t.columns ? ` (${t.columns})` : ''} TO STDOUT${encoding}`,
+          sql: `COPY ${qualifiedName(t)}${columns.names ? ` (${columns.sql})` : ''} TO STDOUT${encoding}`,
         });
         continue;
       }
@@ -76,7 +97,7 @@ export async function copyStats(
         const upper = i === k - 1 ? '' : ` AND ctid < '(${(i + 1) * step},0)'::tid`;
         parts.push({
           state,
-          sql: `COPY (SELECT ${t.columns} FROM ONLY ${qualifiedName(t)} WHERE ctid >= '(${i * step},0)'::tid${upper}) TO STDOUT${encoding}`,
+          sql: `COPY (SELECT ${columns.sql} FROM ONLY ${qualifiedName(t)} WHERE ctid >= '(${i * step},0)'::tid${upper}) TO STDOUT${encoding}`,
         });
       }
     }

@@ -4,13 +4,15 @@
  * through the libpq environment only (no password on argv).
  */
 import { randomBytes } from 'node:crypto';
-import { Readable, type Writable } from 'node:stream';
+import { Readable, type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import type { Logger } from '../../util/log.js';
 import type { Format } from '../layout.js';
 import { processSink } from '../pipeline/process.js';
-import { childEnv, type PgConnection, pgClientConfig } from './connection.js';
+import { childEnv, type PgConnection, pgSessionConfig } from './connection.js';
+import { PsqlScriptGuard, psqlHasRestrict, restrictKey } from './psql-guard.js';
+import { connectClient } from './session.js';
 
 const MAX_IDENTIFIER_BYTES = 63;
 
@@ -77,9 +79,7 @@ export class ServerSession {
   ) {}
 
   static async open(conn: PgConnection, database?: string): Promise<ServerSession> {
-    const client = new pg.Client(pgClientConfig(conn, database));
-    client.on('error', () => {}); // surfaced by the next query
-    await client.connect();
+    const client = await connectClient(pgSessionConfig(conn, database));
     try {
       const r = await client.query<{ n: string; db: string }>(
         "SELECT current_setting('server_version_num') AS n, current_database() AS db",
@@ -194,10 +194,16 @@ function stderrHandler(tool: string, log: Logger): (line: string) => Error | und
   };
 }
 
-/** A sink that loads a dump streamed into it into `db`; 'finish' waits for the tool's exit status 0. */
+/**
+ * A sink that loads a dump streamed into it into `db`; 'finish' waits for the tool's exit status 0.
+ * A plain dump reaches psql through PsqlScriptGuard (no meta-command of the dump can run), under psql's
+ * `\restrict` when `toolVersion` has it.
+ */
 export function restoreSink(o: {
   format: Format;
   toolPath: string;
+  /** The tool's version ("15.18"); unknown: the guard's filter alone. */
+  toolVersion?: string;
   connection: PgConnection;
   db: string;
   portable: boolean;
@@ -205,11 +211,44 @@ export function restoreSink(o: {
 }): Writable {
   const tool = o.format === 'plain' ? 'psql' : 'pg_restore';
   const args = o.format === 'plain' ? psqlArgs() : [...pgRestoreArgs({ jobs: 1, portable: o.portable }), '-d', o.db];
-  return processSink(o.toolPath, args, {
+  const sink = processSink(o.toolPath, args, {
     name: tool,
     env: childEnv(o.connection, o.db),
     onStderrLine: stderrHandler(tool, o.log),
   });
+  if (o.format !== 'plain') return sink;
+  const restricted = o.toolVersion !== undefined && psqlHasRestrict(o.toolVersion);
+  if (!restricted)
+    o.log.info(`psql ${o.toolVersion ?? '?'} has no \restrict: the dump's meta-commands are filtered out`);
+  return throughTo(new PsqlScriptGuard(restricted ? restrictKey() : undefined), sink);
+}
+
+/** A Writable feeding `stage` → `sink`: 'finish' once the sink finished, any failure destroys it. */
+function throughTo(stage: Transform, sink: Writable): Writable {
+  const done = pipeline(stage, sink);
+  const w = new Writable({
+    highWaterMark: 256 * 1024,
+    write(chunk: Buffer, _enc, cb) {
+      if (stage.write(chunk)) cb();
+      else stage.once('drain', () => cb());
+    },
+    final(cb) {
+      stage.end();
+      done.then(() => cb(), cb);
+    },
+    destroy(err, cb) {
+      if (!stage.destroyed) stage.destroy(err ?? undefined);
+      if (!sink.destroyed) sink.destroy(err ?? undefined);
+      cb(err);
+    },
+  });
+  // The tool may fail before the caller's pipeline has taken the sink (it still opens the object):
+  // the error is kept on the stream (pipeline reads `errored`), not thrown as an unhandled 'error'.
+  w.on('error', () => {});
+  done.catch((err: Error) => {
+    if (!w.destroyed) w.destroy(err);
+  });
+  return w;
 }
 
 /** pg_restore of a custom-format file with several jobs (pg_restore needs a seekable file for -j). */

@@ -3,7 +3,8 @@
  * while the backup counts and checksums the tables in the same snapshot, so the manifest describes
  * exactly the data in the dump.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { connectClient, type SessionConfig } from './session.js';
 import { CANONICAL_SETTINGS } from './stats.js';
 
 export interface ServerInfo {
@@ -37,10 +38,8 @@ export class SnapshotSession {
     readonly server: ServerInfo,
   ) {}
 
-  static async open(config: pg.ClientConfig): Promise<SnapshotSession> {
-    const client = new pg.Client(config);
-    client.on('error', () => {}); // surfaced by the next query
-    await client.connect();
+  static async open(config: SessionConfig): Promise<SnapshotSession> {
+    const client = await connectClient(config);
     try {
       await client.query('SET default_transaction_read_only = on');
       for (const s of CANONICAL_SETTINGS) await client.query(s);

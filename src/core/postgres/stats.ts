@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import type { TableStats } from '../manifest.js';
+import { connectClient, type SessionConfig } from './session.js';
 
 export interface TableRef {
   schema: string;
@@ -52,8 +53,21 @@ export async function listTables(client: pg.ClientBase): Promise<TableRef[]> {
   return r.rows.map((row) => ({ schema: row.schema, name: row.name }));
 }
 
+/** An identifier for SQL: always quoted (`""` for `"`), whatever it holds. */
+export function quoteIdent(name: string): string {
+  return pg.escapeIdentifier(name);
+}
+
 export function qualifiedName(t: TableRef): string {
-  return `${pg.escapeIdentifier(t.schema)}.${pg.escapeIdentifier(t.name)}`;
+  return `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
+}
+
+/**
+ * PostgreSQL's own schemas (pg_catalog, pg_toast, pg_temp_…: a user cannot create a schema named pg_…)
+ * and information_schema: listTables never lists their tables and pg_dump dumps no data of them.
+ */
+export function isSystemSchema(schema: string): boolean {
+  return schema.startsWith('pg_') || schema === 'information_schema';
 }
 
 /** A table's identity as a map key (schema and name may hold any character). */
@@ -101,13 +115,11 @@ export async function tableStats(
 
 /** Opens a plain session with the canonical settings (for validating a restored database). */
 export async function openStatsClient(
-  config: pg.ClientConfig,
+  config: SessionConfig,
   settings: string[] = [...CANONICAL_SETTINGS, ...PARALLEL_SCAN_SETTINGS],
 ): Promise<pg.Client> {
-  const client = new pg.Client(config);
-  client.on('error', () => {});
+  const client = await connectClient(config);
   try {
-    await client.connect();
     for (const s of settings) await client.query(s);
   } catch (err) {
     await client.end().catch(() => {});

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { UserError } from '../../util/errors.js';
+import { baseEnv } from '../pipeline/process.js';
 
 const execFileP = promisify(execFile);
 
@@ -22,7 +23,7 @@ export type ToolName = 'pg_dump' | 'pg_restore' | 'psql';
 
 export async function toolVersion(file: string): Promise<PgTool | null> {
   try {
-    const { stdout } = await execFileP(file, ['--version'], { timeout: 15_000 });
+    const { stdout } = await execFileP(file, ['--version'], { timeout: 15_000, env: baseEnv() });
     // "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)", "psql (PostgreSQL) 17beta1"
     const m = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(stdout);
     if (!m) return null;
