@@ -4,7 +4,7 @@
  * genuine backup set per destination kind (a local directory and the S3 server, real PostgreSQL), each in a
  * copy of that set, and every run must: run no code from storage (the marker files a payload would create
  * stay absent), keep `latest`, restore's and prune's decisions those of the genuine set, and say what it
- * left alone.
+ * left alone. Passphrase mode (HMAC) throughout; public-key mode (a signing key) for the planted payload.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -14,9 +14,10 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataKeyFor, manifestKeyFor } from '../../src/core/layout.js';
 import { type Manifest, parseManifest, serializeManifest } from '../../src/core/manifest.js';
-import { passphraseSigner } from '../../src/core/manifest-auth.js';
+import { openpgpSigner, passphraseSigner } from '../../src/core/manifest-auth.js';
 import { type ActionRun, runAction } from '../harness/action.js';
 import { createDatabase, dropDatabase, pgUrl, psql, s3Endpoint } from '../harness/context.js';
+import { makeKeyPair, type TestKeyPair } from '../harness/gpg-keys.js';
 import { createBucket, testS3Client } from '../harness/s3.js';
 import { allKeys, objectsOf, syntheticBackups, TEST_AUTH_PASSPHRASE } from '../harness/synthetic-backups.js';
 
@@ -24,6 +25,8 @@ import { allKeys, objectsOf, syntheticBackups, TEST_AUTH_PASSPHRASE } from '../h
 const PASSPHRASE = TEST_AUTH_PASSPHRASE;
 const SET = 'app';
 const DAILY = 'daily';
+/** A set in public-key mode: encrypted to a public key, its manifests signed by a signing key. */
+const SIGNED = 'signed';
 const DAY = 86_400_000;
 
 /** A destination the attacker can write to, seen through the actions' inputs and written to directly. */
@@ -189,7 +192,10 @@ const said = (run: ActionRun): string => `${run.visible}\n${run.summary}`;
 
 describe('hostile storage: attacks by a bucket writer against the bundled actions', () => {
   let source: string;
-  const genuine: Record<'local' | 's3', { dest: Dest; b1: Genuine; b2: Genuine }> = {} as never;
+  const genuine: Record<'local' | 's3', { dest: Dest; b1: Genuine; b2: Genuine; signed: Genuine }> = {} as never;
+  let encryptionKey: TestKeyPair;
+  let signingKey: TestKeyPair;
+  let attackerKey: TestKeyPair;
   const targets: string[] = [];
 
   beforeAll(async () => {
@@ -209,13 +215,14 @@ describe('hostile storage: attacks by a bucket writer against the bundled action
       "CREATE TABLE public.items (id int PRIMARY KEY, v text); INSERT INTO public.items SELECT g, 'row ' || g FROM generate_series(1, 100) g;",
     );
     const dests = { local: localDest(), s3: await s3Dest() };
-    const backup = async (d: Dest): Promise<Genuine> => {
-      const run = await runAction('backup', {
-        'database-url': pgUrl(source),
-        ...d.inputs,
-        name: SET,
-        'encryption-passphrase': PASSPHRASE,
-      });
+    encryptionKey = makeKeyPair('hostile test encryption <enc@example.com>');
+    signingKey = makeKeyPair('hostile test signing <sign@example.com>');
+    attackerKey = makeKeyPair('attacker <attacker@example.com>');
+    const backup = async (
+      d: Dest,
+      keys: Record<string, string> = { name: SET, 'encryption-passphrase': PASSPHRASE },
+    ): Promise<Genuine> => {
+      const run = await runAction('backup', { 'database-url': pgUrl(source), ...d.inputs, ...keys });
       expect(run.errors).toEqual([]);
       expect(run.status).toBe(0);
       return {
@@ -235,7 +242,12 @@ describe('hostile storage: attacks by a bucket writer against the bundled action
     for (const kind of ['local', 's3'] as const) {
       const d = dests[kind];
       for (const [k, body] of objectsOf(await syntheticBackups(d.prefix, DAILY, days))) await d.put(k, body);
-      genuine[kind] = { dest: d, b1: b1[kind], b2: b2[kind] };
+      const signed = await backup(d, {
+        name: SIGNED,
+        'encryption-public-key': encryptionKey.publicKey,
+        'signing-key': signingKey.privateKey,
+      });
+      genuine[kind] = { dest: d, b1: b1[kind], b2: b2[kind], signed };
     }
   });
 
@@ -509,6 +521,50 @@ describe('hostile storage: attacks by a bucket writer against the bundled action
       expect(maxRssKiB).toBeGreaterThan(0);
       // Two 24 MB manifests read whole (and parsed) would take well over this; capped reads stop at 16 MiB.
       expect(maxRssKiB).toBeLessThan(256 * 1024);
+      expect(markers()).toEqual([]);
+    });
+
+    it("(7) public-key mode: a payload signed by the attacker's own OpenPGP key, or with an HMAC line, is not authenticated by the signing public key", async () => {
+      const { signed } = g();
+      const d = await cloneOf(g().dest);
+      const template = await manifestOf(d, signed.manifestKey);
+      const body = Buffer.from(payloadSql());
+      const plain = (at: Date): Manifest => ({
+        ...forgedManifest(template, d.prefix, at, body, 'sql'),
+        dump: { ...template.dump, format: 'plain', compression: 'none', compressionLevel: null },
+        encryption: { scheme: 'none', cipher: null, keyFingerprint: null },
+      });
+      const attacker = await openpgpSigner(attackerKey.privateKey, undefined);
+      let bySelf: { dataKey: string; manifestKey: string };
+      try {
+        const m = plain(later(signed.createdAt, 60));
+        bySelf = await plant(d, m, body, 'keep', await attacker.sign(Buffer.from(serializeManifest(m))));
+      } finally {
+        await attacker.close();
+      }
+      const byHmac = await plant(d, plain(later(signed.createdAt, 120)), body, 'forged');
+      const readerKeys = { name: SIGNED, 'signing-public-key': signingKey.publicKey };
+
+      const verify = await runAction('verify', {
+        ...d.inputs,
+        ...readerKeys,
+        backup: 'latest',
+        'database-url': pgUrl('postgres'),
+        'encryption-private-key': encryptionKey.privateKey,
+      });
+      expect(verify.errors).toEqual([]);
+      expect(verify.outputs.result).toBe('passed');
+      expect(verify.outputs['backup-key']).toBe(signed.key);
+      const skipped = verify.warnings.join('\n');
+      // Made by a key the job was not given: gpg cannot verify it at all.
+      expect(skipped).toContain(`${bySelf.manifestKey} (not authenticated: its OpenPGP signature does not verify)`);
+      expect(skipped).toContain(
+        `${byHmac.manifestKey} (not authenticated: it is authenticated by a passphrase, and none is given)`,
+      );
+      // monitor holds nothing secret here: the signing public key alone.
+      const mon = await runAction('monitor', { ...d.inputs, ...readerKeys, 'fail-on': 'never' });
+      expect(mon.outputs['newest-backup-key']).toBe(signed.key);
+      expect(mon.outputs.findings).toMatch(/warning: signed: 2 manifest\(s\) do not authenticate and are ignored/);
       expect(markers()).toEqual([]);
     });
   });
