@@ -37,6 +37,7 @@ function followRunbook(env: Record<string, string>): string {
   const gnupghome = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-gpg-'));
   fs.chmodSync(gnupghome, 0o700);
   const script = ['set -euo pipefail', 'umask 077', ...runbookSteps()].join('\n');
+  const shim = awsShimDir();
   try {
     return execFileSync('bash', ['-c', script], {
       cwd: workdir,
@@ -44,7 +45,7 @@ function followRunbook(env: Record<string, string>): string {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
-        PATH: [awsShimDir(), pg().binDir, process.env.PATH].join(path.delimiter),
+        PATH: [shim, pg().binDir, process.env.PATH].join(path.delimiter),
         AWS_ENDPOINT_URL: s3Endpoint(),
         PGHOST: pg().host,
         PGPORT: String(pg().port),
@@ -56,6 +57,10 @@ function followRunbook(env: Record<string, string>): string {
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`the runbook failed: ${e.message}\n--- stdout\n${e.stdout}\n--- stderr\n${e.stderr}`);
+  } finally {
+    // Step 3's gpg --import starts an agent for this home: stop it, then remove what the run made.
+    execFileSync('gpgconf', ['--homedir', gnupghome, '--kill', 'all'], { stdio: 'ignore' });
+    for (const dir of [workdir, gnupghome, shim]) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -154,7 +159,8 @@ describe('docs/runbook.md, followed with stock tools', () => {
       client.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
     const get = async (Key: string): Promise<string> =>
       (await client.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body?.transformToString() as Promise<string>;
-    const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-marker-')), 'payload-ran');
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-planted-'));
+    const marker = path.join(scratch, 'payload-ran');
     const genuine = JSON.parse(await get(genuineManifest)) as { object: { key: string }; dump: object };
     // An unencrypted "backup" whose body would run a shell command, without and with a forged .sig.
     const body = `\\! touch ${marker}\n`;
@@ -181,7 +187,7 @@ describe('docs/runbook.md, followed with stock tools', () => {
     const replay = 'backups/rb/2098/01/03/rb-20980103T000000Z';
     await put(`${replay}.manifest.json`, await get(genuineManifest));
     await put(`${replay}.manifest.json.sig`, await get(`${genuineManifest}.sig`));
-    const passFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pass-')), 'passphrase.txt');
+    const passFile = path.join(scratch, 'passphrase.txt');
     fs.writeFileSync(passFile, passphrase, { mode: 0o600 });
     const out = followRunbook({
       BUCKET: bucket,
@@ -197,5 +203,6 @@ describe('docs/runbook.md, followed with stock tools', () => {
     expect(out).toMatch(/all \d+ tables match the manifest/);
     expect(contentsOf(target)).toEqual(atNewest);
     expect(fs.existsSync(marker)).toBe(false);
+    fs.rmSync(scratch, { recursive: true, force: true });
   });
 });
