@@ -17,6 +17,7 @@ import { type Manifest, parseManifest, serializeManifest } from '../../src/core/
 import { openpgpSigner, passphraseSigner } from '../../src/core/manifest-auth.js';
 import { type ActionRun, runAction } from '../harness/action.js';
 import { createDatabase, dropDatabase, pgUrl, psql, s3Endpoint } from '../harness/context.js';
+import { startFakeGitHub } from '../harness/github-api.js';
 import { makeKeyPair, type TestKeyPair } from '../harness/gpg-keys.js';
 import { createBucket, testS3Client } from '../harness/s3.js';
 import { allKeys, objectsOf, syntheticBackups, TEST_AUTH_PASSPHRASE } from '../harness/synthetic-backups.js';
@@ -321,6 +322,25 @@ describe('hostile storage: attacks by a bucket writer against the bundled action
       expect(mon.outputs.findings).toMatch(/warning: app: 2 manifest\(s\) do not authenticate and are ignored/);
       // Nothing was deleted: the planted objects are left for a human to look at.
       expect(await d.keys()).toEqual(expect.arrayContaining([unsigned.manifestKey, forged.manifestKey]));
+
+      // notify's last-good lookup names the genuine backup, not the planted one.
+      const gh = await startFakeGitHub();
+      try {
+        const notify = await runAction(
+          'notify',
+          { status: 'failure', 'github-token': gh.token, name: SET, ...d.inputs, 'encryption-passphrase': PASSPHRASE },
+          {
+            env: { GITHUB_API_URL: gh.url, GITHUB_REPOSITORY: 'acme/app', GITHUB_RUN_ID: '1', GITHUB_RUN_ATTEMPT: '1' },
+          },
+        );
+        expect(notify.outputs.action).toBe('opened');
+        expect(gh.issues[0]?.body).toMatch(
+          new RegExp(`\\| Last good backup \\| \`[^\`]*${b2.key}\`, taken ${b2.createdAt}`),
+        );
+        expect(gh.issues[0]?.body).not.toContain(forged.dataKey);
+      } finally {
+        await gh.stop();
+      }
     });
 
     it('(2) a genuine manifest with only tables[].columns edited (COPY … TO PROGRAM): not authenticated, never used', async () => {
