@@ -105,7 +105,7 @@ export const restoreSpec: CommandSpec = {
     }),
     backup: {
       description:
-        'Which backup: latest (the newest backup with a valid manifest in the set) or the object key of a data object or its manifest.',
+        'Which backup: latest (the newest authenticated backup in the set), before:2026-11-25T03:17:00Z (the newest authenticated backup taken strictly before that UTC time, for damage found after the fact) or the object key of a data object or its manifest.',
       default: 'latest',
     },
     name: {

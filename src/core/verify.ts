@@ -77,7 +77,9 @@ export interface VerifyOutcome {
 }
 
 function selectorLabel(s: BackupSelector): string {
-  return s.kind === 'latest' ? `latest${s.name ? ` of ${s.name}` : ''}` : s.kind === 'key' ? s.key : s.path;
+  if (s.kind === 'latest') return `latest${s.name ? ` of ${s.name}` : ''}`;
+  if (s.kind === 'before') return `newest before ${s.time.toISOString()}${s.name ? ` of ${s.name}` : ''}`;
+  return s.kind === 'key' ? s.key : s.path;
 }
 
 async function openServer(connection: PgConnection): Promise<ServerSession> {

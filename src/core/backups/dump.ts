@@ -44,6 +44,7 @@ import {
   type PgVersionRequest,
   resolvePgTool,
 } from '../postgres/install.js';
+import { assertReadsEverything } from '../postgres/read-access.js';
 import { SnapshotSession } from '../postgres/snapshot.js';
 import { listTables, type TableRef, tableKey, tableLabel, tableStats } from '../postgres/stats.js';
 import { hashStored, type Storage, type WriteOptions } from '../storage/index.js';
@@ -346,7 +347,7 @@ async function openSnapshot(connection: PgConnection): Promise<SnapshotSession> 
 }
 
 /**
- * The phases, in order: open a snapshot of the database and pick pg_dump; set up encryption; take the
+ * The phases, in order: open a snapshot of the database, check the role can read all of it (preflight) and pick pg_dump; set up encryption; take the
  * lock; reserve the keys; stream the dump into the storage while the tables are counted; check what was
  * stored; write the manifest. Resources go on `stack`, which the caller disposes (after its own later
  * phases, such as the replica copy, so the lock covers those too).
@@ -357,6 +358,11 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
 
   const session = stack.use(await openSnapshot(cfg.connection), (s) => s.close());
   const server = session.server;
+  // Preflight, in the snapshot pg_dump will read: fail now, with the GRANTs to run, rather than mid-dump.
+  await log.group('Preflight: read access', async () => {
+    const access = await assertReadsEverything(session.client);
+    log.info(`role ${access.role} can read every table, sequence and large object pg_dump dumps`);
+  });
   const pgDump = await resolvePgTool('pg_dump', server.major, {
     request: cfg.pgVersion ?? 'auto',
     binDir: cfg.pgBinDir,
