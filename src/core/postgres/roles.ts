@@ -46,7 +46,7 @@ SELECT r.rolname AS name, r.rolcanlogin AS login, r.rolsuper AS superuser, r.rol
              WHERE m.member = r.oid ORDER BY 1) AS member_of
 FROM pg_catalog.pg_roles r
 WHERE r.oid IN (SELECT oid FROM needed) AND r.rolname !~ '^pg_'
-ORDER BY r.rolname`;
+ORDER BY r.rolname COLLATE "C"`;
 
 interface RoleRow {
   name: string;
