@@ -170,4 +170,44 @@ describe('roles travel with the backup (bundled actions, a second fresh cluster)
     expect(freshSql('postgres', `SELECT rolcanlogin FROM pg_roles WHERE rolname = ${lit(RO)}`)).toBe('t');
     expect(freshSql('appdb', OWNERSHIP_SQL)).toBe(production);
   });
+
+  it('a backup role that cannot read the roles warns and goes on; verify then restores without owners and says so', async () => {
+    const db = createDatabase('roles_hidden');
+    // A backup role with SELECT on the table only (pg_read_all_data would read the catalog anyway).
+    const reader = `reader_${S}`;
+    psql('postgres', `CREATE ROLE ${q(reader)} LOGIN PASSWORD ${lit(BACKUP_PASSWORD)}`);
+    try {
+      psql(
+        db,
+        `CREATE TABLE public.t (id int); INSERT INTO public.t VALUES (1), (2);
+         ALTER TABLE public.t OWNER TO ${q(OWNER)};
+         GRANT SELECT ON public.t TO ${q(reader)};
+         REVOKE SELECT ON pg_catalog.pg_shdepend FROM PUBLIC;`,
+      );
+      const backup = await runAction('backup', {
+        'database-url': pgUrl(db, reader, BACKUP_PASSWORD),
+        destination: dir,
+        name: 'hidden',
+        format: 'custom',
+        'encryption-passphrase': PASSPHRASE,
+      });
+      expect(backup.errors).toEqual([]);
+      expect(backup.warnings.join('\n')).toMatch(/cannot read the roles the database needs \(permission denied/);
+      const manifest = parseManifest(fs.readFileSync(path.join(dir, backup.outputs['manifest-key'] as string)));
+      expect(manifest.contents?.roles).toBeUndefined();
+
+      const verify = await runAction('verify', {
+        'database-url': (fresh as PgServer).url(),
+        destination: dir,
+        name: 'hidden',
+        'encryption-passphrase': PASSPHRASE,
+      });
+      expect(verify.errors).toEqual([]);
+      expect(verify.outputs.result).toBe('passed');
+      expect(verify.summary).toContain('Owners and grants were not restored: the backup records no roles');
+      expect(verify.summary).toContain('not restored \\(see the note\\)');
+    } finally {
+      psql('postgres', `DROP DATABASE IF EXISTS ${q(db)} WITH (FORCE); DROP ROLE IF EXISTS ${q(reader)}`);
+    }
+  });
 });
