@@ -88,6 +88,18 @@ export function verifyReport(o: VerifyOutcome): Report {
       ],
     );
   }
+  if (o.roles) {
+    const r = o.roles;
+    const created = r.created.length
+      ? `; created ${r.created.length} missing roles (NOLOGIN): ${r.created.join(', ')} — ${o.keptDatabase ? 'kept' : 'dropped afterwards'}`
+      : '';
+    facts.push([
+      'Owners and grants',
+      r.mode === 'owners'
+        ? `${r.wrongOwners.length ? '❌' : '✅'} restored as in production and checked${created}`
+        : '⚠️ not restored (see the note)',
+    ]);
+  }
   if (o.scratchDatabase) {
     facts.push(['Scratch database', `${o.scratchDatabase} (${o.keptDatabase ? 'kept' : 'dropped'})`]);
   }
@@ -103,6 +115,7 @@ export function verifyReport(o: VerifyOutcome): Report {
       ? [{ title: 'Tables', header: TABLE_HEADER, rows: tableRows(o.tables, m?.checksumAlgorithm !== NO_CHECKSUMS) }]
       : [],
     notes: [
+      ...(o.roles?.note ? [`Owners and grants were not restored: ${o.roles.note}.`] : []),
       ...o.failures.slice(1).map((f) => f.message),
       ...o.skipped.map((s) => `Skipped a newer object that is not a usable backup: ${s}`),
     ],
@@ -135,7 +148,7 @@ export const verifySpec: CommandSpec = {
     },
     'database-url': {
       description:
-        "A PostgreSQL server where this role may CREATE DATABASE: the isolated scratch database (pgdr_verify_<name>_<time>_<random>) is created there and dropped afterwards. The server major must be at least the backup's. When empty, the PG* environment variables apply.",
+        "A PostgreSQL server where this role may CREATE DATABASE: the isolated scratch database (pgdr_verify_<name>_<time>_<random>) is created there and dropped afterwards. As a superuser, verify also creates the roles the backup needs that are missing there (NOLOGIN, no password), restores owners and grants as in production and drops those roles afterwards; otherwise it restores without owners and grants. The server major must be at least the backup's. When empty, the PG* environment variables apply.",
       secret: 'url-credentials',
     },
     'encryption-passphrase': {
@@ -190,7 +203,7 @@ export const verifySpec: CommandSpec = {
     result: { description: 'passed or failed.' },
     'failure-kind': {
       description:
-        'Why it failed, first reason: checksum, truncated, size, wrong-key, missing-manifest, table-mismatch, restore, rpo, rto; empty when passed.',
+        'Why it failed, first reason: checksum, truncated, size, wrong-key, missing-manifest, table-mismatch, restore, owners, rpo, rto; empty when passed.',
     },
     'backup-key': { description: 'Object key of the backup that was verified.' },
     'backup-age-seconds': { description: 'Age of the backup (now − snapshot time): the measured RPO.' },

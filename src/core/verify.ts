@@ -13,9 +13,18 @@ import { type BackupSelector, type LocatedBackup, locateAuthenticated } from './
 import type { Manifest } from './manifest.js';
 import type { AuthKeys } from './manifest-auth.js';
 import { GpgSession } from './pipeline/gpg.js';
-import { describeConnection, type PgConnection } from './postgres/connection.js';
+import { describeConnection, type PgConnection, pgSessionConfig } from './postgres/connection.js';
 import type { PgClientInstaller, PgVersionRequest } from './postgres/install.js';
 import { ServerSession, scratchDatabaseName } from './postgres/restore-tools.js';
+import {
+  createMissingRoles,
+  dropRoles,
+  type RelationOwner,
+  relationOwners,
+  roleRights,
+  unexpectedOwners,
+} from './postgres/roles.js';
+import { connectClient } from './postgres/session.js';
 import { tableLabel } from './postgres/stats.js';
 import type { Storage } from './storage/index.js';
 
@@ -48,7 +57,19 @@ export interface VerifyDeps {
   progressIntervalMs?: number;
 }
 
-export type FailureKind = IntegrityError['kind'] | 'rpo' | 'rto';
+export type FailureKind = IntegrityError['kind'] | 'rpo' | 'rto' | 'owners';
+
+/** How verify dealt with the backup's roles. */
+export interface VerifyRoles {
+  /** owners: restored with owners and grants as in production; portable: without them (`note` says why). */
+  mode: 'owners' | 'portable';
+  /** Roles created in the scratch server for this verify (NOLOGIN), dropped afterwards unless kept. */
+  created: string[];
+  /** Why owners and grants were left out. */
+  note?: string;
+  /** Relations whose owner after the restore is not a role of the backup. */
+  wrongOwners: RelationOwner[];
+}
 
 export interface VerifyOutcome {
   passed: boolean;
@@ -74,6 +95,7 @@ export interface VerifyOutcome {
   unauthenticated?: string;
   maxAgeSeconds: number;
   maxRestoreSeconds: number;
+  roles?: VerifyRoles;
 }
 
 function selectorLabel(s: BackupSelector): string {
@@ -110,6 +132,64 @@ async function dropScratch(
     log.info(`scratch database ${scratch} dropped`);
   } catch (err) {
     log.warn(`could not drop the scratch database ${scratch}: ${describeError(err)}; drop it by hand`);
+  }
+}
+
+/**
+ * Decides how the backup's owners and grants are restored: as in production when the manifest lists the
+ * roles and this role is a superuser (after creating the missing roles, NOLOGIN); otherwise without them.
+ */
+async function prepareRoles(server: ServerSession, m: Manifest, log: Logger): Promise<VerifyRoles> {
+  const portable = (note: string): VerifyRoles => {
+    log.warn(note);
+    return { mode: 'portable', created: [], note, wrongOwners: [] };
+  };
+  const needed = m.contents?.roles;
+  if (!needed) {
+    return portable(
+      'the backup records no roles (an older backup, or its role could not read them): restored without owners and grants, so they are not checked',
+    );
+  }
+  const rights = await roleRights(server.client);
+  if (!rights.superuser) {
+    return portable(
+      `the role ${rights.user} is not a superuser on the scratch server: restored without owners and grants (creating the backup's roles needs CREATEROLE, giving objects to them a superuser), so they are not checked`,
+    );
+  }
+  const r = await createMissingRoles(server.client, needed);
+  log.info(
+    r.created.length
+      ? `created ${r.created.length} roles the backup needs (NOLOGIN, no password; dropped afterwards): ${r.created.join(', ')}`
+      : `all ${needed.length} roles the backup needs exist on the scratch server`,
+  );
+  if (r.memberships.length) log.info(`memberships granted: ${r.memberships.join(', ')}`);
+  return { mode: 'owners', created: r.created, wrongOwners: [] };
+}
+
+/** Drops the roles this verify created, once the scratch database is gone (kept with keep-database). */
+async function dropCreatedRoles(server: ServerSession, roles: VerifyRoles, outcome: VerifyOutcome, log: Logger) {
+  if (!roles.created.length) return;
+  if (outcome.keptDatabase) {
+    log.info(`keep-database: the roles created for it are kept too: ${roles.created.join(', ')}`);
+    return;
+  }
+  const failed = await dropRoles(server.client, roles.created);
+  for (const f of failed) log.warn(`could not drop the role ${f.role} created for this verify: ${f.error}`);
+  const dropped = roles.created.filter((n) => !failed.some((f) => f.role === n));
+  if (dropped.length) log.info(`dropped the roles created for this verify: ${dropped.join(', ')}`);
+}
+
+/** Owners of the restored relations: each must be a role the manifest lists. */
+async function checkOwners(connection: PgConnection, db: string, m: Manifest, log: Logger): Promise<RelationOwner[]> {
+  const client = await connectClient(pgSessionConfig(connection, db));
+  try {
+    const owners = await relationOwners(client);
+    const wrong = unexpectedOwners(owners, m.contents?.roles ?? []);
+    if (!wrong.length) log.info(`owners: all ${owners.length} relations belong to roles of the backup`);
+    for (const o of wrong) log.warn(`owner of ${o.schema}.${o.name}: ${o.owner}, not a role of the backup`);
+    return wrong;
+  } finally {
+    await client.end().catch(() => {});
   }
 }
 
@@ -170,6 +250,10 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
       return fail(err);
     }
     const server = stack.use(await openServer(cfg.connection), (s) => s.close());
+    const roles = await log.group('Roles', () => prepareRoles(server, m, log));
+    outcome.roles = roles;
+    // Deferred first so it runs last: after the scratch database (whose objects they own) is gone.
+    stack.defer(() => dropCreatedRoles(server, roles, outcome, log));
     const scratch = scratchDatabaseName('verify', m.name, now());
     stack.defer(() => dropScratch(server, scratch, cfg.keepDatabase, outcome, log, deps.signal));
     await server.createDatabase(scratch);
@@ -187,7 +271,7 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
           jobs: cfg.jobs,
           pgBinDir: cfg.pgBinDir,
           tempDir: cfg.tempDir,
-          portable: true,
+          portable: roles.mode === 'portable',
           progressIntervalMs: deps.progressIntervalMs,
           serverMajor: server.major,
           pgVersion: cfg.pgVersion,
@@ -202,6 +286,18 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
       return fail(err);
     } finally {
       outcome.restoreSeconds = (Date.now() - t0) / 1000;
+    }
+    if (roles.mode === 'owners') {
+      roles.wrongOwners = await checkOwners(cfg.connection, scratch, m, log);
+      if (roles.wrongOwners.length) {
+        outcome.failures.push({
+          kind: 'owners',
+          message: `${roles.wrongOwners.length} relations are not owned by a role of the backup after the restore: ${roles.wrongOwners
+            .slice(0, 5)
+            .map((o) => `${o.schema}.${o.name} (${o.owner})`)
+            .join(', ')}${roles.wrongOwners.length > 5 ? ', …' : ''}`,
+        });
+      }
     }
     const bad = mismatchesOf(outcome.tables);
     if (bad.length) {

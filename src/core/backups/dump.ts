@@ -45,6 +45,7 @@ import {
   resolvePgTool,
 } from '../postgres/install.js';
 import { assertReadsEverything } from '../postgres/read-access.js';
+import { readRolesOrWarn, withRoles } from '../postgres/roles.js';
 import { SnapshotSession } from '../postgres/snapshot.js';
 import { listTables, type TableRef, tableKey, tableLabel, tableStats } from '../postgres/stats.js';
 import { hashStored, type Storage, type WriteOptions } from '../storage/index.js';
@@ -387,6 +388,9 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
   if (retainUntil) log.info(`Object Lock: ${retainUntil.mode} until ${retainUntil.date.toISOString()}`);
 
   const tables = await listTables(session.client);
+  // The roles that own objects or hold grants, so a restore onto a fresh server can create them.
+  const roles = await readRolesOrWarn(session.client, (w) => log.warn(w));
+  if (roles) log.info(`roles the database needs: ${roles.map((r) => r.name).join(', ') || 'none'}`);
   // A plain dump's tables are counted and hashed as the dump streams past (no second read of the
   // data); a custom archive's are counted and checksummed by the server in the exported snapshot,
   // while pg_dump reads the same snapshot.
@@ -459,6 +463,7 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
     checksumAlgorithm: !checksums ? NO_CHECKSUMS : scanner ? COPY_CHECKSUM_ALGORITHM : CHECKSUM_ALGORITHM,
     tables: stats,
     totals: { tables: stats.length, rows: stats.reduce((a, t) => a + t.rows, 0) },
+    ...(roles ? { contents: withRoles(undefined, roles) } : {}),
   };
   if (deps.signal?.aborted) throw deps.signal.reason;
   // Written last: from here on, the backup exists.
