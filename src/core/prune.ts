@@ -61,7 +61,7 @@ export interface PruneResult {
   broken: Array<{ manifestKey: string; reason: string }>;
   /** Manifests that did not authenticate: left alone, reported. */
   unauthenticated: Array<{ manifestKey: string; reason: string }>;
-  /** Keys deleted (in a dry run: that would be deleted): manifests first, then data objects. */
+  /** Keys deleted (in a dry run: that would be deleted): manifests first, then data objects, then authenticators. */
   deletedKeys: string[];
   /** Backups deleted (manifest and data), or that would be. */
   deletedBackups: Backup[];
@@ -218,7 +218,7 @@ export async function runPrune(config: PruneConfig, deps: PruneDeps): Promise<Pr
     );
     result.locked.push(...auth.locked);
     const dataGone = new Set(data.deleted);
-    result.deletedKeys.push(...data.deleted);
+    result.deletedKeys.push(...data.deleted, ...auth.deleted);
     result.locked.push(...data.locked);
     // A backup counts as deleted once its manifest went: it is no backup any more (a locked data object stays as incomplete).
     result.deletedBackups = goneBackups;
