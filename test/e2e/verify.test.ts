@@ -422,6 +422,8 @@ describe('verify action (bundled, as the runner runs it)', () => {
     expect(allowed.warnings.join('\n')).toMatch(
       /USING AN UNAUTHENTICATED BACKUP because 'allow-unauthenticated' names it: .*Nothing proves it was written by your backup job/,
     );
+    expect(allowed.summary).toMatch(/UNAUTHENTICATED BACKUP, used only because 'allow-unauthenticated' names it/);
+    expect(latest.summary).not.toMatch(/UNAUTHENTICATED BACKUP/);
     expect(scratchOf('vlocal')).toEqual([]);
   });
 
