@@ -114,7 +114,13 @@ describe('docs/runbook.md, followed with stock tools', () => {
 
   it('restores the newest custom-format backup encrypted to a public key, with the private key', async () => {
     const key = makeKeyPair('runbook <runbook@example.com>', 'runbook key passphrase');
-    const { target, bucket, atNewest } = await twoBackups({ format: 'custom', 'encryption-public-key': key.publicKey });
+    // Encrypted to a public key, the backups are signed with a key of their own (required).
+    const signing = makeKeyPair('runbook signing <runbook-signing@example.com>');
+    const { target, bucket, atNewest } = await twoBackups({
+      format: 'custom',
+      'encryption-public-key': key.publicKey,
+      'signing-key': signing.privateKey,
+    });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keys-'));
     fs.writeFileSync(path.join(dir, 'passphrase.txt'), key.passphrase as string, { mode: 0o600 });
     fs.writeFileSync(path.join(dir, 'private-key.asc'), key.privateKey, { mode: 0o600 });
