@@ -35,6 +35,7 @@ function followRunbook(env: Record<string, string>): string {
   const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-'));
   const gnupghome = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-gpg-'));
   fs.chmodSync(gnupghome, 0o700);
+  const shim = awsShimDir();
   const script = ['set -euo pipefail', 'umask 077', ...runbookSteps()].join('\n');
   try {
     return execFileSync('bash', ['-c', script], {
@@ -43,7 +44,7 @@ function followRunbook(env: Record<string, string>): string {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
-        PATH: [awsShimDir(), pg().binDir, process.env.PATH].join(path.delimiter),
+        PATH: [shim, pg().binDir, process.env.PATH].join(path.delimiter),
         AWS_ENDPOINT_URL: s3Endpoint(),
         PGHOST: pg().host,
         PGPORT: String(pg().port),
@@ -55,6 +56,16 @@ function followRunbook(env: Record<string, string>): string {
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`the runbook failed: ${e.message}\n--- stdout\n${e.stdout}\n--- stderr\n${e.stderr}`);
+  } finally {
+    // gpg in the runbook starts an agent for this home (importing a private key does): stop it, remove both.
+    try {
+      execFileSync('gpgconf', ['--homedir', gnupghome, '--kill', 'gpg-agent'], { stdio: 'ignore' });
+    } catch {
+      // no agent
+    }
+    fs.rmSync(gnupghome, { recursive: true, force: true });
+    fs.rmSync(workdir, { recursive: true, force: true });
+    fs.rmSync(shim, { recursive: true, force: true });
   }
 }
 
