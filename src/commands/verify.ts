@@ -116,6 +116,12 @@ export function verifyReport(o: VerifyOutcome): Report {
       : [],
     notes: [
       ...(o.roles?.note ? [`Owners and grants were not restored: ${o.roles.note}.`] : []),
+      // The job summary is what people read: a pass on an unauthenticated backup must not look like any other.
+      ...(o.unauthenticated
+        ? [
+            `⚠️ UNAUTHENTICATED BACKUP, used only because 'allow-unauthenticated' names it (${o.unauthenticated}): nothing proves your backup job wrote it.`,
+          ]
+        : []),
       ...o.failures.slice(1).map((f) => f.message),
       ...o.skipped.map((s) => `Skipped a newer object that is not a usable backup: ${s}`),
     ],

@@ -90,6 +90,12 @@ describe('backup action (bundled, as the runner runs it)', () => {
     expect(manifest.tables.find((t) => t.schema === 'sales' && t.name === 'orders')?.rows).toBe(20000);
     expect(manifest.tables.find((t) => t.schema === 'Weird Schema')?.rows).toBe(3);
     expect(manifest.encryption.scheme).toBe('openpgp-passphrase');
+    // The manifest's authenticator, written beside it: an HMAC keyed by the passphrase.
+    const manifestKey = run.outputs['manifest-key'] as string;
+    expect((await listKeys(bucket)).sort()).toEqual([key, manifestKey, `${manifestKey}.sig`].sort());
+    expect((await getObject(bucket, `${manifestKey}.sig`)).toString()).toMatch(
+      /^pgdr-hmac-sha256-v1 [0-9a-f]{16} [0-9a-f]{64}\n$/,
+    );
 
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dl-')), 'backup.sql.gz.gpg');
     fs.writeFileSync(file, data);
@@ -149,6 +155,15 @@ describe('backup action (bundled, as the runner runs it)', () => {
     const run = await runAction('backup', { 'database-url': pgUrl(source), ...s3Inputs(bucket) });
     expect(run.status).not.toBe(0);
     expect(run.errors.join('\n')).toMatch(/encryption-passphrase.*encryption-public-key.*encryption: none/);
+    expect(await listKeys(bucket)).toEqual([]);
+    // Unencrypted backups must be signed: nothing else tells them from ones planted in the bucket.
+    const unsigned = await runAction('backup', {
+      'database-url': pgUrl(source),
+      ...s3Inputs(bucket),
+      encryption: 'none',
+    });
+    expect(unsigned.status).not.toBe(0);
+    expect(unsigned.errors.join('\n')).toMatch(/'encryption: none' needs 'signing-key'/);
     expect(await listKeys(bucket)).toEqual([]);
   });
 
