@@ -55,11 +55,25 @@ export function readVerifyConfig(raw: InputGetter): { config: VerifyConfig; dest
   };
 }
 
+/** passed; unverifiable when nothing failed but the scratch server's unfitness; else failed. */
+export function verifyResult(o: VerifyOutcome): 'passed' | 'failed' | 'unverifiable' {
+  if (o.passed) return 'passed';
+  return o.failures.length > 0 && o.failures.every((f) => f.kind === 'unverifiable') ? 'unverifiable' : 'failed';
+}
+
+/** The contents compared: one row per item, manifest against restored copy. */
+function contentsRows(o: VerifyOutcome): string[][] {
+  return (o.contents ?? []).map((c) => [c.item, c.expected, c.actual, c.problem === null ? '✅' : `❌ ${c.problem}`]);
+}
+
 export function verifyReport(o: VerifyOutcome): Report {
+  const result = verifyResult(o);
   const m = o.manifest;
   const mark = (ok: boolean): string => (ok ? '✅' : '❌');
   const rows = o.tables.reduce((a, t) => a + (t.actualRows ?? 0), 0);
-  const facts: Array<[string, string]> = [['Verdict', o.passed ? 'passed' : 'FAILED']];
+  const facts: Array<[string, string]> = [
+    ['Verdict', result === 'passed' ? 'passed' : result === 'unverifiable' ? 'UNVERIFIABLE (not checked)' : 'FAILED'],
+  ];
   if (o.backupAgeSeconds !== undefined) {
     facts.push([
       'RPO (backup age)',
@@ -87,6 +101,17 @@ export function verifyReport(o: VerifyOutcome): Report {
         `${o.tables.length} / ${rows.toLocaleString('en-US')} (manifest: ${m.totals.tables} / ${m.totals.rows.toLocaleString('en-US')})`,
       ],
     );
+    if (m.contents) {
+      const c = m.contents;
+      facts.push([
+        'Contents (manifest)',
+        `${c.extensions.length} extensions${c.extensions.length ? ` (${c.extensions.map((e) => `${e.name} ${e.version}`).join(', ')})` : ''}, ${c.sequences.length} sequences, ${c.largeObjects.count} large objects, ${Object.entries(
+          c.objectCounts,
+        )
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ')}`,
+      ]);
+    }
   }
   if (o.roles) {
     const r = o.roles;
@@ -104,16 +129,20 @@ export function verifyReport(o: VerifyOutcome): Report {
     facts.push(['Scratch database', `${o.scratchDatabase} (${o.keptDatabase ? 'kept' : 'dropped'})`]);
   }
   const first = o.failures[0];
+  const tables = o.tables.length
+    ? [{ title: 'Tables', header: TABLE_HEADER, rows: tableRows(o.tables, m?.checksumAlgorithm !== NO_CHECKSUMS) }]
+    : [];
+  if (o.contents?.length) {
+    tables.unshift({ title: 'Contents', header: ['', 'Manifest', 'Restored', 'Match'], rows: contentsRows(o) });
+  }
   return {
-    title: `Restore test ${o.passed ? 'passed' : 'failed'}${m ? `: ${m.name}` : ''}`,
-    status: o.passed ? 'success' : 'failure',
+    title: `Restore test ${result}${m ? `: ${m.name}` : ''}`,
+    status: result === 'passed' ? 'success' : result === 'unverifiable' ? 'warning' : 'failure',
     headline: o.passed
       ? `${o.label} restored into a scratch database and matched its manifest: ${o.tables.length} tables, ${rows.toLocaleString('en-US')} rows`
       : (first?.message ?? 'failed'),
     facts,
-    tables: o.tables.length
-      ? [{ title: 'Tables', header: TABLE_HEADER, rows: tableRows(o.tables, m?.checksumAlgorithm !== NO_CHECKSUMS) }]
-      : [],
+    tables,
     notes: [
       ...(o.roles?.note ? [`Owners and grants were not restored: ${o.roles.note}.`] : []),
       // The job summary is what people read: a pass on an unauthenticated backup must not look like any other.
@@ -123,6 +152,7 @@ export function verifyReport(o: VerifyOutcome): Report {
           ]
         : []),
       ...o.failures.slice(1).map((f) => f.message),
+      ...o.notes,
       ...o.skipped.map((s) => `Skipped a newer object that is not a usable backup: ${s}`),
     ],
   };
@@ -206,10 +236,13 @@ export const verifySpec: CommandSpec = {
     },
   },
   outputs: {
-    result: { description: 'passed or failed.' },
+    result: {
+      description:
+        'passed, failed, or unverifiable: the scratch server cannot hold the backup (an older major than its server or pg_dump, or an extension it lacks), so nothing was restored and the backup was not found bad (the step still fails).',
+    },
     'failure-kind': {
       description:
-        'Why it failed, first reason: checksum, truncated, size, wrong-key, missing-manifest, table-mismatch, restore, owners, rpo, rto; empty when passed.',
+        'Why it failed, first reason: checksum, truncated, size, wrong-key, missing-manifest, unauthenticated, decrypt, table-mismatch, contents-mismatch (sequences, large objects, extensions or object counts), owners, restore, unverifiable, rpo, rto; empty when passed.',
     },
     'backup-key': { description: 'Object key of the backup that was verified.' },
     'backup-age-seconds': { description: 'Age of the backup (now − snapshot time): the measured RPO.' },
@@ -246,7 +279,7 @@ export const verifyCommand: Command = {
     const bad = mismatchesOf(o.tables);
     return {
       outputs: {
-        result: o.passed ? 'passed' : 'failed',
+        result: verifyResult(o),
         'failure-kind': o.failures[0]?.kind ?? '',
         'backup-key': o.backupKey,
         'backup-age-seconds': o.backupAgeSeconds === undefined ? '' : Math.round(o.backupAgeSeconds),

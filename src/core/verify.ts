@@ -8,12 +8,13 @@ import { describeError, IntegrityError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { formatBytes, formatDuration } from '../util/units.js';
 import { type DecryptionConfig, prepareDecryption } from './backups/decrypt.js';
-import { loadAndValidate, mismatchesOf, type TableCheck } from './backups/load.js';
+import { loadAndValidate, majorOf, mismatchesOf, type TableCheck, validateContents } from './backups/load.js';
 import { type BackupSelector, type LocatedBackup, locateAuthenticated } from './backups/locate.js';
 import type { Manifest } from './manifest.js';
 import type { AuthKeys } from './manifest-auth.js';
 import { GpgSession } from './pipeline/gpg.js';
 import { describeConnection, type PgConnection, pgSessionConfig } from './postgres/connection.js';
+import type { ContentsCheck } from './postgres/contents.js';
 import type { PgClientInstaller, PgVersionRequest } from './postgres/install.js';
 import { ServerSession, scratchDatabaseName } from './postgres/restore-tools.js';
 import {
@@ -57,7 +58,11 @@ export interface VerifyDeps {
   progressIntervalMs?: number;
 }
 
-export type FailureKind = IntegrityError['kind'] | 'rpo' | 'rto' | 'owners';
+/**
+ * `unverifiable`: the scratch server cannot hold this backup (an older major, a missing extension), so
+ * nothing was restored: the backup was not found bad, only not checked.
+ */
+export type FailureKind = IntegrityError['kind'] | 'rpo' | 'rto' | 'owners' | 'contents-mismatch' | 'unverifiable';
 
 /** How verify dealt with the backup's roles. */
 export interface VerifyRoles {
@@ -85,6 +90,10 @@ export interface VerifyOutcome {
   /** Of which: reading every table back and comparing it with the manifest. */
   validateSeconds?: number;
   tables: TableCheck[];
+  /** Sequences, large objects, extensions and object counts compared; absent when the manifest has none. */
+  contents?: ContentsCheck[];
+  /** Remarks for the report (e.g. a backup from before contents checks). */
+  notes: string[];
   /** Every reason the verify failed, the most fundamental first. */
   failures: Array<{ kind: FailureKind; message: string }>;
   scratchDatabase?: string;
@@ -201,6 +210,7 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
     backupKey: selectorLabel(cfg.selector),
     label: selectorLabel(cfg.selector),
     tables: [],
+    notes: [],
     failures: [],
     keptDatabase: false,
     skipped: [],
@@ -250,6 +260,11 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
       return fail(err);
     }
     const server = stack.use(await openServer(cfg.connection), (s) => s.close());
+    const unfit = await log.group('Check the scratch server can hold the backup', () => scratchServerUnfit(m, server));
+    if (unfit.length) {
+      for (const message of unfit.reverse()) outcome.failures.unshift({ kind: 'unverifiable', message });
+      return outcome;
+    }
     const roles = await log.group('Roles', () => prepareRoles(server, m, log));
     outcome.roles = roles;
     // Deferred first so it runs last: after the scratch database (whose objects they own) is gone.
@@ -282,6 +297,17 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
       outcome.tables = checks;
       outcome.loadSeconds = loadSeconds;
       outcome.validateSeconds = validateSeconds;
+      if (m.contents) {
+        const t1 = Date.now();
+        const c = await validateContents(cfg.connection, scratch, m.contents, { log, signal: deps.signal });
+        outcome.validateSeconds += (Date.now() - t1) / 1000;
+        outcome.contents = c.checks;
+        outcome.notes.push(...c.notes);
+      } else {
+        outcome.notes.push(
+          'This backup predates contents checks: its manifest records no sequences, large objects or object counts, so only its tables were compared.',
+        );
+      }
     } catch (err) {
       return fail(err);
     } finally {
@@ -309,6 +335,13 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
           .join(', ')}${bad.length > 5 ? ', …' : ''}`,
       });
     }
+    const differ = (outcome.contents ?? []).filter((c) => c.problem !== null);
+    if (differ.length) {
+      outcome.failures.splice(bad.length ? 1 : 0, 0, {
+        kind: 'contents-mismatch',
+        message: `the restored copy differs from the manifest's contents: ${differ.map((c) => `${c.item} (${c.problem})`).join(', ')}`,
+      });
+    }
     if (outcome.restoreSeconds > cfg.maxRestoreSeconds) {
       outcome.failures.push({
         kind: 'rto',
@@ -318,4 +351,33 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
     outcome.passed = outcome.failures.length === 0;
     return outcome;
   });
+}
+
+/** Why the scratch server cannot hold this backup (checked before anything is restored); empty when it can. */
+async function scratchServerUnfit(m: Manifest, server: ServerSession): Promise<string[]> {
+  const notBad = 'The backup was not found bad: it was not checked.';
+  const out: string[] = [];
+  const serverMajor = Math.floor(m.dump.serverVersionNum / 10000);
+  const dumpMajor = majorOf(m.dump.pgDumpVersion);
+  const need = Math.max(serverMajor, dumpMajor);
+  if (server.major < need) {
+    out.push(
+      `unverifiable: the scratch server is PostgreSQL ${server.major}, older than the backup's server (${m.dump.serverVersion}) or pg_dump (${m.dump.pgDumpVersion}); a dump restores only into its major or a newer one. Verify on PostgreSQL ${need} or newer: restore-test.yml's 'postgres-image' (e.g. postgres:${need}), or a 'database-url' of such a server. ${notBad}`,
+    );
+  }
+  const wanted = m.contents?.extensions ?? [];
+  if (wanted.length) {
+    const r = await server.client.query<{ name: string }>(
+      'SELECT DISTINCT name FROM pg_catalog.pg_available_extension_versions WHERE name = ANY($1::text[])',
+      [wanted.map((e) => e.name)],
+    );
+    const available = new Set(r.rows.map((row) => row.name));
+    const missing = wanted.filter((e) => !available.has(e.name));
+    if (missing.length) {
+      out.push(
+        `unverifiable: the scratch server lacks extension(s) the backup needs: ${missing.map((e) => `${e.name} ${e.version}`).join(', ')} (not in pg_available_extension_versions). Verify on a server that has them: restore-test.yml's 'postgres-image' (e.g. postgis/postgis:${need}-3.4 for PostGIS), or a 'database-url' of such a server. ${notBad}`,
+      );
+    }
+  }
+  return out;
 }

@@ -39,6 +39,13 @@ import { processSource } from '../pipeline/process.js';
 import { Coalesce, every, HashStage, Meter, NonEmptyCheck, TrailerCheck } from '../pipeline/streams.js';
 import { childEnv, describeConnection, type PgConnection, pgSessionConfig } from '../postgres/connection.js';
 import {
+  largeObjectDigest,
+  type MeasuredContents,
+  readExtensions,
+  readObjectCounts,
+  readSequences,
+} from '../postgres/contents.js';
+import {
   type ClientEnvironment,
   type PgClientInstaller,
   type PgVersionRequest,
@@ -398,6 +405,13 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
   const scanner = cfg.format === 'plain' ? new CopyScanner(checksums ? await rowHasher() : null) : null;
   const statsPromise = scanner ? null : tableStats(session.client, tables, undefined, { checksums });
   statsPromise?.catch(() => {});
+  // Sequences ignore snapshots: read before pg_dump starts, the dump holds these values or later ones.
+  const extensions = await readExtensions(session.client);
+  const sequences = await readSequences(session.client);
+  const objectCounts = await readObjectCounts(session.client);
+  // Large objects follow snapshots: read in this one while pg_dump runs (queued after the table stats).
+  const largeObjectsPromise = largeObjectDigest(session.client, deps.signal);
+  largeObjectsPromise.catch(() => {});
 
   // TimeZone and bytea_output fix the text of timestamptz and bytea values (pg_dump itself fixes
   // DateStyle, IntervalStyle and extra_float_digits), so a table's COPY checksum can be recomputed.
@@ -433,6 +447,7 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
   );
 
   const stats = statsPromise ? await statsPromise : tablesOfDump(scanner as CopyScanner, tables);
+  const contents: MeasuredContents = { extensions, sequences, largeObjects: await largeObjectsPromise, objectCounts };
   await session.close(); // done with the database: free the connection before the read-back
 
   await log.group('Verify the stored object', () => checkStored(dataKey, dump.stored, cfg.verifyUpload, deps));
@@ -463,7 +478,7 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
     checksumAlgorithm: !checksums ? NO_CHECKSUMS : scanner ? COPY_CHECKSUM_ALGORITHM : CHECKSUM_ALGORITHM,
     tables: stats,
     totals: { tables: stats.length, rows: stats.reduce((a, t) => a + t.rows, 0) },
-    ...(roles ? { contents: withRoles(undefined, roles) } : {}),
+    contents: roles ? withRoles(contents, roles) : contents,
   };
   if (deps.signal?.aborted) throw deps.signal.reason;
   // Written last: from here on, the backup exists.
