@@ -76,6 +76,7 @@ export function readDestination(get: InputGetter, prefix = ''): DestinationConfi
     s3: {
       endpoint,
       region: get(`${prefix}s3-region`).trim() || undefined,
+      regionInput: `${prefix}s3-region`,
       forcePathStyle: fps.trim() ? parseBoolean(fps, `${prefix}s3-force-path-style`) : undefined,
     },
   };
