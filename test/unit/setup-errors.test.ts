@@ -89,7 +89,7 @@ describe('S3 set-up errors', () => {
   it.each([
     ['redirect', 'a listing (301 PermanentRedirect)'],
     ['malformed', 'a listing (AuthorizationHeaderMalformed)'],
-  ] as const)('%s: %s names s3-region and the bucket’s region', async (kind) => {
+  ] as const)('%s: %s names s3-region and the bucket’s region', async (kind, _what) => {
     withKeys();
     answer = kind;
     const client = createS3Client({ endpoint, region: 'us-east-1', maxAttempts: 1 });
