@@ -43,6 +43,8 @@ export interface DestinationConfig {
   s3: {
     endpoint?: string;
     region?: string;
+    /** The input that set `region` (s3-region, replica-s3-region), for errors that name it. */
+    regionInput?: string;
     forcePathStyle?: boolean;
     sse?: 'AES256' | 'aws:kms';
     sseKmsKeyId?: string;
