@@ -299,6 +299,32 @@ describe('one version: our actions run from the workflow’s own commit', () => 
   });
 });
 
+describe('a copy in the user’s repository', () => {
+  // The README's edit for a copy: the two PGDR_SOURCE_* lines; every checkout then takes that release.
+  const edit = [...readme.matchAll(/```yaml\n(env:\n[\s\S]*?PGDR_SOURCE_REF[\s\S]*?)```/g)][0]?.[1];
+
+  it.each(['restore.yml', 'restore-test.yml', 'dr-drill.yml'])(
+    '%s with the README’s env: edit runs that release',
+    (file) => {
+      expect(edit).toBeDefined();
+      const wf = structuredClone(workflows.get(file) as Workflow);
+      Object.assign(wf.env ?? {}, (YAML.parse(edit as string) as { env: Record<string, string> }).env);
+      const contexts: Contexts = { job: JOB_CONTEXT, inputs: {}, vars: {}, secrets: {} };
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(wf.env ?? {}))
+        env[k] = stringOf(evaluateTemplate(v, { ...contexts, env: {} }));
+      const checkouts = Object.values(wf.jobs).flatMap((j) =>
+        (j.steps ?? []).filter((st) => st.uses?.startsWith('actions/checkout@') && st.with?.path === '.postgres-dr'),
+      );
+      expect(checkouts.length).toBe(Object.keys(wf.jobs).length);
+      for (const co of checkouts) {
+        expect(evaluateTemplate(co.with?.repository, { ...contexts, env })).toBe('postgres-dr/postgres-dr');
+        expect(evaluateTemplate(co.with?.ref, { ...contexts, env })).toBe(env.PGDR_SOURCE_REF);
+      }
+    },
+  );
+});
+
 const LEVEL: Record<string, number> = { none: 0, read: 1, write: 2 };
 function permissionsOf(p: Job['permissions']): Record<string, number> {
   if (p === undefined) return {};
