@@ -16,6 +16,7 @@ import {
   parseAptCacheShow,
   parseAptSimulation,
   verifyCachedDebs,
+  type WantedPackage,
 } from '../../src/core/postgres/cached-debs.js';
 import {
   type ClientEnvironment,
@@ -423,7 +424,7 @@ describe('judgeCachedDeb', () => {
     ['not a package apt would install', [], [rec], /is not a package apt would install for the client/],
     [
       'another version than apt would install',
-      [{ ...wanted[0], version: '17.3-1' }],
+      [{ ...(wanted[0] as WantedPackage), version: '17.3-1' }],
       [rec],
       /is not a package apt would install/,
     ],
