@@ -556,6 +556,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */   MIN_PART_SIZE: () => (/* binding */ MIN_PART_SIZE),
 /* harmony export */   S3Storage: () => (/* binding */ S3Storage),
 /* harmony export */   createS3Client: () => (/* binding */ createS3Client),
+/* harmony export */   explainS3Error: () => (/* binding */ explainS3Error),
 /* harmony export */   objectLockParams: () => (/* binding */ objectLockParams),
 /* harmony export */   partSizeFor: () => (/* binding */ partSizeFor)
 /* harmony export */ });
@@ -618,7 +619,47 @@ function createS3Client(o) {
     const agents = (0,_util_proxy_js__WEBPACK_IMPORTED_MODULE_5__/* .proxyAgentsFor */ ._)(endpoint ?? `https://s3.${region}.amazonaws.com`);
     if (agents.httpAgent || agents.httpsAgent)
         config.requestHandler = agents;
-    return new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_8__.S3Client(config);
+    const client = new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_8__.S3Client(config);
+    // Outermost (after the SDK's retries): set-up mistakes become errors that say which setting to change.
+    client.middlewareStack.add((next) => async (args) => {
+        try {
+            return await next(args);
+        }
+        catch (err) {
+            throw explainS3Error(err, { region, regionInput: o.regionInput ?? 's3-region' });
+        }
+    }, { step: 'initialize', name: 'pgdrExplainErrors' });
+    return client;
+}
+/**
+ * A set-up mistake the SDK reports in its own terms, as a UserError naming the fix; any other error as is.
+ * - no credentials ("Could not load credentials from any providers"): the two ways to give them;
+ * - a bucket in another region (301 PermanentRedirect, AuthorizationHeaderMalformed, IllegalLocationConstraint):
+ *   the region input, with the bucket's region when S3 said it.
+ */
+function explainS3Error(err, o) {
+    const e = err;
+    if (!e || typeof e !== 'object')
+        return err;
+    if (e.name === 'CredentialsProviderError' || /Could not load credentials from any providers/.test(e.message ?? '')) {
+        return new _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .UserError */ .yo('no AWS credentials were found. Give them one of two ways: as secrets in the job’s environment ' +
+            '(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY under the job’s env:, where a later OIDC step can still ' +
+            'replace them — never as a step env: that blanks them), or by OIDC: an earlier step ' +
+            'aws-actions/configure-aws-credentials with role-to-assume (the workflows’ aws-role-arn input) and ' +
+            'permissions: id-token: write', { cause: err });
+    }
+    const status = e.$metadata?.httpStatusCode;
+    const name = e.name ?? '';
+    const redirected = status === 301 ||
+        name === 'PermanentRedirect' ||
+        name === 'AuthorizationHeaderMalformed' ||
+        name === 'IllegalLocationConstraintException';
+    if (!redirected)
+        return err;
+    const bucketRegion = e.Region ?? e.$response?.headers?.['x-amz-bucket-region'] ?? /expecting '([a-z0-9-]+)'/.exec(e.message ?? '')?.[1];
+    return new _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .UserError */ .yo(`the bucket is not in region '${o.region}' (S3 answered ${name || status}` +
+        `${bucketRegion ? `; the bucket is in '${bucketRegion}'` : ''}): set '${o.regionInput}' to the bucket's region` +
+        `${bucketRegion ? ` (${o.regionInput}: ${bucketRegion})` : ''}`, { cause: err });
 }
 /**
  * S3 Object Lock retention for one upload. AWS refuses a locked PutObject/UploadPart without an
@@ -650,6 +691,8 @@ class S3Storage {
             await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_8__.HeadBucketCommand({ Bucket: this.bucket }));
         }
         catch (err) {
+            if (err instanceof _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .UserError */ .yo)
+                throw err; // already names the setting to change
             const e = err;
             const status = e.$metadata?.httpStatusCode;
             const why = status === 404
