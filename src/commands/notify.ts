@@ -10,6 +10,7 @@ import {
   type NotifyResult,
   notify,
   type RunInfo,
+  runUrl,
 } from '../core/notify.js';
 import type { CommandResult, Report } from '../core/report.js';
 import { UserError } from '../util/errors.js';
@@ -90,7 +91,10 @@ export function readNotifyInputs(raw: InputGetter, env: NodeJS.ProcessEnv = proc
   const runbookUrl = get('runbook-url') ? httpUrl(get('runbook-url'), 'runbook-url') : undefined;
   const failOnFailure = parseBoolean(get('fail-on-failure'), 'fail-on-failure');
   const destination = get('destination') ? readDestination(get) : undefined;
-  const failedJobUrl = get('failed-job-url') ? httpUrl(get('failed-job-url'), 'failed-job-url') : undefined;
+  const run = readRunInfo(env, `${repo.owner}/${repo.repo}`);
+  // The run's own URL as the job's would link the run twice: the issue links the run once already.
+  const jobUrlGiven = get('failed-job-url') ? httpUrl(get('failed-job-url'), 'failed-job-url') : undefined;
+  const failedJobUrl = jobUrlGiven && jobUrlGiven.replace(/\/+$/, '') !== runUrl(run) ? jobUrlGiven : undefined;
   const newestKey = get('newest-backup-key');
   const newestAge = get('newest-backup-age-seconds');
   let newest: NotifyConfig['newest'];
@@ -118,7 +122,7 @@ export function readNotifyInputs(raw: InputGetter, env: NodeJS.ProcessEnv = proc
     details: get('details') || undefined,
     runbookUrl,
     webhookUrl,
-    run: readRunInfo(env, `${repo.owner}/${repo.repo}`),
+    run,
     failure: {
       action: get('failed-action')
         ? parseChoice(get('failed-action'), 'failed-action', [
@@ -262,7 +266,10 @@ export const notifySpec: CommandSpec = {
       description:
         "The name of the job that failed (not notify's own), e.g. `backup`; shown in the issue and used to tell the failed action when failed-action is not given.",
     },
-    'failed-job-url': { description: "Link to the failed job's log, shown in the issue." },
+    'failed-job-url': {
+      description:
+        "Link to the failed job's log, shown in the issue (the run's own URL is ignored: the issue links the run already).",
+    },
     'newest-backup-key': {
       description:
         "The newest valid backup, from monitor's `newest-backup-key` output: shown with its age against rpo, so notify's job needs no storage access.",
