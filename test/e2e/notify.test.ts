@@ -33,6 +33,7 @@ function inputs(status: string, extra: Record<string, string> = {}): Record<stri
     'issue-labels': 'backup-failure, oncall',
     'issue-assignees': 'alice\n@bob',
     name: 'main',
+    'failed-job': 'backup',
     ...extra,
   };
 }
@@ -67,7 +68,7 @@ describe('notify action (bundled, against a GitHub REST stand-in)', () => {
     const issue = gh.issues[0];
     expect(issue).toMatchObject({
       repo: 'acme/app',
-      title: 'Backup alert: Nightly backup failed for main',
+      title: 'Backup failed: Nightly backup for main',
       labels: ['backup-failure', 'oncall'],
       assignees: ['alice', 'bob'],
       state: 'open',
@@ -191,10 +192,10 @@ describe('notify action (bundled, against a GitHub REST stand-in)', () => {
     const r = await runAction('notify', inputs('cancelled', { 'webhook-url': hook }), { env: runEnv(gh.url) });
     expect(r.status).toBe(1);
     expect(r.outputs.webhook).toBe('sent');
-    expect(gh.issues[0]?.title).toBe('Backup alert: Nightly backup was cancelled for main');
+    expect(gh.issues[0]?.title).toBe('Backup cancelled: Nightly backup for main');
     expect(gh.webhooks).toEqual([
       {
-        text: `:x: Nightly backup (main) in acme/app was cancelled | run: https://github.example/acme/app/actions/runs/${run} | issue: https://github.example/acme/app/issues/1`,
+        text: `:x: Backup cancelled: Nightly backup for main in acme/app | run: https://github.example/acme/app/actions/runs/${run} | issue: https://github.example/acme/app/issues/1`,
       },
     ]);
     expect(everything(r)).not.toContain(hook);
@@ -205,14 +206,13 @@ describe('notify action (bundled, against a GitHub REST stand-in)', () => {
     psql(db, 'CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 10)');
     const bucket = await createBucket(s3Endpoint());
     const s3 = { destination: `s3://${bucket}/db`, 's3-endpoint': s3Endpoint(), 's3-force-path-style': 'true' };
-    const backup = await runAction('backup', { 'database-url': pgUrl(db), ...s3, name: 'main', encryption: 'none' });
+    const key = { 'encryption-passphrase': 'notify passphrase 0123456789' };
+    const backup = await runAction('backup', { 'database-url': pgUrl(db), ...s3, ...key, name: 'main' });
     expect(backup.status).toBe(0);
-    const r = await runAction('notify', inputs('failure', s3), { env: runEnv(gh.url) });
+    const r = await runAction('notify', inputs('failure', { ...s3, ...key }), { env: runEnv(gh.url) });
     expect(r.outputs.action).toBe('opened');
-    expect(gh.issues[0]?.body).toContain(
-      `| Last good backup | \`s3://${bucket}/${backup.outputs.key}\`, taken ${backup.outputs['created-at']}`,
-    );
-    expect(gh.issues[0]?.body).toContain('10 rows');
+    expect(gh.issues[0]?.body).toContain(`| Last good backup | \`s3://${bucket}/${backup.outputs.key}\`, `);
+    expect(gh.issues[0]?.body).toContain('within the 1d RPO');
   });
 
   it('refuses a missing status before any request', async () => {
