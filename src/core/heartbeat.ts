@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { type Fetch, proxyAwareFetch } from '../util/proxy-fetch.js';
+import type { Fetch } from '../util/proxy-fetch.js';
 import { redact } from '../util/secrets.js';
 
 /**
@@ -72,7 +72,8 @@ export async function sendHeartbeat(
     u.searchParams.set('message', message);
     url = u.toString();
   }
-  const doFetch = o.fetch ?? proxyAwareFetch(o.timeoutMs ?? 5_000);
+  // Loaded only when a heartbeat is configured: undici is not needed otherwise.
+  const doFetch = o.fetch ?? (await import('../util/proxy-fetch.js')).proxyAwareFetch(o.timeoutMs ?? 5_000);
   const attempts = o.attempts ?? 3;
   const post = h.style === 'healthchecks' && message !== undefined;
   let last = '';

@@ -10,7 +10,7 @@
  * suggestion (exit 2): a mistyped flag of the command that deletes backups must not fall back to a default.
  */
 import fs from 'node:fs';
-import type { Command } from '../commands/command.js';
+import { type Command, failureOfError, failureOfResult } from '../commands/command.js';
 import { COMMAND_LIST, COMMANDS } from '../commands/index.js';
 import { boundInputs, type InputGetter, type InputSpec, isSecretOnCommandLine } from '../commands/schema.js';
 import { reportToText } from '../core/report.js';
@@ -245,7 +245,7 @@ export async function runCli(argv: string[]): Promise<number> {
       signal: controller.signal,
     });
     for (const w of result.warnings ?? []) console.error(`warning: ${safe(w)}`);
-    if (parsed.json) console.log(safe(JSON.stringify(result.outputs, null, 2)));
+    if (parsed.json) console.log(safe(JSON.stringify({ ...result.outputs, ...failureOfResult(result) }, null, 2)));
     else console.log(safe(reportToText(result.report)));
     if (result.failure) {
       console.error(`pgdr: ${safe(result.failure)}`);
@@ -253,6 +253,8 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
+    // --json: the failure as the actions' `error` / `failure-kind` outputs, for scripts that alert.
+    if (parsed.json) console.log(safe(JSON.stringify(failureOfError(command, err), null, 2)));
     console.error(`pgdr ${parsed.command}: ${safe(err instanceof UserError ? err.message : describeError(err))}`);
     return err instanceof UserError ? 2 : 1;
   } finally {
