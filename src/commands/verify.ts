@@ -42,6 +42,10 @@ const VERIFY_FAILURE_KINDS: Record<string, string> = {
   unauthenticated: 'the manifest does not authenticate with the keys given',
   restore: 'pg_restore/psql failed to load the backup',
   'table-mismatch': 'restored tables do not match the manifest (rows or checksums)',
+  'contents-mismatch': 'sequences, large objects, extensions or object counts differ from the manifest',
+  owners: 'the restored objects do not have the owners the manifest records',
+  unverifiable:
+    'the scratch server cannot hold the backup (an older major, a missing extension): nothing was restored, the backup was not found bad',
   rpo: 'the backup is older than max-age',
   rto: 'download + restore + validation took longer than max-restore-time',
   cancelled: COMMON_FAILURE_KINDS.cancelled as string,
@@ -90,11 +94,25 @@ export function readVerifyConfig(raw: InputGetter): { config: VerifyConfig; dest
   };
 }
 
+/** passed; unverifiable when nothing failed but the scratch server's unfitness; else failed. */
+export function verifyResult(o: VerifyOutcome): 'passed' | 'failed' | 'unverifiable' {
+  if (o.passed) return 'passed';
+  return o.failures.length > 0 && o.failures.every((f) => f.kind === 'unverifiable') ? 'unverifiable' : 'failed';
+}
+
+/** The contents compared: one row per item, manifest against restored copy. */
+function contentsRows(o: VerifyOutcome): string[][] {
+  return (o.contents ?? []).map((c) => [c.item, c.expected, c.actual, c.problem === null ? '✅' : `❌ ${c.problem}`]);
+}
+
 export function verifyReport(o: VerifyOutcome): Report {
+  const result = verifyResult(o);
   const m = o.manifest;
   const mark = (ok: boolean): string => (ok ? '✅' : '❌');
   const rows = o.tables.reduce((a, t) => a + (t.actualRows ?? 0), 0);
-  const facts: Array<[string, string]> = [['Verdict', o.passed ? 'passed' : 'FAILED']];
+  const facts: Array<[string, string]> = [
+    ['Verdict', result === 'passed' ? 'passed' : result === 'unverifiable' ? 'UNVERIFIABLE (not checked)' : 'FAILED'],
+  ];
   if (o.backupAgeSeconds !== undefined) {
     facts.push([
       'RPO (backup age)',
@@ -122,23 +140,58 @@ export function verifyReport(o: VerifyOutcome): Report {
         `${o.tables.length} / ${rows.toLocaleString('en-US')} (manifest: ${m.totals.tables} / ${m.totals.rows.toLocaleString('en-US')})`,
       ],
     );
+    if (m.contents) {
+      const c = m.contents;
+      facts.push([
+        'Contents (manifest)',
+        `${c.extensions.length} extensions${c.extensions.length ? ` (${c.extensions.map((e) => `${e.name} ${e.version}`).join(', ')})` : ''}, ${c.sequences.length} sequences, ${c.largeObjects.count} large objects, ${Object.entries(
+          c.objectCounts,
+        )
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ')}`,
+      ]);
+    }
+  }
+  if (o.roles) {
+    const r = o.roles;
+    const created = r.created.length
+      ? `; created ${r.created.length} missing roles (NOLOGIN): ${r.created.join(', ')} — ${o.keptDatabase ? 'kept' : 'dropped afterwards'}`
+      : '';
+    facts.push([
+      'Owners and grants',
+      r.mode === 'owners'
+        ? `${r.wrongOwners.length ? '❌' : '✅'} restored as in production and checked${created}`
+        : '⚠️ not restored (see the note)',
+    ]);
   }
   if (o.scratchDatabase) {
     facts.push(['Scratch database', `${o.scratchDatabase} (${o.keptDatabase ? 'kept' : 'dropped'})`]);
   }
   const first = o.failures[0];
+  const tables = o.tables.length
+    ? [{ title: 'Tables', header: TABLE_HEADER, rows: tableRows(o.tables, m?.checksumAlgorithm !== NO_CHECKSUMS) }]
+    : [];
+  if (o.contents?.length) {
+    tables.unshift({ title: 'Contents', header: ['', 'Manifest', 'Restored', 'Match'], rows: contentsRows(o) });
+  }
   return {
-    title: `Restore test ${o.passed ? 'passed' : 'failed'}${m ? `: ${m.name}` : ''}`,
-    status: o.passed ? 'success' : 'failure',
+    title: `Restore test ${result}${m ? `: ${m.name}` : ''}`,
+    status: result === 'passed' ? 'success' : result === 'unverifiable' ? 'warning' : 'failure',
     headline: o.passed
       ? `${o.label} restored into a scratch database and matched its manifest: ${o.tables.length} tables, ${rows.toLocaleString('en-US')} rows`
       : (first?.message ?? 'failed'),
     facts,
-    tables: o.tables.length
-      ? [{ title: 'Tables', header: TABLE_HEADER, rows: tableRows(o.tables, m?.checksumAlgorithm !== NO_CHECKSUMS) }]
-      : [],
+    tables,
     notes: [
+      ...(o.roles?.note ? [`Owners and grants were not restored: ${o.roles.note}.`] : []),
+      // The job summary is what people read: a pass on an unauthenticated backup must not look like any other.
+      ...(o.unauthenticated
+        ? [
+            `⚠️ UNAUTHENTICATED BACKUP, used only because 'allow-unauthenticated' names it (${o.unauthenticated}): nothing proves your backup job wrote it.`,
+          ]
+        : []),
       ...o.failures.slice(1).map((f) => f.message),
+      ...o.notes,
       ...o.skipped.map((s) => `Skipped a newer object that is not a usable backup: ${s}`),
     ],
   };
@@ -158,7 +211,7 @@ export const verifySpec: CommandSpec = {
     ...destinationInputs('s3://bucket/prefix, or a local directory path: the same as given to backup.'),
     backup: {
       description:
-        'Which backup: latest (the newest backup with a valid manifest in the set) or the object key of a data object or its manifest.',
+        'Which backup: latest (the newest authenticated backup in the set), before:2026-11-25T03:17:00Z (the newest authenticated backup taken strictly before that UTC time, for damage found after the fact) or the object key of a data object or its manifest.',
       default: 'latest',
     },
     name: {
@@ -170,7 +223,7 @@ export const verifySpec: CommandSpec = {
     },
     'database-url': {
       description:
-        "A PostgreSQL server where this role may CREATE DATABASE: the isolated scratch database (pgdr_verify_<name>_<time>_<random>) is created there and dropped afterwards. The server major must be at least the backup's. When empty, the PG* environment variables apply.",
+        "A PostgreSQL server where this role may CREATE DATABASE: the isolated scratch database (pgdr_verify_<name>_<time>_<random>) is created there and dropped afterwards. As a superuser, verify also creates the roles the backup needs that are missing there (NOLOGIN, no password), restores owners and grants as in production and drops those roles afterwards; otherwise it restores without owners and grants. The server major must be at least the backup's. When empty, the PG* environment variables apply.",
       secret: 'url-credentials',
     },
     'encryption-passphrase': {
@@ -223,7 +276,10 @@ export const verifySpec: CommandSpec = {
   },
   failureKinds: VERIFY_FAILURE_KINDS,
   outputs: {
-    result: { description: 'passed or failed.' },
+    result: {
+      description:
+        'passed, failed, or unverifiable: the scratch server cannot hold the backup (an older major than its server or pg_dump, or an extension it lacks), so nothing was restored and the backup was not found bad (the step still fails).',
+    },
     ...failureOutputs(VERIFY_FAILURE_KINDS),
     'backup-key': { description: 'Object key of the backup that was verified.' },
     'backup-age-seconds': { description: 'Age of the backup (now − snapshot time): the measured RPO.' },
@@ -261,7 +317,7 @@ export const verifyCommand: Command = {
     const bad = mismatchesOf(o.tables);
     return {
       outputs: {
-        result: o.passed ? 'passed' : 'failed',
+        result: verifyResult(o),
         'failure-kind': o.failures[0]?.kind ?? '',
         'backup-key': o.backupKey,
         'backup-age-seconds': o.backupAgeSeconds === undefined ? '' : Math.round(o.backupAgeSeconds),

@@ -32,6 +32,8 @@ export interface CommandResult {
   failureKind?: string;
   /** Warnings to annotate the run with. */
   warnings?: string[];
+  /** What `pgdr … --json` prints instead of the outputs (e.g. list's array). */
+  json?: unknown;
 }
 
 export const STATUS_ICON: Record<Report['status'], string> = { success: '✅', warning: '⚠️', failure: '❌' };

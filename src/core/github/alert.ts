@@ -39,7 +39,16 @@ export function scenarioOf(f: FailureFacts): Scenario {
 }
 
 /** Kinds meaning the restore test could not test the backup at all (its own setup failed). */
-const UNVERIFIABLE = new Set(['config', 'connect', 'permission', 'storage', 'no-backup', 'cancelled', 'other']);
+const UNVERIFIABLE = new Set([
+  'config',
+  'connect',
+  'permission',
+  'storage',
+  'no-backup',
+  'unverifiable',
+  'cancelled',
+  'other',
+]);
 
 export function scenarioTitle(s: Scenario, f: FailureFacts, cancelled: boolean): string {
   const kind = f.kind ? ` (${f.kind})` : '';
@@ -93,6 +102,11 @@ const KIND_HINTS: Record<string, string> = {
   restore: 'pg_restore/psql failed to load the backup: read its error in the job log (a client older than the dump?).',
   'table-mismatch':
     'The restored tables do not match the manifest (rows or checksums): the backup may be incomplete or damaged.',
+  'contents-mismatch':
+    'Sequences, large objects, extensions or object counts of the restored copy differ from the manifest: the backup may be incomplete.',
+  owners: 'The restored objects do not have the owners the manifest records: check the roles the restore test creates.',
+  unverifiable:
+    'The scratch server cannot hold this backup (an older PostgreSQL major, or an extension it lacks): give the restore test a matching `postgres-image`.',
   rto: 'The restore took longer than `max-restore-time`: your recovery time objective is at risk.',
   'storage-full': 'Storage use is over the critical level: the next backup may fail for lack of space.',
   archiving: 'WAL archiving is failing: check `archive_command` and `pg_stat_archiver` on the server.',
