@@ -45,6 +45,8 @@ export interface DestinationConfig {
   s3: {
     endpoint?: string;
     region?: string;
+    /** The input that set `region` (s3-region, replica-s3-region), for errors that name it. */
+    regionInput?: string;
     forcePathStyle?: boolean;
     sse?: 'AES256' | 'aws:kms';
     sseKmsKeyId?: string;
@@ -78,6 +80,7 @@ export function readDestination(get: InputGetter, prefix = ''): DestinationConfi
     s3: {
       endpoint,
       region: get(`${prefix}s3-region`).trim() || undefined,
+      regionInput: `${prefix}s3-region`,
       forcePathStyle: fps.trim() ? parseBoolean(fps, `${prefix}s3-force-path-style`) : undefined,
     },
   };

@@ -93,6 +93,9 @@ describe('monitor action (bundled, against the S3 server)', () => {
     expect(r.status).toBe(0);
     expect(r.outputs.status).toBe('ok');
     expect(r.outputs['newest-backup-key']).toBe(backup.outputs.key);
+    // The major the restore test's scratch server must have: the test server's, as its manifest records it.
+    const serverMajor = psql(source, 'SHOW server_version_num').trim().slice(0, -4);
+    expect(r.outputs['newest-backup-server-major']).toBe(serverMajor);
     expect(Number(r.outputs['newest-backup-age-seconds'])).toBeLessThan(600);
     expect(Number(r.outputs['used-bytes'])).toBeGreaterThanOrEqual(Number(backup.outputs.size));
     expect(r.outputs.findings).toBe('');

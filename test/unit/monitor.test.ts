@@ -194,3 +194,16 @@ describe('auditBucket (a test double: s3rver has no versioning)', () => {
     expect(r.map((x) => x.level)).toEqual(levels);
   });
 });
+
+describe('majorOf (the scratch server a backup needs)', () => {
+  it.each([
+    [170002, '17'],
+    [160004, '16'],
+    [100023, '10'],
+    [90624, '9.6'],
+    [0, ''],
+  ])('%i → %j', async (num, major) => {
+    const { majorOf } = await import('../../src/core/monitor.js');
+    expect(majorOf(num)).toBe(major);
+  });
+});

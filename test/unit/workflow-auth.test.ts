@@ -21,7 +21,7 @@ interface Step {
 /** Which of our commands a step runs: ./actions/x, postgres-dr/postgres-dr/actions/x@ref, or the root action's `command`. */
 function commandOf(step: Step): string | null {
   const uses = step.uses ?? '';
-  const sub = /^(?:\.\/actions\/|postgres-dr\/postgres-dr\/actions\/)([a-z]+)(?:@|\/?$)/.exec(uses);
+  const sub = /^(?:\.\/(?:\.postgres-dr\/)?actions\/|postgres-dr\/postgres-dr\/actions\/)([a-z]+)(?:@|\/?$)/.exec(uses);
   if (sub) return sub[1] as string;
   if (uses === './' || uses === '.' || /^postgres-dr\/postgres-dr@/.test(uses)) return String(step.with?.command ?? '');
   return null;
