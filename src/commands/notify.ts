@@ -107,7 +107,8 @@ export function readNotifyInputs(raw: InputGetter, env: NodeJS.ProcessEnv = proc
     }
     newest = { key: newestKey, ageSeconds: age };
   }
-  const backupWorkflow = get('backup-workflow');
+  // A file name, or `${{ github.workflow_ref }}` (owner/repo/.github/workflows/<file>@<ref>): its file name.
+  const backupWorkflow = get('backup-workflow').replace(/@.*$/, '').split('/').at(-1) ?? '';
   if (!/^[\w.-]+\.ya?ml$/.test(backupWorkflow)) {
     throw new UserError(`'backup-workflow' must be a workflow file name such as backup.yml (got '${backupWorkflow}')`);
   }
@@ -285,7 +286,7 @@ export const notifySpec: CommandSpec = {
     },
     'backup-workflow': {
       description:
-        'File name of the backup workflow in this repository: the issue links to its page, where **Run workflow** starts a backup by hand.',
+        'File name of the backup workflow in this repository (or `${{ github.workflow_ref }}` from it): the issue links to its page, where **Run workflow** starts a backup by hand.',
       default: 'backup.yml',
     },
     ...heartbeatInputs('at the end of the run: `<url>` when status is success, `<url>/fail` otherwise'),

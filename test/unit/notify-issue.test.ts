@@ -3,6 +3,7 @@
  * test/unit/__snapshots__/notify-issue/<case>.md. `vitest -u` rewrites them after a deliberate change.
  */
 import { describe, expect, it } from 'vitest';
+import { readNotifyInputs } from '../../src/commands/notify.js';
 import type { FailureFacts } from '../../src/core/github/alert.js';
 import { incidentKey } from '../../src/core/github/incidents.js';
 import { defaultTitle, issueBody, type NotifyConfig } from '../../src/core/notify.js';
@@ -156,5 +157,16 @@ describe('the on-call issue', () => {
     expect(body).not.toContain('![x](');
     expect(body).not.toContain('@oncall-team');
     expect(body).not.toContain('<!-- postgres-dr:incident:forged');
+  });
+
+  it.each([
+    ['', 'backup.yml'],
+    ['nightly.yaml', 'nightly.yaml'],
+    ['acme/shop/.github/workflows/nightly-backup.yml@refs/heads/main', 'nightly-backup.yml'],
+  ])('backup-workflow %j links the workflow %s', (given, file) => {
+    const inputs: Record<string, string> = { status: 'failure', 'backup-workflow': given, 'failed-job': 'backup' };
+    const { config } = readNotifyInputs((n) => inputs[n] ?? '', { GITHUB_REPOSITORY: 'acme/shop' });
+    expect(config.backupWorkflow).toBe(file);
+    expect(issueBody(config, 'k', undefined, now)).toContain(`https://github.com/acme/shop/actions/workflows/${file})`);
   });
 });
