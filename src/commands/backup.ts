@@ -1,11 +1,14 @@
 /** The backup action: inputs → runBackup → outputs and a summary. */
 import { type BackupConfig, runBackup } from '../core/backup.js';
+import { isConnectFailure, isPermissionDenied, isStorageFailure } from '../core/failure.js';
+import { sendHeartbeat } from '../core/heartbeat.js';
 import { type Compression, validateName } from '../core/layout.js';
 import { checkCompressionSupported, DEFAULT_LEVEL, LEVEL_RANGE } from '../core/pipeline/compress.js';
+import { ProcessError } from '../core/pipeline/process.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import { parsePgVersion } from '../core/postgres/install.js';
 import type { CommandResult } from '../core/report.js';
-import { UserError } from '../util/errors.js';
+import { describeError, UserError } from '../util/errors.js';
 import {
   formatBytes,
   formatDuration,
@@ -19,9 +22,11 @@ import { type Command, progressIntervalMs } from './command.js';
 import {
   type DestinationConfig,
   destinationInputs,
+  heartbeatInputs,
   type InputGetter,
   readDestination,
   readEncryption,
+  readHeartbeat,
   readObjectLock,
   readReplica,
   readServerSideEncryption,
@@ -29,7 +34,20 @@ import {
   SIGNING_INPUTS,
   storageFor,
 } from './inputs.js';
-import { boundInputs, type CommandSpec } from './schema.js';
+import { boundInputs, COMMON_FAILURE_KINDS, type CommandSpec, failureOutputs } from './schema.js';
+
+const BACKUP_FAILURE_KINDS: Record<string, string> = {
+  config: COMMON_FAILURE_KINDS.config as string,
+  connect: 'the database could not be reached or refused the login',
+  permission: 'the database user may not read a table or sequence',
+  lock: 'another backup of the set is running',
+  dump: 'pg_dump or the encryption failed; nothing was stored',
+  storage: 'the storage could not be reached or written; nothing was stored',
+  integrity: 'the stored object did not read back as sent; it was not kept',
+  replica: 'the copy to replica-destination failed; the primary backup is stored',
+  cancelled: COMMON_FAILURE_KINDS.cancelled as string,
+  other: COMMON_FAILURE_KINDS.other as string,
+};
 
 export function readBackupConfig(raw: InputGetter): {
   config: BackupConfig;
@@ -181,7 +199,9 @@ export const backupSpec: CommandSpec = {
     'replica-s3-force-path-style': {
       description: 'Path-style addressing for the replica. Default: true when replica-s3-endpoint is set.',
     },
+    ...heartbeatInputs('with `/start` when the backup begins (notify pings success or failure at the end of the run)'),
   },
+  failureKinds: BACKUP_FAILURE_KINDS,
   outputs: {
     key: { description: 'Object key of the backup data.' },
     'manifest-key': { description: 'Object key of its manifest.' },
@@ -196,15 +216,30 @@ export const backupSpec: CommandSpec = {
     'replica-manifest-key': {
       description: "Object key of the replica's manifest (empty without replica-destination).",
     },
+    ...failureOutputs(BACKUP_FAILURE_KINDS),
   },
 };
+
+/** A thrown error's kind where the shared rules (core/failure.ts) cannot tell. */
+function classifyBackupFailure(err: unknown): string | undefined {
+  if (isStorageFailure(err) || isPermissionDenied(err) || isConnectFailure(err)) return undefined;
+  const text = describeError(err);
+  if (err instanceof Error && err.name === 'LockHeldError') return 'lock';
+  if (/read-back of |after the upload|holds \d+ bytes, expected|the storage took \d+ bytes/.test(text))
+    return 'integrity';
+  if (err instanceof ProcessError || /\b(pg_dump|gpg|openpgp)\b/i.test(text)) return 'dump';
+  return undefined;
+}
 
 export const backupCommand: Command = {
   spec: backupSpec,
   streaming: true,
+  classifyFailure: classifyBackupFailure,
   async run(get, ctx): Promise<CommandResult> {
     const { config, destination, replica } = readBackupConfig(get);
+    const heartbeat = readHeartbeat(get);
     const storage = storageFor(destination);
+    if (heartbeat) await sendHeartbeat(heartbeat, 'start', { log: ctx.log });
     const r = await runBackup(config, {
       storage,
       log: ctx.log,
@@ -239,6 +274,7 @@ export const backupCommand: Command = {
         'replica-manifest-key': r.replica?.manifestKey ?? '',
       },
       failure: r.replicaError?.message,
+      failureKind: r.replicaError ? 'replica' : undefined,
       report: {
         title: r.replicaError
           ? `Backup of ${m.dump.database} stored; the replica copy failed`

@@ -1,8 +1,9 @@
+import { describeFailure, type FailureOutputs, failureLine } from '../core/failure.js';
 import type { PgClientInstaller } from '../core/postgres/install.js';
 import type { CommandResult } from '../core/report.js';
 import { UserError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import type { CommandSpec, InputGetter } from './schema.js';
+import { COMMON_FAILURE_KINDS, type CommandSpec, type InputGetter } from './schema.js';
 
 export interface CommandContext {
   log: Logger;
@@ -38,6 +39,26 @@ export interface Command {
   spec: CommandSpec;
   /** Streams a database through the process (backup, verify, restore): the hosts start the memory governor. */
   streaming?: boolean;
+  /**
+   * The command's own rules for a thrown error's `failure-kind` (one of spec.failureKinds), tried after
+   * cancelled/config and before the shared ones (storage, integrity, permission, connect); see core/failure.ts.
+   */
+  classifyFailure?(err: unknown): string | undefined;
   /** `get` is bound to `spec` (hosts wrap their raw getter with boundInputs). */
   run(get: InputGetter, ctx: CommandContext): Promise<CommandResult>;
+}
+
+/** `error` and `failure-kind` for an error a command threw (a UserError before any I/O included). */
+export function failureOfError(command: Command, err: unknown): FailureOutputs {
+  return describeFailure(err, Object.keys(command.spec.failureKinds ?? COMMON_FAILURE_KINDS), (e) =>
+    command.classifyFailure?.(e),
+  );
+}
+
+/** `error` and `failure-kind` for a command that ran to the end with a failure verdict. */
+export function failureOfResult(result: CommandResult): FailureOutputs | undefined {
+  if (!result.failure) return undefined;
+  const error = typeof result.outputs.error === 'string' && result.outputs.error ? result.outputs.error : '';
+  const kind = result.failureKind ?? String(result.outputs['failure-kind'] ?? '');
+  return { error: error || failureLine(result.failure), 'failure-kind': kind || 'other' };
 }

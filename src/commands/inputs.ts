@@ -7,10 +7,12 @@ import type { BackupConfig } from '../core/backup.js';
 import { type DecryptionConfig, parsePassphrases } from '../core/backups/decrypt.js';
 import type { EncryptionConfig } from '../core/backups/dump.js';
 import type { BackupSelector } from '../core/backups/locate.js';
+import { HEARTBEAT_STYLES, type Heartbeat } from '../core/heartbeat.js';
 import { validateName } from '../core/layout.js';
 import { type AuthKeys, type SignerConfig, splitArmoredPublicKeys } from '../core/manifest-auth.js';
 import { checkPassphrase } from '../core/pipeline/gpg.js';
 import { type Destination, openStorage, parseDestination, type Storage } from '../core/storage/index.js';
+import { withStorageFailures } from '../core/storage/tagged.js';
 import { UserError } from '../util/errors.js';
 import { tempRoot } from '../util/temp.js';
 import { parseBoolean, parseChoice, parseIntInput } from '../util/units.js';
@@ -93,8 +95,9 @@ export function readServerSideEncryption(get: InputGetter): Pick<DestinationConf
   return { sse: sse === 'aes256' ? 'AES256' : sse, sseKmsKeyId };
 }
 
+/** The storage of a destination; its errors are marked as storage failures (for `failure-kind`). */
 export function storageFor(cfg: DestinationConfig): Storage {
-  return openStorage(cfg.destination, cfg.s3);
+  return withStorageFailures(openStorage(cfg.destination, cfg.s3));
 }
 
 /**
@@ -320,4 +323,34 @@ export function requireAuthKeys(keys: AuthKeys, command: string): AuthKeys {
   throw new UserError(
     `${command} acts only on authenticated backups: set 'encryption-passphrase' (backups encrypted with a passphrase) or 'signing-public-key' (backups signed with a signing-key); nothing was ${command === 'prune' ? 'deleted' : 'checked'}`,
   );
+}
+
+/** `heartbeat-url` / `heartbeat-style` (backup, monitor, notify): a dead-man's switch (core/heartbeat.ts). */
+export function heartbeatInputs(when: string): Record<string, InputSpec> {
+  return {
+    'heartbeat-url': {
+      description: `Dead-man's switch: a check URL of healthchecks.io (or Cronitor, …; see heartbeat-style) pinged ${when}. The service alerts when the pings stop, e.g. when GitHub pauses the schedule. Pass a secret. A ping that fails is a warning, never a failed job.`,
+      secret: true,
+    },
+    'heartbeat-style': {
+      description:
+        "How heartbeat-url is pinged: healthchecks (<url>/start, <url>, <url>/fail), cronitor (<url>?state=run|complete|fail) or plain (<url> on success only: Dead Man's Snitch, Uptime Kuma, Better Stack).",
+      default: 'healthchecks',
+      choices: HEARTBEAT_STYLES,
+    },
+  };
+}
+
+export function readHeartbeat(get: InputGetter): Heartbeat | undefined {
+  const style = parseChoice(get('heartbeat-style'), 'heartbeat-style', HEARTBEAT_STYLES);
+  const url = get('heartbeat-url');
+  if (!url) return undefined;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UserError("'heartbeat-url' must be an https:// URL (got something that is not a URL)");
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new UserError("'heartbeat-url' must be an https:// URL");
+  return { url, style };
 }

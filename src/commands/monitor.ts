@@ -1,26 +1,54 @@
 /** The monitor action: inputs → runMonitor → status outputs, a table of checks and a trend chart. */
 
+import { sendHeartbeat } from '../core/heartbeat.js';
 import { validateName } from '../core/layout.js';
 import type { Level } from '../core/monitor/checks.js';
 import { readArchiverStats } from '../core/monitor/wal.js';
 import { type MonitorPolicy, type MonitorResult, runMonitor } from '../core/monitor.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import type { CommandResult, Report } from '../core/report.js';
-import { UserError } from '../util/errors.js';
+import { describeError, UserError } from '../util/errors.js';
 import { formatBytes, formatDuration, parseBoolean, parseChoice, parseDuration, parseSize } from '../util/units.js';
 import type { Command } from './command.js';
 import {
   AUTH_PASSPHRASE_INPUT,
   destinationInputs,
+  heartbeatInputs,
   type InputGetter,
   parseList,
   readAuthKeys,
   readDestination,
+  readHeartbeat,
   requireAuthKeys,
   SIGNING_PUBLIC_KEY_INPUT,
   storageFor,
 } from './inputs.js';
-import { boundInputs, type CommandSpec } from './schema.js';
+import { boundInputs, COMMON_FAILURE_KINDS, type CommandSpec, failureOutputs } from './schema.js';
+
+const MONITOR_FAILURE_KINDS: Record<string, string> = {
+  config: COMMON_FAILURE_KINDS.config as string,
+  storage: 'the storage could not be listed or read',
+  connect: 'database-url could not be reached (WAL archiving check)',
+  stale: 'no backup, or the newest valid backup is older than max-age',
+  'storage-full': 'storage use is over the critical level',
+  archiving: 'WAL archiving is failing',
+  bucket: 'bucket versioning or replication is not as required',
+  trend: 'the newest backup is much smaller (size or rows) than the ones before',
+  integrity: 'interrupted backups or manifests that do not authenticate',
+  cancelled: COMMON_FAILURE_KINDS.cancelled as string,
+  other: COMMON_FAILURE_KINDS.other as string,
+};
+
+/** The failure kind of a finding, from its check. */
+export function monitorFindingKind(check: string): string {
+  if (/^(Newest backup age|Backups\b)/.test(check)) return 'stale';
+  if (/^Storage used/.test(check)) return 'storage-full';
+  if (/^WAL archiving/.test(check)) return 'archiving';
+  if (/^(Versioning|Replication)\b/.test(check)) return 'bucket';
+  if (/trend\b/i.test(check)) return 'trend';
+  if (/^(Incomplete|Unauthenticated)\b/.test(check)) return 'integrity';
+  return 'other';
+}
 
 function parseNumber(value: string, input: string, min: number, max: number): number {
   const n = Number(value.trim().replace(/%$/, ''));
@@ -188,7 +216,11 @@ export const monitorSpec: CommandSpec = {
     },
     ...AUTH_PASSPHRASE_INPUT,
     ...SIGNING_PUBLIC_KEY_INPUT,
+    ...heartbeatInputs(
+      "at the end of each monitor run: success when the step passes, failure when it fails (use a check of its own, not the backup's)",
+    ),
   },
+  failureKinds: MONITOR_FAILURE_KINDS,
   outputs: {
     status: { description: 'ok, warning or critical: the worst verdict of all checks.' },
     'newest-backup-age-seconds': {
@@ -205,6 +237,7 @@ export const monitorSpec: CommandSpec = {
     findings: {
       description: 'One line per warning or critical finding ("critical: …", "warning: …"); empty when all is well.',
     },
+    ...failureOutputs(MONITOR_FAILURE_KINDS),
   },
 };
 
@@ -212,22 +245,34 @@ export const monitorCommand: Command = {
   spec: monitorSpec,
   async run(get, ctx): Promise<CommandResult> {
     const { destination, name, policy, connection, failOn, authKeys } = readMonitorInputs(get);
+    const heartbeat = readHeartbeat(get);
     const storage = storageFor(destination);
-    const r = await runMonitor(
-      { prefix: destination.destination.prefix, name, policy, authKeys },
-      {
-        storage,
-        auditor: policy.auditBuckets.length ? await s3BucketAuditor(destination.s3) : undefined,
-        archiver: connection ? () => readArchiverStats(connection) : undefined,
-        log: ctx.log,
-        signal: ctx.signal,
-      },
-    );
+    let r: MonitorResult;
+    try {
+      r = await runMonitor(
+        { prefix: destination.destination.prefix, name, policy, authKeys },
+        {
+          storage,
+          auditor: policy.auditBuckets.length ? await s3BucketAuditor(destination.s3) : undefined,
+          archiver: connection ? () => readArchiverStats(connection) : undefined,
+          log: ctx.log,
+          signal: ctx.signal,
+        },
+      );
+    } catch (err) {
+      if (heartbeat) await sendHeartbeat(heartbeat, 'fail', { log: ctx.log, message: describeError(err) });
+      throw err;
+    }
     const findings = r.checks
       .filter((c) => c.level === 'warning' || c.level === 'critical')
       .map((c) => `${c.level}: ${c.message}`);
     const critical = r.checks.filter((c) => c.level === 'critical').map((c) => c.message);
     const fails = failOn === 'never' ? false : failOn === 'warning' ? r.status !== 'ok' : r.status === 'critical';
+    const failing = r.checks.find((c) => c.level === 'critical') ?? r.checks.find((c) => c.level === 'warning');
+    const failure = fails
+      ? `backup monitor: ${r.status}: ${(critical.length ? critical : findings.map((f) => f.replace(/^warning: /, ''))).join('; ')}`
+      : undefined;
+    if (heartbeat) await sendHeartbeat(heartbeat, fails ? 'fail' : 'success', { log: ctx.log, message: failure });
     return {
       outputs: {
         status: r.status,
@@ -246,9 +291,8 @@ export const monitorCommand: Command = {
       warnings: (!fails ? findings : critical.length ? findings.filter((f) => f.startsWith('warning: ')) : []).map(
         (f) => f.replace(/^warning: /, ''),
       ),
-      failure: fails
-        ? `backup monitor: ${r.status}: ${(critical.length ? critical : findings.map((f) => f.replace(/^warning: /, ''))).join('; ')}`
-        : undefined,
+      failure,
+      failureKind: fails && failing ? monitorFindingKind(failing.check) : undefined,
     };
   },
 };

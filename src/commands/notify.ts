@@ -1,30 +1,43 @@
 /** The notify action: a run's status → an issue for on-call (opened, commented, or closed) and a webhook. */
 import { parseRepository } from '../core/github/client.js';
+import { sendHeartbeat } from '../core/heartbeat.js';
 import { validateName } from '../core/layout.js';
 import {
+  defaultTitle,
   describeLastGood,
   lastGoodFromCatalog,
   type NotifyConfig,
   type NotifyResult,
   notify,
   type RunInfo,
+  runUrl,
 } from '../core/notify.js';
 import type { CommandResult, Report } from '../core/report.js';
 import { UserError } from '../util/errors.js';
 import { registerSecret } from '../util/secrets.js';
-import { parseBoolean, parseChoice } from '../util/units.js';
+import { parseBoolean, parseChoice, parseDuration } from '../util/units.js';
 import type { Command } from './command.js';
 import {
   AUTH_PASSPHRASE_INPUT,
   destinationInputs,
+  heartbeatInputs,
   type InputGetter,
   parseList,
   readAuthKeys,
   readDestination,
+  readHeartbeat,
   SIGNING_PUBLIC_KEY_INPUT,
   storageFor,
 } from './inputs.js';
-import { boundInputs, type CommandSpec } from './schema.js';
+import { boundInputs, COMMON_FAILURE_KINDS, type CommandSpec, failureOutputs } from './schema.js';
+
+const NOTIFY_FAILURE_KINDS: Record<string, string> = {
+  config: COMMON_FAILURE_KINDS.config as string,
+  reported:
+    'the run notify reports failed or was cancelled (fail-on-failure); GitHub or the webhook being unreachable never fails notify',
+  cancelled: COMMON_FAILURE_KINDS.cancelled as string,
+  other: COMMON_FAILURE_KINDS.other as string,
+};
 
 function httpUrl(value: string, input: string): string {
   let u: URL;
@@ -78,6 +91,27 @@ export function readNotifyInputs(raw: InputGetter, env: NodeJS.ProcessEnv = proc
   const runbookUrl = get('runbook-url') ? httpUrl(get('runbook-url'), 'runbook-url') : undefined;
   const failOnFailure = parseBoolean(get('fail-on-failure'), 'fail-on-failure');
   const destination = get('destination') ? readDestination(get) : undefined;
+  const run = readRunInfo(env, `${repo.owner}/${repo.repo}`);
+  // The run's own URL as the job's would link the run twice: the issue links the run once already.
+  const jobUrlGiven = get('failed-job-url') ? httpUrl(get('failed-job-url'), 'failed-job-url') : undefined;
+  const failedJobUrl = jobUrlGiven && jobUrlGiven.replace(/\/+$/, '') !== runUrl(run) ? jobUrlGiven : undefined;
+  const newestKey = get('newest-backup-key');
+  const newestAge = get('newest-backup-age-seconds');
+  let newest: NotifyConfig['newest'];
+  if (newestKey && newestAge) {
+    const age = Number(newestAge);
+    if (!Number.isFinite(age) || age < 0) {
+      throw new UserError(
+        `'newest-backup-age-seconds' must be a number of seconds (monitor's output), got '${newestAge}'`,
+      );
+    }
+    newest = { key: newestKey, ageSeconds: age };
+  }
+  // A file name, or `${{ github.workflow_ref }}` (owner/repo/.github/workflows/<file>@<ref>): its file name.
+  const backupWorkflow = get('backup-workflow').replace(/@.*$/, '').split('/').at(-1) ?? '';
+  if (!/^[\w.-]+\.ya?ml$/.test(backupWorkflow)) {
+    throw new UserError(`'backup-workflow' must be a workflow file name such as backup.yml (got '${backupWorkflow}')`);
+  }
   const config: NotifyConfig = {
     status,
     notifyOn,
@@ -89,10 +123,30 @@ export function readNotifyInputs(raw: InputGetter, env: NodeJS.ProcessEnv = proc
     details: get('details') || undefined,
     runbookUrl,
     webhookUrl,
-    run: readRunInfo(env, `${repo.owner}/${repo.repo}`),
+    run,
+    failure: {
+      action: get('failed-action')
+        ? parseChoice(get('failed-action'), 'failed-action', [
+            'backup',
+            'verify',
+            'restore',
+            'prune',
+            'monitor',
+          ] as const)
+        : undefined,
+      kind: get('failure-kind') || undefined,
+      // One line: a workflow may pass a multi-line message.
+      error: get('error') ? get('error').replace(/\s+/g, ' ').trim() : undefined,
+      job: get('failed-job') || undefined,
+      jobUrl: failedJobUrl,
+    },
+    newest,
+    rpoSeconds: parseDuration(get('rpo'), 'rpo'),
+    backupWorkflow,
   };
   return {
     config,
+    heartbeat: readHeartbeat(get),
     token,
     destination,
     authKeys: readAuthKeys(get),
@@ -120,7 +174,7 @@ function notifyReport(c: NotifyConfig, r: NotifyResult): Report {
       : 'The run succeeded; no open incident';
   const facts: Array<[string, string]> = [
     ['Run status', c.status],
-    ['Workflow / job', `${c.run.workflow}${c.run.job ? ` / ${c.run.job}` : ''}`],
+    ['Workflow / failed job', `${c.run.workflow} / ${c.failure.job ?? '(not given)'}`],
     ['Backup set', c.name ?? '(not named)'],
     ['Issue', r.issue ? `#${r.issue.number} ${r.issue.url}: ${ACTION_WORDS[r.action]}` : ACTION_WORDS[r.action]],
     ['Webhook', r.webhook],
@@ -173,7 +227,10 @@ export const notifySpec: CommandSpec = {
       description:
         'GitHub users to assign, comma- or newline-separated. A user who cannot be assigned is dropped with a warning; the issue is still opened.',
     },
-    title: { description: 'Issue title. Default: "Backup alert: <workflow> failed for <name>".' },
+    title: {
+      description:
+        'Issue title. Default: the scenario and the kind, the workflow and the set, e.g. "Backup failed (connect): nightly backup for app".',
+    },
     name: {
       description:
         'The backup set this run is about. Part of the incident key (repository + workflow + name): each set gets its own issue.',
@@ -193,6 +250,46 @@ export const notifySpec: CommandSpec = {
         'Free text or JSON from earlier steps (e.g. `${{ toJSON(steps.backup.outputs) }}`, verify mismatches). A JSON object is shown as a table, anything else verbatim in a code block.',
     },
     'runbook-url': { description: 'Link to your runbook, shown in the issue as the next step.' },
+    error: {
+      description:
+        "What failed, in one line: the failed action's `error` output (e.g. `${{ needs.backup.outputs.error }}`). Shown in the issue, escaped.",
+    },
+    'failure-kind': {
+      description:
+        "The failed action's `failure-kind` output: picks the issue's title and next steps (each action's README lists its kinds).",
+    },
+    'failed-action': {
+      description:
+        'Which action failed: backup, verify, restore, prune or monitor. Default: read off failed-job (a job named backup, restore-test, prune, monitor).',
+      choices: ['backup', 'verify', 'restore', 'prune', 'monitor'],
+    },
+    'failed-job': {
+      description:
+        "The name of the job that failed (not notify's own), e.g. `backup`; shown in the issue and used to tell the failed action when failed-action is not given.",
+    },
+    'failed-job-url': {
+      description:
+        "Link to the failed job's log, shown in the issue (the run's own URL is ignored: the issue links the run already).",
+    },
+    'newest-backup-key': {
+      description:
+        "The newest valid backup, from monitor's `newest-backup-key` output: shown with its age against rpo, so notify's job needs no storage access.",
+    },
+    'newest-backup-age-seconds': {
+      description: "Its age in seconds, from monitor's `newest-backup-age-seconds` output.",
+    },
+    rpo: {
+      description:
+        'Recovery point objective: the last good backup older than this is flagged, and a manual backup becomes the first step.',
+      default: '24h',
+      type: 'duration',
+    },
+    'backup-workflow': {
+      description:
+        'File name of the backup workflow in this repository (or `${{ github.workflow_ref }}` from it): the issue links to its page, where **Run workflow** starts a backup by hand.',
+      default: 'backup.yml',
+    },
+    ...heartbeatInputs('at the end of the run: `<url>` when status is success, `<url>/fail` otherwise'),
     'fail-on-failure': {
       description:
         'When the reported status is failure or cancelled, fail this step too, so the run stays red even when notify is the last step. The exit status follows `status`, never whether GitHub or the webhook could be reached.',
@@ -205,6 +302,7 @@ export const notifySpec: CommandSpec = {
     ...AUTH_PASSPHRASE_INPUT,
     ...SIGNING_PUBLIC_KEY_INPUT,
   },
+  failureKinds: NOTIFY_FAILURE_KINDS,
   outputs: {
     action: {
       description:
@@ -216,13 +314,15 @@ export const notifySpec: CommandSpec = {
       description: 'How many failed runs the open incident has seen, this one included (1 for a new issue).',
     },
     webhook: { description: 'sent, failed or skipped.' },
+    heartbeat: { description: 'sent, failed or skipped (no heartbeat-url).' },
+    ...failureOutputs(NOTIFY_FAILURE_KINDS),
   },
 };
 
 export const notifyCommand: Command = {
   spec: notifySpec,
   async run(get, ctx): Promise<CommandResult> {
-    const { config, token, destination, authKeys, failOnFailure, apiUrl } = readNotifyInputs(get);
+    const { config, token, destination, authKeys, failOnFailure, apiUrl, heartbeat } = readNotifyInputs(get);
     const onRetry = (m: string): void => ctx.log.info(m);
     const storage = destination ? storageFor(destination) : undefined;
     // Loaded here, not at start-up: only notify needs Octokit and the proxy-aware fetch.
@@ -241,6 +341,15 @@ export const notifyCommand: Command = {
       log: ctx.log,
     });
     const failed = config.status !== 'success';
+    // The dead-man's switch: the run ended (well or not); silence means it never ran.
+    const beat = heartbeat
+      ? await sendHeartbeat(heartbeat, failed ? 'fail' : 'success', {
+          log: ctx.log,
+          message: failed
+            ? defaultTitle(config) + (config.failure.error ? `: ${config.failure.error}` : '')
+            : undefined,
+        })
+      : 'skipped';
     return {
       outputs: {
         action: r.action,
@@ -248,6 +357,7 @@ export const notifyCommand: Command = {
         'issue-url': r.issue?.url ?? '',
         occurrence: r.occurrence ?? '',
         webhook: r.webhook,
+        heartbeat: beat,
       },
       report: notifyReport(config, r),
       warnings: r.warnings,
@@ -255,6 +365,7 @@ export const notifyCommand: Command = {
         failed && failOnFailure
           ? `the run ${config.status === 'cancelled' ? 'was cancelled' : 'failed'}${r.issue ? `; on-call issue: ${r.issue.url}` : ''} (set 'fail-on-failure: false' to let this step pass)`
           : undefined,
+      failureKind: failed && failOnFailure ? 'reported' : undefined,
     };
   },
 };

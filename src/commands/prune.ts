@@ -23,7 +23,15 @@ import {
   SIGNING_PUBLIC_KEY_INPUT,
   storageFor,
 } from './inputs.js';
-import { boundInputs, type CommandSpec } from './schema.js';
+import { boundInputs, COMMON_FAILURE_KINDS, type CommandSpec, failureOutputs } from './schema.js';
+
+const PRUNE_FAILURE_KINDS: Record<string, string> = {
+  config: COMMON_FAILURE_KINDS.config as string,
+  storage: 'the storage could not be listed, read or deleted from (a partial listing deletes nothing)',
+  lock: 'a backup of the set is running',
+  cancelled: COMMON_FAILURE_KINDS.cancelled as string,
+  other: COMMON_FAILURE_KINDS.other as string,
+};
 
 /** Rows beyond this are summarised, to keep the job summary well under GitHub's 1 MiB per step. */
 const MAX_TABLE_ROWS = 2000;
@@ -134,6 +142,7 @@ export const pruneSpec: CommandSpec = {
     ...AUTH_PASSPHRASE_INPUT,
     ...SIGNING_PUBLIC_KEY_INPUT,
   },
+  failureKinds: PRUNE_FAILURE_KINDS,
   outputs: {
     kept: { description: 'Number of backups kept.' },
     deleted: { description: 'Number of backups deleted (in a dry run: that would be deleted).' },
@@ -145,11 +154,13 @@ export const pruneSpec: CommandSpec = {
       description: 'Number of data objects without manifest deleted (in a dry run: that would be deleted).',
     },
     'dry-run': { description: 'true when nothing was deleted because dry-run was set.' },
+    ...failureOutputs(PRUNE_FAILURE_KINDS),
   },
 };
 
 export const pruneCommand: Command = {
   spec: pruneSpec,
+  classifyFailure: (err) => (err instanceof Error && err.name === 'LockHeldError' ? 'lock' : undefined),
   async run(get, ctx): Promise<CommandResult> {
     const { config, destination } = readPruneConfig(get);
     const storage = storageFor(destination);

@@ -1,13 +1,15 @@
 /** The restore action: inputs (with `confirm`) → runRestore → outputs and a report. */
 
 import type { EncryptionConfig } from '../core/backups/dump.js';
+import { isConnectFailure, isIntegrityFailure, isPermissionDenied, isStorageFailure } from '../core/failure.js';
 import { validateName } from '../core/layout.js';
 import { NO_CHECKSUMS } from '../core/manifest.js';
+import { ProcessError } from '../core/pipeline/process.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import { parsePgVersion } from '../core/postgres/install.js';
 import type { CommandResult } from '../core/report.js';
 import { type RestoreConfig, runRestore } from '../core/restore.js';
-import { UserError } from '../util/errors.js';
+import { describeError, UserError } from '../util/errors.js';
 import { formatBytes, formatDuration, parseBoolean, parseChoice } from '../util/units.js';
 import { type Command, progressIntervalMs } from './command.js';
 import type { InputGetter } from './inputs.js';
@@ -27,7 +29,32 @@ import {
   storageFor,
   tempDir,
 } from './inputs.js';
-import { boundInputs, type CommandSpec } from './schema.js';
+import { boundInputs, COMMON_FAILURE_KINDS, type CommandSpec, failureOutputs } from './schema.js';
+
+const RESTORE_FAILURE_KINDS: Record<string, string> = {
+  config: COMMON_FAILURE_KINDS.config as string,
+  'no-backup': 'no backup of the set was found',
+  connect: 'the target server could not be reached or refused the login',
+  permission: 'the database user may not create, rename or load the database',
+  storage: 'the storage could not be reached or read',
+  integrity: 'the backup failed its checks (checksum, size, decryption, manifest authentication)',
+  'pre-restore-backup': 'the backup of the target taken before the restore failed; the target is untouched',
+  restore: 'pg_restore/psql failed or the restored tables do not match the manifest',
+  cancelled: COMMON_FAILURE_KINDS.cancelled as string,
+  other: COMMON_FAILURE_KINDS.other as string,
+};
+
+/** A thrown error's kind where the shared rules (core/failure.ts) cannot tell. */
+function classifyRestoreFailure(err: unknown): string | undefined {
+  if (err instanceof UserError && /^no backup found/.test(err.message)) return 'no-backup';
+  const integrity = isIntegrityFailure(err);
+  if (integrity && (integrity.kind === 'restore' || integrity.kind === 'table-mismatch')) return 'restore';
+  if (integrity || isStorageFailure(err) || isPermissionDenied(err) || isConnectFailure(err)) return undefined;
+  if (/pre-restore backup/i.test(describeError(err))) return 'pre-restore-backup';
+  if (err instanceof ProcessError) return 'restore';
+  return undefined;
+}
+
 import { TABLE_HEADER, tableRows } from './table-report.js';
 
 export function readRestoreConfig(raw: InputGetter): {
@@ -167,6 +194,7 @@ export const restoreSpec: CommandSpec = {
       default: 'auto',
     },
   },
+  failureKinds: RESTORE_FAILURE_KINDS,
   outputs: {
     'restored-key': { description: 'Object key of the backup that was restored.' },
     'previous-database': {
@@ -185,12 +213,14 @@ export const restoreSpec: CommandSpec = {
     'created-roles': {
       description: 'Roles create-roles created (comma-separated; NOLOGIN, no password): set their passwords.',
     },
+    ...failureOutputs(RESTORE_FAILURE_KINDS),
   },
 };
 
 export const restoreCommand: Command = {
   spec: restoreSpec,
   streaming: true,
+  classifyFailure: classifyRestoreFailure,
   async run(get, ctx): Promise<CommandResult> {
     const { config, destination } = readRestoreConfig(get);
     const storage = storageFor(destination);

@@ -47,6 +47,31 @@ export interface CommandSpec {
   action?: ActionMeta;
   inputs: Record<string, InputSpec>;
   outputs: Record<string, OutputSpec>;
+  /**
+   * The closed set of `failure-kind` values (kind → when), for commands that are actions; the hosts set
+   * `error` and `failure-kind` on every failure (see failureOutputs).
+   */
+  failureKinds?: Record<string, string>;
+}
+
+/** The kinds every action shares: bad input, cancelled run, and an error no rule recognises. */
+export const COMMON_FAILURE_KINDS: Record<string, string> = {
+  config: 'an input or the environment is wrong (nothing was touched)',
+  cancelled: 'the run was cancelled',
+  other: 'an unexpected error (read the log)',
+};
+
+/** The `error` and `failure-kind` outputs, with the kinds listed (so each action's README lists them). */
+export function failureOutputs(kinds: Record<string, string>): Record<string, OutputSpec> {
+  const list = Object.entries(kinds)
+    .map(([k, when]) => `${k} (${when})`)
+    .join('; ');
+  return {
+    error: {
+      description: "On failure: the root cause in one line, secrets redacted (for notify's `error`); empty on success.",
+    },
+    'failure-kind': { description: `On failure, why, one of: ${list}. Empty on success.` },
+  };
 }
 
 /** Returns the raw value of an input (kebab-case name), or '' when not given. */

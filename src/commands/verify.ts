@@ -1,10 +1,13 @@
 /** The verify action: inputs → verifyBackup (restore into a scratch database, compare) → outputs and a report. */
 import { mismatchesOf } from '../core/backups/load.js';
+import { isConnectFailure, isIntegrityFailure, isPermissionDenied, isStorageFailure } from '../core/failure.js';
 import { NO_CHECKSUMS } from '../core/manifest.js';
+import { ProcessError } from '../core/pipeline/process.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import { parsePgVersion } from '../core/postgres/install.js';
 import type { CommandResult, Report } from '../core/report.js';
 import { type VerifyConfig, type VerifyOutcome, verifyBackup } from '../core/verify.js';
+import { UserError } from '../util/errors.js';
 import { formatBytes, formatDuration, parseBoolean, parseDuration } from '../util/units.js';
 import { type Command, progressIntervalMs } from './command.js';
 import {
@@ -22,7 +25,43 @@ import {
   storageFor,
   tempDir,
 } from './inputs.js';
-import { boundInputs, type CommandSpec } from './schema.js';
+import { boundInputs, COMMON_FAILURE_KINDS, type CommandSpec, failureOutputs } from './schema.js';
+
+const VERIFY_FAILURE_KINDS: Record<string, string> = {
+  config: COMMON_FAILURE_KINDS.config as string,
+  'no-backup': 'no backup of the set was found',
+  connect: 'the scratch database server could not be reached or refused the login',
+  permission: 'the database user may not create the scratch database or load into it',
+  storage: 'the storage could not be reached or read',
+  checksum: 'the stored object does not match its manifest checksum',
+  truncated: 'the stored object is shorter than its manifest says',
+  size: 'the stored object has another size than its manifest says',
+  'wrong-key': 'none of the keys given decrypts the backup',
+  decrypt: 'decryption failed (corrupt or tampered data)',
+  'missing-manifest': 'the backup has no manifest',
+  unauthenticated: 'the manifest does not authenticate with the keys given',
+  restore: 'pg_restore/psql failed to load the backup',
+  'table-mismatch': 'restored tables do not match the manifest (rows or checksums)',
+  'contents-mismatch': 'sequences, large objects, extensions or object counts differ from the manifest',
+  owners: 'the restored objects do not have the owners the manifest records',
+  unverifiable:
+    'the scratch server cannot hold the backup (an older major, a missing extension): nothing was restored, the backup was not found bad',
+  rpo: 'the backup is older than max-age',
+  rto: 'download + restore + validation took longer than max-restore-time',
+  cancelled: COMMON_FAILURE_KINDS.cancelled as string,
+  other: COMMON_FAILURE_KINDS.other as string,
+};
+
+/** A thrown error's kind where the shared rules (core/failure.ts) cannot tell. */
+function classifyVerifyFailure(err: unknown): string | undefined {
+  if (err instanceof UserError && /^no backup found/.test(err.message)) return 'no-backup';
+  const integrity = isIntegrityFailure(err);
+  if (integrity) return integrity.kind;
+  if (isStorageFailure(err) || isPermissionDenied(err) || isConnectFailure(err)) return undefined;
+  if (err instanceof ProcessError) return 'restore';
+  return undefined;
+}
+
 import { TABLE_HEADER, tableRows } from './table-report.js';
 
 export function readVerifyConfig(raw: InputGetter): { config: VerifyConfig; destination?: DestinationConfig } {
@@ -235,15 +274,13 @@ export const verifySpec: CommandSpec = {
       default: 'auto',
     },
   },
+  failureKinds: VERIFY_FAILURE_KINDS,
   outputs: {
     result: {
       description:
         'passed, failed, or unverifiable: the scratch server cannot hold the backup (an older major than its server or pg_dump, or an extension it lacks), so nothing was restored and the backup was not found bad (the step still fails).',
     },
-    'failure-kind': {
-      description:
-        'Why it failed, first reason: checksum, truncated, size, wrong-key, missing-manifest, unauthenticated, decrypt, table-mismatch, contents-mismatch (sequences, large objects, extensions or object counts), owners, restore, unverifiable, rpo, rto; empty when passed.',
-    },
+    ...failureOutputs(VERIFY_FAILURE_KINDS),
     'backup-key': { description: 'Object key of the backup that was verified.' },
     'backup-age-seconds': { description: 'Age of the backup (now − snapshot time): the measured RPO.' },
     'restore-seconds': { description: 'Download + restore + validation time: the measured RTO.' },
@@ -266,6 +303,7 @@ export const verifySpec: CommandSpec = {
 export const verifyCommand: Command = {
   spec: verifySpec,
   streaming: true,
+  classifyFailure: classifyVerifyFailure,
   async run(get, ctx): Promise<CommandResult> {
     const { config, destination } = readVerifyConfig(get);
     const storage = destination ? storageFor(destination) : undefined;

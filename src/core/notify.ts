@@ -9,8 +9,10 @@ import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { codeBlock, escapeMarkdown } from '../util/markdown.js';
 import { redact } from '../util/secrets.js';
+import { formatUtcMinute } from '../util/time.js';
 import { formatBytes, formatDuration } from '../util/units.js';
 import { readCatalog } from './catalog.js';
+import { type FailureFacts, failedAction, lastGoodText, nextSteps, scenarioOf, scenarioTitle } from './github/alert.js';
 import { explainGitHubError, type GitHubIssues, HttpError, type Issue, type RepoRef } from './github/client.js';
 import {
   findOpenIncident,
@@ -58,6 +60,14 @@ export interface NotifyConfig {
   runbookUrl?: string;
   webhookUrl?: string;
   run: RunInfo;
+  /** What failed, from the failed job's outputs (`error`, `failure-kind`) and the workflow (job name, URL). */
+  failure: FailureFacts;
+  /** The newest backup, from monitor's outputs (so notify's job needs no storage access). */
+  newest?: { key: string; ageSeconds: number };
+  /** The recovery point objective the last good backup's age is compared with. */
+  rpoSeconds: number;
+  /** File name of the backup workflow, for the link that starts a backup by hand. */
+  backupWorkflow: string;
 }
 
 export interface NotifyDeps {
@@ -95,9 +105,10 @@ function runLink(run: RunInfo): string {
   return `[run ${run.runId}${run.runAttempt ? `, attempt ${run.runAttempt}` : ''}](${url})`;
 }
 
-export function defaultTitle(c: Pick<NotifyConfig, 'status' | 'name' | 'run'>): string {
-  const what = c.status === 'cancelled' ? 'was cancelled' : 'failed';
-  return `Backup alert: ${c.run.workflow} ${what}${c.name ? ` for ${c.name}` : ''}`;
+/** The scenario of a failed run and its title, e.g. "Backup failed (connect): nightly for app". */
+export function defaultTitle(c: Pick<NotifyConfig, 'status' | 'name' | 'run' | 'failure'>): string {
+  const what = scenarioTitle(scenarioOf(c.failure), c.failure, c.status === 'cancelled');
+  return `${what}: ${c.run.workflow}${c.name ? ` for ${c.name}` : ''}`;
 }
 
 /** `details` as markdown: a JSON object becomes a table, other JSON and text a code block. */
@@ -120,16 +131,49 @@ export function renderDetails(details: string): string {
 }
 
 export function describeLastGood(b: LastGoodBackup | null | undefined, now: Date): string {
-  if (b === undefined) {
-    return 'not looked up (give `destination` and `encryption-passphrase` or `signing-public-key` to name it from the manifests)';
-  }
+  if (b === undefined) return 'unknown to this alert';
   if (b === null) return '**none**: no backup with a valid manifest was found';
   const age = (now.getTime() - Date.parse(b.createdAt)) / 1000;
-  return `\`${b.location}/${b.key}\`, taken ${b.createdAt} (${formatDuration(Math.max(0, age))} ago), ${formatBytes(b.size)}, ${b.rows.toLocaleString('en-US')} rows`;
+  return `\`${b.location}/${b.key}\`, taken ${formatUtcMinute(new Date(b.createdAt))} (${formatDuration(Math.max(0, age))} ago), ${formatBytes(b.size)}, ${b.rows.toLocaleString('en-US')} rows`;
 }
 
 function failureVerb(status: RunStatus): string {
   return status === 'cancelled' ? 'was cancelled' : 'failed';
+}
+
+/** The newest backup: monitor's outputs when the workflow passed them, else the catalog's (destination). */
+function newestBackup(
+  c: NotifyConfig,
+  lastGood: LastGoodBackup | null | undefined,
+  now: Date,
+): { key: string; ageSeconds: number; takenAt?: string } | undefined {
+  if (c.newest) return c.newest;
+  if (!lastGood) return undefined;
+  return {
+    key: `${lastGood.location}/${lastGood.key}`,
+    ageSeconds: Math.max(0, (now.getTime() - Date.parse(lastGood.createdAt)) / 1000),
+    takenAt: formatUtcMinute(new Date(lastGood.createdAt)),
+  };
+}
+
+/** Literal text in a table cell: escaped, one line, no mentions or markers. */
+const cell = (text: string): string => neutralizeMarkers(escapeMarkdown(text));
+
+/** `<action>, stage <kind>` of the failure, escaped. */
+function whatFailed(c: NotifyConfig): string {
+  const action = failedAction(c.failure);
+  const parts = [action ? `**${cell(action)}**` : 'a job', c.failure.kind ? `stage \`${cell(c.failure.kind)}\`` : ''];
+  return parts.filter(Boolean).join(', ');
+}
+
+function jobText(c: NotifyConfig): string {
+  if (!c.failure.job) return `${cell(c.run.workflow)} / (failed job not given)`;
+  const job = cell(c.failure.job);
+  return `${cell(c.run.workflow)} / ${c.failure.jobUrl ? `[${job}](${c.failure.jobUrl})` : job}`;
+}
+
+export function backupWorkflowUrl(c: Pick<NotifyConfig, 'run' | 'backupWorkflow'>): string {
+  return `${c.run.serverUrl.replace(/\/+$/, '')}/${c.run.repository}/actions/workflows/${c.backupWorkflow}`;
 }
 
 export function issueBody(
@@ -138,32 +182,34 @@ export function issueBody(
   lastGood: LastGoodBackup | null | undefined,
   now: Date,
 ): string {
-  const set = c.name ?? '(not named)';
+  const scenario = scenarioOf(c.failure);
+  const title = scenarioTitle(scenario, c.failure, c.status === 'cancelled');
+  const newest = lastGoodText(newestBackup(c, lastGood, now), c.rpoSeconds);
+  const last = lastGood === null && !c.newest ? describeLastGood(null, now) : newest.text;
   const out = [
-    `### ${c.status === 'cancelled' ? '⏹️' : '❌'} ${c.run.workflow} ${failureVerb(c.status)}`,
-    '',
-    `The **${c.run.workflow}** workflow ${failureVerb(c.status)} in ${runLink(c.run)}. Backups of this set may not be happening: on-call, please look within the hour.`,
+    `### ${c.status === 'cancelled' ? '⏹️' : '❌'} ${title}${c.name ? `: ${cell(c.name)}` : ''}`,
     '',
     '| | |',
     '|---|---|',
+    `| What failed | ${whatFailed(c)} |`,
+    `| Error | ${c.failure.error ? cell(c.failure.error) : '(not given: read the job log)'} |`,
+    `| When | ${formatUtcMinute(now)} |`,
+    `| Workflow / job | ${jobText(c)} |`,
+    `| Backup set | ${cell(c.name ?? '(not named)')} |`,
+    `| Last good backup | ${last} |`,
     `| Run | ${runLink(c.run)} |`,
-    `| Workflow / job | ${c.run.workflow}${c.run.job ? ` / ${c.run.job}` : ''} |`,
-    `| Backup set | ${set} |`,
-    `| Status | ${c.status} |`,
-    `| First seen | ${now.toISOString()} |`,
-    `| Last good backup | ${describeLastGood(lastGood, now)} |`,
     '',
   ];
   if (c.details) out.push('#### Details', '', renderDetails(c.details), '');
   out.push('#### Next steps', '');
-  const steps: string[] = [];
-  const url = runUrl(c.run);
-  if (url) steps.push(`Read the failed step's log in the [run](${url}).`);
-  if (c.runbookUrl) steps.push(`Follow the [runbook](${c.runbookUrl}).`);
-  steps.push(
-    'Compare the last good backup above with your recovery point objective: if it is too old, take a backup by hand now.',
-    'Fix the cause and re-run the workflow. The next successful run comments here and closes this issue; each further failure adds a comment.',
-  );
+  const steps = nextSteps({
+    scenario,
+    facts: c.failure,
+    lastGood: last,
+    overRpo: newest.overRpo,
+    backupWorkflowUrl: backupWorkflowUrl(c),
+    runbookUrl: c.runbookUrl,
+  });
   steps.forEach((s, i) => {
     out.push(`${i + 1}. ${s}`);
   });
@@ -172,12 +218,16 @@ export function issueBody(
 }
 
 function repeatComment(c: NotifyConfig, n: number, lastGood: LastGoodBackup | null | undefined, now: Date): string {
+  const title = scenarioTitle(scenarioOf(c.failure), c.failure, c.status === 'cancelled');
+  const newest = lastGoodText(newestBackup(c, lastGood, now), c.rpoSeconds);
   const out = [
-    `### ${c.status === 'cancelled' ? '⏹️' : '❌'} Occurrence #${n}: ${c.run.workflow} ${failureVerb(c.status)} again`,
+    `### ${c.status === 'cancelled' ? '⏹️' : '❌'} Occurrence #${n}: ${title} again`,
     '',
-    `${runLink(c.run)} ${failureVerb(c.status)} at ${now.toISOString()}${c.run.job ? ` (job ${c.run.job})` : ''}.`,
+    `${runLink(c.run)} ${failureVerb(c.status)} at ${formatUtcMinute(now)} (${jobText(c)}).`,
     '',
-    `Last good backup: ${describeLastGood(lastGood, now)}`,
+    `- What failed: ${whatFailed(c)}`,
+    `- Error: ${c.failure.error ? cell(c.failure.error) : '(not given: read the job log)'}`,
+    `- Last good backup: ${lastGood === null && !c.newest ? describeLastGood(null, now) : newest.text}`,
   ];
   if (c.details) out.push('', '#### Details', '', renderDetails(c.details));
   return redact(out.join('\n'));
@@ -188,7 +238,7 @@ function recoveredComment(c: NotifyConfig, occurrences: number, now: Date): stri
     [
       `### ✅ Recovered`,
       '',
-      `${runLink(c.run)} succeeded at ${now.toISOString()}, after ${occurrences} failed run${occurrences === 1 ? '' : 's'}. Closing this issue.`,
+      `${runLink(c.run)} succeeded at ${formatUtcMinute(now)}, after ${occurrences} failed run${occurrences === 1 ? '' : 's'}. Closing this issue.`,
       ...(c.details ? ['', '#### Details', '', renderDetails(c.details)] : []),
     ].join('\n'),
   );
@@ -206,8 +256,9 @@ function webhookText(c: NotifyConfig, r: NotifyResult): string {
     );
   } else {
     parts.push(
-      `:x: ${subject} ${failureVerb(c.status)}${r.occurrence && r.occurrence > 1 ? ` (occurrence #${r.occurrence})` : ''}`,
+      `:x: ${defaultTitle(c)} in ${c.repo.owner}/${c.repo.repo}${r.occurrence && r.occurrence > 1 ? ` (occurrence #${r.occurrence})` : ''}`,
     );
+    if (c.failure.error) parts.push(`error: ${c.failure.error}`);
   }
   if (run) parts.push(`run: ${run}`);
   if (r.issue) parts.push(`issue: ${r.issue.url}`);

@@ -28,6 +28,8 @@ export interface CommandResult {
   report: Report;
   /** Set when the command ran to the end but its verdict is a failure: the step fails with this message. */
   failure?: string;
+  /** With `failure`: its kind, one of the command's `failureKinds` (the `failure-kind` output). */
+  failureKind?: string;
   /** Warnings to annotate the run with. */
   warnings?: string[];
   /** What `pgdr … --json` prints instead of the outputs (e.g. list's array). */

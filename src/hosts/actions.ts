@@ -1,6 +1,6 @@
 /** The one place that talks to the Actions runner: inputs, outputs, summary, secrets, cancel, failure. */
 import * as core from '@actions/core';
-import type { Command } from '../commands/command.js';
+import { type Command, failureOfError, failureOfResult } from '../commands/command.js';
 import { boundInputs, type InputGetter } from '../commands/schema.js';
 import { type Report, reportToMarkdown } from '../core/report.js';
 import { CancelledError, describeError, UserError } from '../util/errors.js';
@@ -67,13 +67,16 @@ export async function runAsAction(command: Command): Promise<void> {
       signal: controller.signal,
       pgClientInstaller: actionsPgClientInstaller,
     });
-    for (const [k, v] of Object.entries(result.outputs)) {
+    const failure = failureOfResult(result);
+    for (const [k, v] of Object.entries({ ...result.outputs, ...failure })) {
       core.setOutput(k, typeof v === 'string' ? redact(v) : String(v));
     }
     for (const w of result.warnings ?? []) core.warning(redact(w));
     await writeSummary(result.report);
     if (result.failure) core.setFailed(redact(result.failure));
   } catch (err) {
+    // On every failure path, also a UserError before any I/O: what failed, for notify's `error`/`failure-kind`.
+    for (const [k, v] of Object.entries(failureOfError(command, err))) core.setOutput(k, v);
     const message = redact(err instanceof UserError ? err.message : describeError(err));
     if (!(err instanceof UserError) && err instanceof Error && err.stack) core.debug(redact(err.stack));
     await writeSummary({

@@ -10,7 +10,7 @@
  * suggestion (exit 2): a mistyped flag of the command that deletes backups must not fall back to a default.
  */
 import fs from 'node:fs';
-import type { Command } from '../commands/command.js';
+import { type Command, failureOfError, failureOfResult } from '../commands/command.js';
 import { COMMAND_LIST, COMMANDS } from '../commands/index.js';
 import { boundInputs, type InputGetter, type InputSpec, isSecretOnCommandLine } from '../commands/schema.js';
 import { reportToText } from '../core/report.js';
@@ -245,14 +245,17 @@ export async function runCli(argv: string[]): Promise<number> {
       signal: controller.signal,
     });
     for (const w of result.warnings ?? []) console.error(`warning: ${safe(w)}`);
-    if (parsed.json) console.log(safe(JSON.stringify(result.json ?? result.outputs, null, 2)));
-    else console.log(safe(reportToText(result.report)));
+    if (parsed.json) {
+      console.log(safe(JSON.stringify(result.json ?? { ...result.outputs, ...failureOfResult(result) }, null, 2)));
+    } else console.log(safe(reportToText(result.report)));
     if (result.failure) {
       console.error(`pgdr: ${safe(result.failure)}`);
       return 1;
     }
     return 0;
   } catch (err) {
+    // --json: the failure as the actions' `error` / `failure-kind` outputs, for scripts that alert.
+    if (parsed.json) console.log(safe(JSON.stringify(failureOfError(command, err), null, 2)));
     console.error(`pgdr ${parsed.command}: ${safe(err instanceof UserError ? err.message : describeError(err))}`);
     return err instanceof UserError ? 2 : 1;
   } finally {

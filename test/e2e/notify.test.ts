@@ -34,6 +34,7 @@ function inputs(status: string, extra: Record<string, string> = {}): Record<stri
     'issue-labels': 'backup-failure, oncall',
     'issue-assignees': 'alice\n@bob',
     name: 'main',
+    'failed-job': 'backup',
     ...extra,
   };
 }
@@ -68,7 +69,7 @@ describe('notify action (bundled, against a GitHub REST stand-in)', () => {
     const issue = gh.issues[0];
     expect(issue).toMatchObject({
       repo: 'acme/app',
-      title: 'Backup alert: Nightly backup failed for main',
+      title: 'Backup failed: Nightly backup for main',
       labels: ['backup-failure', 'oncall'],
       assignees: ['alice', 'bob'],
       state: 'open',
@@ -192,10 +193,10 @@ describe('notify action (bundled, against a GitHub REST stand-in)', () => {
     const r = await runAction('notify', inputs('cancelled', { 'webhook-url': hook }), { env: runEnv(gh.url) });
     expect(r.status).toBe(1);
     expect(r.outputs.webhook).toBe('sent');
-    expect(gh.issues[0]?.title).toBe('Backup alert: Nightly backup was cancelled for main');
+    expect(gh.issues[0]?.title).toBe('Backup cancelled: Nightly backup for main');
     expect(gh.webhooks).toEqual([
       {
-        text: `:x: Nightly backup (main) in acme/app was cancelled | run: https://github.example/acme/app/actions/runs/${run} | issue: https://github.example/acme/app/issues/1`,
+        text: `:x: Backup cancelled: Nightly backup for main in acme/app | run: https://github.example/acme/app/actions/runs/${run} | issue: https://github.example/acme/app/issues/1`,
       },
     ]);
     expect(everything(r)).not.toContain(hook);
@@ -220,10 +221,8 @@ describe('notify action (bundled, against a GitHub REST stand-in)', () => {
       env: runEnv(gh.url),
     });
     expect(r.outputs.action).toBe('opened');
-    expect(gh.issues[0]?.body).toContain(
-      `| Last good backup | \`s3://${bucket}/${backup.outputs.key}\`, taken ${backup.outputs['created-at']}`,
-    );
-    expect(gh.issues[0]?.body).toContain('10 rows');
+    expect(gh.issues[0]?.body).toContain(`| Last good backup | \`s3://${bucket}/${backup.outputs.key}\`, `);
+    expect(gh.issues[0]?.body).toContain('within the 1d RPO');
 
     // With a key that does not authenticate it, it is no good backup; with no key, it is not looked up.
     const wrongKey = await runAction('notify', inputs('failure', { ...s3, 'encryption-passphrase': 'another one' }), {
@@ -235,9 +234,7 @@ describe('notify action (bundled, against a GitHub REST stand-in)', () => {
     );
     const noKey = await runAction('notify', inputs('failure', s3), { env: runEnv(gh.url) });
     expect(noKey.outputs.action).toBe('commented');
-    expect(gh.issues[0]?.comments.at(-1)?.body).toContain(
-      'Last good backup: not looked up (give `destination` and `encryption-passphrase` or `signing-public-key`',
-    );
+    expect(gh.issues[0]?.comments.at(-1)?.body).toContain('Last good backup: unknown to this alert');
   });
 
   it('refuses a missing status before any request', async () => {

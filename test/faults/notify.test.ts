@@ -33,6 +33,9 @@ async function notify(status: 'success' | 'failure', attempt = '1'): Promise<Not
         runId: String(runId),
         runAttempt: attempt,
       },
+      failure: { action: 'backup', kind: 'dump', error: 'pg_dump: error: out of memory', job: 'backup' },
+      rpoSeconds: 86_400,
+      backupWorkflow: 'backup.yml',
     },
     { github: new OctokitIssues({ apiUrl: proxy.url, token: gh.token, waitScale: 0 }), log: silentLogger },
   );

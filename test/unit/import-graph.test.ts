@@ -22,6 +22,8 @@ const COMMANDS = ['backup', 'verify', 'restore', 'prune', 'monitor', 'notify', '
 /** Top-level core modules that are not use cases: what the use cases share. */
 const CORE_SHARED = [
   'catalog',
+  'failure',
+  'heartbeat',
   'layout',
   'lock',
   'manifest',

@@ -58,6 +58,9 @@ const base: NotifyConfig = {
     runId: '42',
     runAttempt: '1',
   },
+  failure: { action: 'backup', kind: 'connect', error: 'connect ECONNREFUSED 10.0.0.5:5432', job: 'backup' },
+  rpoSeconds: 86_400,
+  backupWorkflow: 'backup.yml',
 };
 const now = () => new Date('2026-11-25T12:00:00Z');
 
@@ -113,7 +116,7 @@ describe('notify', () => {
     const first = await notify(base, deps);
     expect(first).toMatchObject({ action: 'opened', occurrence: 1, issue: { number: 1 } });
     expect(gh.issues[0]).toMatchObject({
-      title: 'Backup alert: Nightly backup failed for main',
+      title: 'Backup failed (connect): Nightly backup for main',
       labels: ['backup-failure', 'oncall'],
       assignees: ['alice'],
     });
@@ -126,8 +129,8 @@ describe('notify', () => {
     expect(third).toMatchObject({ action: 'commented', occurrence: 3 });
     expect(gh.issues).toHaveLength(1);
     expect(gh.comments.map((c) => c.body.split('\n')[0])).toEqual([
-      '### ❌ Occurrence #2: Nightly backup failed again',
-      '### ❌ Occurrence #3: Nightly backup failed again',
+      '### ❌ Occurrence #2: Backup failed (connect) again',
+      '### ❌ Occurrence #3: Backup failed (connect) again',
     ]);
 
     const other = await notify({ ...base, name: 'reporting' }, deps);
@@ -146,7 +149,7 @@ describe('notify', () => {
   it('says cancelled when the run was cancelled', async () => {
     const gh = new MemoryGitHub();
     await notify({ ...base, status: 'cancelled' }, { github: gh, log: silentLogger, now });
-    expect(gh.issues[0]?.title).toBe('Backup alert: Nightly backup was cancelled for main');
+    expect(gh.issues[0]?.title).toBe('Backup cancelled: Nightly backup for main');
   });
 
   it('opens the issue unassigned when an assignee cannot be assigned', async () => {
@@ -197,7 +200,7 @@ describe('notify', () => {
     await notify({ ...c, status: 'success' }, deps);
     await notify({ ...c, status: 'success', notifyOn: 'always' }, deps);
     expect(posted).toEqual([
-      ':x: Nightly backup (main) in acme/app failed | run: https://github.com/acme/app/actions/runs/42 | issue: u/1',
+      ':x: Backup failed (connect): Nightly backup for main in acme/app | error: connect ECONNREFUSED 10.0.0.5:5432 | run: https://github.com/acme/app/actions/runs/42 | issue: u/1',
       ':white_check_mark: Recovered: Nightly backup (main) in acme/app succeeded | run: https://github.com/acme/app/actions/runs/42 | issue: u/1',
       ':white_check_mark: Nightly backup (main) in acme/app succeeded | run: https://github.com/acme/app/actions/runs/42',
     ]);
@@ -218,7 +221,7 @@ describe('notify', () => {
       }),
     });
     expect(gh.issues[0]?.body).toContain(
-      '| Last good backup | `s3://b/db/main/2026/11/24/main-20260724T000000Z.sql.gz.gpg`, taken 2026-11-24T00:00:00Z (1d 12h ago), 2.0 KiB, 1,234 rows |',
+      '| Last good backup | `s3://b/db/main/2026/11/24/main-20260724T000000Z.sql.gz.gpg`, 1d 12h old (taken 2026-11-24 00:00 UTC): **older than the 1d RPO** |',
     );
   });
 });
