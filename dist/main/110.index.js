@@ -1,5 +1,5 @@
 export const id = 110;
-export const ids = [110];
+export const ids = [110,265];
 export const modules = {
 
 /***/ 3729:
@@ -26,7 +26,7 @@ __webpack_require__.r(__webpack_exports__);
 
 const LABEL = 'POST webhook-url';
 async function postWebhook(url, payload, o = {}) {
-    const doFetch = o.fetch ?? (0,_util_proxy_fetch_js__WEBPACK_IMPORTED_MODULE_2__/* .proxyAwareFetch */ .F)(15_000);
+    const doFetch = o.fetch ?? (0,_util_proxy_fetch_js__WEBPACK_IMPORTED_MODULE_2__.proxyAwareFetch)(15_000);
     const attempts = o.attempts ?? 4;
     const scale = o.waitScale ?? 1;
     for (let attempt = 1;; attempt++) {
@@ -70,8 +70,9 @@ async function postWebhook(url, payload, o = {}) {
 /***/ 3265:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
+__webpack_require__.r(__webpack_exports__);
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   F: () => (/* binding */ proxyAwareFetch)
+/* harmony export */   proxyAwareFetch: () => (/* binding */ proxyAwareFetch)
 /* harmony export */ });
 /* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6752);
 /* harmony import */ var _proxy_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(796);

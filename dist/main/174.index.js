@@ -16,6 +16,8 @@ __webpack_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
 var core = __webpack_require__(3838);
+// EXTERNAL MODULE: ./src/commands/command.ts
+var commands_command = __webpack_require__(3155);
 // EXTERNAL MODULE: ./src/commands/schema.ts
 var schema = __webpack_require__(9383);
 // EXTERNAL MODULE: ./src/core/report.ts
@@ -101,6 +103,7 @@ const actionsPgClientInstaller = {
 
 
 
+
 const getInput = (name) => core.getInput(name).trim();
 /**
  * The root action declares every action's inputs; warns about those given that `command` does not take
@@ -157,7 +160,8 @@ async function runAsAction(command) {
             signal: controller.signal,
             pgClientInstaller: actionsPgClientInstaller,
         });
-        for (const [k, v] of Object.entries(result.outputs)) {
+        const failure = (0,commands_command/* failureOfResult */.fZ)(result);
+        for (const [k, v] of Object.entries({ ...result.outputs, ...failure })) {
             core.setOutput(k, typeof v === 'string' ? (0,secrets/* redact */.E$)(v) : String(v));
         }
         for (const w of result.warnings ?? [])
@@ -167,6 +171,9 @@ async function runAsAction(command) {
             core.setFailed((0,secrets/* redact */.E$)(result.failure));
     }
     catch (err) {
+        // On every failure path, also a UserError before any I/O: what failed, for notify's `error`/`failure-kind`.
+        for (const [k, v] of Object.entries((0,commands_command/* failureOfError */.m$)(command, err)))
+            core.setOutput(k, v);
         const message = (0,secrets/* redact */.E$)(err instanceof errors/* UserError */.yo ? err.message : (0,errors/* describeError */.Uc)(err));
         if (!(err instanceof errors/* UserError */.yo) && err instanceof Error && err.stack)
             core.debug((0,secrets/* redact */.E$)(err.stack));

@@ -1,5 +1,5 @@
 export const id = 434;
-export const ids = [434];
+export const ids = [434,265];
 export const modules = {
 
 /***/ 1434:
@@ -135,7 +135,7 @@ class OctokitIssues {
             auth: o.token,
             userAgent: 'postgres-dr',
             headers: { 'x-github-api-version': '2022-11-28' },
-            request: { fetch: o.fetch ?? (0,_util_proxy_fetch_js__WEBPACK_IMPORTED_MODULE_3__/* .proxyAwareFetch */ .F)() },
+            request: { fetch: o.fetch ?? (0,_util_proxy_fetch_js__WEBPACK_IMPORTED_MODULE_3__.proxyAwareFetch)() },
             // 429 and rate-limit 403s are the throttling plugin's, which honours Retry-After.
             retry: {
                 retries: this.attempts - 1,
@@ -258,8 +258,9 @@ function expand(route, params) {
 /***/ 3265:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
+__webpack_require__.r(__webpack_exports__);
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   F: () => (/* binding */ proxyAwareFetch)
+/* harmony export */   proxyAwareFetch: () => (/* binding */ proxyAwareFetch)
 /* harmony export */ });
 /* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6752);
 /* harmony import */ var _proxy_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(796);
