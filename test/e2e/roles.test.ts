@@ -205,7 +205,7 @@ describe('roles travel with the backup (bundled actions, a second fresh cluster)
       expect(verify.errors).toEqual([]);
       expect(verify.outputs.result).toBe('passed');
       expect(verify.summary).toContain('Owners and grants were not restored: the backup records no roles');
-      expect(verify.summary).toContain('not restored \\(see the note\\)');
+      expect(verify.summary).toContain('not restored (see the note)');
     } finally {
       psql('postgres', `DROP DATABASE IF EXISTS ${q(db)} WITH (FORCE); DROP ROLE IF EXISTS ${q(reader)}`);
     }

@@ -193,7 +193,9 @@ describe('verify and restore inputs (checked before any I/O)', () => {
     [{ 'keep-database': 'maybe' }, /'keep-database' must be true or false/],
     [{ 'database-url': 'mysql://x' }, /'database-url' must start with postgres:\/\//],
   ])('readVerifyConfig refuses %o', (inputs, message) => {
-    expect(() => readVerifyConfig(getter({ destination: '/tmp/d', 'database-url': 'postgres://u@h/db', ...inputs }))).toThrow(message);
+    expect(() =>
+      readVerifyConfig(getter({ destination: '/tmp/d', 'database-url': 'postgres://u@h/db', ...inputs })),
+    ).toThrow(message);
   });
 
   it('readVerifyConfig applies the defaults', () => {
