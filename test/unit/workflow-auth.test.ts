@@ -1,6 +1,7 @@
 /**
  * The bundled workflows hand every job the key that authenticates what it reads or writes (docs/security.md):
- * a step that reads the catalog (verify, restore, prune, monitor, notify with a destination) gets
+ * a step that reads the catalog (verify, restore, prune, monitor; notify only with a destination, which the
+ * bundled workflows do not give it: monitor's outputs name the last good backup) gets
  * `encryption-passphrase` or `signing-public-key`; a backup step in public-key mode gets `signing-key`.
  * Without them prune and monitor refuse to run and verify/restore find no authenticated backup.
  */
@@ -46,8 +47,17 @@ const readsCatalog = (command: string, w: Record<string, unknown>): boolean =>
 describe('workflow keys', () => {
   const readers = steps.filter(([, command, w]) => readsCatalog(command, w));
 
-  it('the workflows have steps that read the catalog, of every kind', () => {
-    expect(new Set(readers.map(([, c]) => c))).toEqual(new Set(['verify', 'restore', 'prune', 'monitor', 'notify']));
+  it('the workflows have steps that read the catalog, of every kind but notify', () => {
+    expect(new Set(readers.map(([, c]) => c))).toEqual(new Set(['verify', 'restore', 'prune', 'monitor']));
+  });
+
+  it('notify reads no storage: the last good backup comes from monitor’s (or verify’s) outputs', () => {
+    const notifies = steps.filter(([, command]) => command === 'notify');
+    expect(notifies.length).toBeGreaterThan(0);
+    for (const [where, , w] of notifies.filter(([where]) => !where.startsWith('restore.yml'))) {
+      expect(w, where).not.toHaveProperty('destination');
+      expect(w, where).toHaveProperty('newest-backup-key');
+    }
   });
 
   it.each(readers)('%s (%s) gets a key that authenticates manifests', (_where, _command, w) => {

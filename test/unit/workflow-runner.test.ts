@@ -389,3 +389,87 @@ describe('calls of the reusable workflows', () => {
     ).toEqual([]);
   });
 });
+
+describe('what notify is told', () => {
+  const jobResult = (result: string, outputs: Record<string, string> = {}) => ({ result, outputs });
+  const failed = (job: string) => ({
+    error: `${job}: it broke`,
+    'failure-kind': `${job}-kind`,
+    url: `https://github.example/run/1/job/${job}`,
+  });
+  const notifyInputs = (file: string, needs: Record<string, unknown>): Record<string, string> => {
+    const wf = workflows.get(file) as Workflow;
+    const resolved = runJob(`${file} › notify`, wf, wf.jobs.notify as Job, {
+      inputs: {},
+      needs: needs as Value,
+      github: {
+        repository: 'caller/repo',
+        server_url: 'https://github.example',
+        workflow_ref: 'caller/repo/.github/workflows/nightly.yml@refs/heads/main',
+      },
+      ...repositoryFor(texts.get(file) as string, 'keys'),
+    });
+    return (resolved.find((r) => commandOf(r.step) === 'notify') as Resolved).with;
+  };
+
+  it.each([
+    ['backup and monitor failed: backup, first in pipeline order', 'failure', 'skipped', 'failure', 'backup'],
+    ['prune and monitor failed: prune', 'success', 'failure', 'failure', 'prune'],
+    ['only monitor failed', 'success', 'success', 'failure', 'monitor'],
+  ])('backup.yml, %s', (_n, backup, prune, monitor, first) => {
+    const outputsOf = (job: string, r: string) => (r === 'failure' ? failed(job) : {});
+    const w = notifyInputs('backup.yml', {
+      backup: jobResult(backup, outputsOf('backup', backup)),
+      prune: jobResult(prune, outputsOf('prune', prune)),
+      monitor: jobResult(monitor, {
+        ...outputsOf('monitor', monitor),
+        'newest-backup-key': 'app/2026/12/01/x.sql.gz.gpg',
+        'newest-backup-age-seconds': '90000',
+      }),
+    });
+    expect(w.status).toBe('failure');
+    expect(w['failed-job']).toBe(first);
+    expect(w.error).toBe(`${first}: it broke`);
+    expect(w['failure-kind']).toBe(`${first}-kind`);
+    expect(w['failed-job-url']).toBe(`https://github.example/run/1/job/${first}`);
+    expect(w['newest-backup-key']).toBe('app/2026/12/01/x.sql.gz.gpg');
+    expect(w['newest-backup-age-seconds']).toBe('90000');
+    expect(w['heartbeat-url']).toBe('HEARTBEAT_URL-secret');
+    expect(w['backup-workflow']).toBe('caller/repo/.github/workflows/nightly.yml@refs/heads/main');
+    expect(w['runbook-url']).toBe(
+      `https://github.example/${JOB_CONTEXT.workflow_repository}/blob/${JOB_CONTEXT.workflow_sha}/docs/runbook.md`,
+    );
+  });
+
+  it('backup.yml, all passed: success, no failure facts; monitor gets its own heartbeat', () => {
+    const w = notifyInputs('backup.yml', {
+      backup: jobResult('success'),
+      prune: jobResult('success'),
+      monitor: jobResult('success'),
+    });
+    expect(w.status).toBe('success');
+    expect([w['failed-job'], w.error, w['failure-kind']]).toEqual(['', '', '']);
+    const wf = workflows.get('backup.yml') as Workflow;
+    const monitor = runJob('backup.yml › monitor', wf, wf.jobs.monitor as Job, {
+      inputs: {},
+      ...repositoryFor(texts.get('backup.yml') as string, 'keys'),
+    }).find((r) => commandOf(r.step) === 'monitor') as Resolved;
+    expect(monitor.with['heartbeat-url']).toBe('MONITOR_HEARTBEAT_URL-secret');
+  });
+
+  it.each([
+    ['verify failed on its checks: no last good backup', 'success', 'failure', 'table-mismatch', '', 'verify'],
+    ['verify found the backup too old: it is the last good one', 'success', 'failure', 'rpo', 'k', 'verify'],
+    ['scratch-image failed: unverifiable', 'failure', 'skipped', 'unverifiable', '', 'scratch-image'],
+  ])('restore-test.yml, %s', (_n, image, verify, kind, key, job) => {
+    const w = notifyInputs('restore-test.yml', {
+      'scratch-image': jobResult(image),
+      verify: jobResult(verify, verify === 'failure' ? { 'failure-kind': kind, error: 'e', 'backup-key': 'k' } : {}),
+    });
+    expect(w['failed-action']).toBe('verify');
+    expect(w['failed-job']).toBe(job);
+    expect(w['failure-kind']).toBe(kind);
+    expect(w['newest-backup-key']).toBe(key);
+    expect(w['heartbeat-url']).toBe('RESTORE_TEST_HEARTBEAT_URL-secret');
+  });
+});
