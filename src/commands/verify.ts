@@ -5,7 +5,7 @@ import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import { parsePgVersion } from '../core/postgres/install.js';
 import type { CommandResult, Report } from '../core/report.js';
 import { type VerifyConfig, type VerifyOutcome, verifyBackup } from '../core/verify.js';
-import { formatBytes, formatDuration, parseBoolean, parseDuration } from '../util/units.js';
+import { formatBytes, formatDuration, formatTime, parseBoolean, parseDuration } from '../util/units.js';
 import { type Command, progressIntervalMs } from './command.js';
 import {
   ALLOW_UNAUTHENTICATED_INPUT,
@@ -55,36 +55,45 @@ export function readVerifyConfig(raw: InputGetter): { config: VerifyConfig; dest
   };
 }
 
+/** Nothing reached the scratch database: the backup was not found, not readable, or failed to load. */
+function nothingRestored(o: VerifyOutcome): boolean {
+  return o.loadSeconds === undefined || o.tables.length === 0;
+}
+
 export function verifyReport(o: VerifyOutcome): Report {
   const m = o.manifest;
   const mark = (ok: boolean): string => (ok ? '✅' : '❌');
   const rows = o.tables.reduce((a, t) => a + (t.actualRows ?? 0), 0);
-  const facts: Array<[string, string]> = [['Verdict', o.passed ? 'passed' : 'FAILED']];
+  const facts: Array<[string, string]> = [
+    ['Backup set', m?.name ?? '(backup not found)'],
+    ['Verdict', o.passed ? 'passed' : `FAILED (${o.failures.map((f) => f.kind).join(', ')})`],
+  ];
   if (o.backupAgeSeconds !== undefined) {
     facts.push([
       'RPO (backup age)',
       `${mark(o.backupAgeSeconds <= o.maxAgeSeconds)} ${formatDuration(o.backupAgeSeconds)} (target ≤ ${formatDuration(o.maxAgeSeconds)})`,
     ]);
   }
-  if (o.restoreSeconds !== undefined) {
-    facts.push([
-      'RTO (download + restore + validate)',
-      `${mark(o.restoreSeconds <= o.maxRestoreSeconds)} ${formatDuration(o.restoreSeconds)} (target ≤ ${formatDuration(o.maxRestoreSeconds)})` +
+  // A time measured on a restore that never happened is no RTO: a green one next to FAILED misleads.
+  facts.push([
+    'RTO (download + restore + validate)',
+    o.restoreSeconds === undefined || nothingRestored(o)
+      ? `n/a: nothing was restored (target ≤ ${formatDuration(o.maxRestoreSeconds)})`
+      : `${mark(o.restoreSeconds <= o.maxRestoreSeconds)} ${formatDuration(o.restoreSeconds)} (target ≤ ${formatDuration(o.maxRestoreSeconds)})` +
         (o.loadSeconds !== undefined && o.validateSeconds !== undefined
           ? `: restore ${formatDuration(o.loadSeconds)}, validation ${formatDuration(o.validateSeconds)}`
           : ''),
-    ]);
-  }
+  ]);
   facts.push(['Backup', o.label]);
   if (m) {
     facts.push(
-      ['Snapshot time', m.createdAt],
+      ['Snapshot', formatTime(m.createdAt)],
       ['Source', `${m.dump.database} (PostgreSQL ${m.dump.serverVersion}, pg_dump ${m.dump.pgDumpVersion})`],
       ['Format', `${m.dump.format}, ${m.dump.compression}, ${formatBytes(m.object.size)} stored`],
       ['Encryption', m.encryption.scheme],
       [
         'Tables / rows',
-        `${o.tables.length} / ${rows.toLocaleString('en-US')} (manifest: ${m.totals.tables} / ${m.totals.rows.toLocaleString('en-US')})`,
+        `${o.tables.length.toLocaleString('en-US')} / ${rows.toLocaleString('en-US')} (manifest: ${m.totals.tables.toLocaleString('en-US')} / ${m.totals.rows.toLocaleString('en-US')})`,
       ],
     );
   }
@@ -92,15 +101,25 @@ export function verifyReport(o: VerifyOutcome): Report {
     facts.push(['Scratch database', `${o.scratchDatabase} (${o.keptDatabase ? 'kept' : 'dropped'})`]);
   }
   const first = o.failures[0];
+  // Mismatches first: with thousands of tables, the ones that matter must be inside the shown rows.
+  const ordered = [...o.tables.filter((t) => t.problem !== null), ...o.tables.filter((t) => t.problem === null)];
+  const bad = ordered.length - o.tables.filter((t) => t.problem === null).length;
   return {
     title: `Restore test ${o.passed ? 'passed' : 'failed'}${m ? `: ${m.name}` : ''}`,
     status: o.passed ? 'success' : 'failure',
     headline: o.passed
-      ? `${o.label} restored into a scratch database and matched its manifest: ${o.tables.length} tables, ${rows.toLocaleString('en-US')} rows`
+      ? `${o.label} restored into a scratch database and matched its manifest: ${o.tables.length.toLocaleString('en-US')} tables, ${rows.toLocaleString('en-US')} rows`
       : (first?.message ?? 'failed'),
     facts,
     tables: o.tables.length
-      ? [{ title: 'Tables', header: TABLE_HEADER, rows: tableRows(o.tables, m?.checksumAlgorithm !== NO_CHECKSUMS) }]
+      ? [
+          {
+            title: bad ? `Tables, ${bad} not matching first` : 'Tables',
+            header: TABLE_HEADER,
+            rows: tableRows(ordered, m?.checksumAlgorithm !== NO_CHECKSUMS),
+            rest: 'tables that do not match come first; all of them are in the mismatch-details output',
+          },
+        ]
       : [],
     notes: [
       ...o.failures.slice(1).map((f) => f.message),

@@ -13,6 +13,7 @@ import {
   type CheckResult,
   checkBackupAge,
   checkIncomplete,
+  checkTableDrops,
   checkTrend,
   checkUnauthenticated,
   checkUsage,
@@ -28,6 +29,8 @@ export interface MonitorPolicy {
   warnPercent: number;
   criticalPercent: number;
   minSizeRatio: number;
+  /** A table losing more than this percentage of its rows since the previous backup is a warning. */
+  maxTableDropPercent: number;
   auditBuckets: string[];
   requireReplication: boolean;
   maxWalAgeSeconds: number;
@@ -111,6 +114,7 @@ export async function runMonitor(c: MonitorConfig, deps: MonitorDeps): Promise<M
     const untrusted = checkUnauthenticated(set, catalog);
     if (untrusted) checks.push(untrusted);
     checks.push(...checkTrend(set, backups, p.minSizeRatio));
+    checks.push(checkTableDrops(set, backups, p.maxTableDropPercent));
     const chart = trendCharts(set, backups);
     if (chart && charts.length < 5) charts.push(chart);
   }
