@@ -105,7 +105,7 @@ export function verifyReport(o: VerifyOutcome): Report {
   const ordered = [...o.tables.filter((t) => t.problem !== null), ...o.tables.filter((t) => t.problem === null)];
   const bad = ordered.length - o.tables.filter((t) => t.problem === null).length;
   return {
-    title: `Restore test ${o.passed ? 'passed' : 'failed'}${m ? `: ${m.name}` : ''}`,
+    title: `Restore test ${o.passed ? 'passed' : 'failed'}: ${m?.name ?? o.label}`,
     status: o.passed ? 'success' : 'failure',
     headline: o.passed
       ? `${o.label} restored into a scratch database and matched its manifest: ${o.tables.length.toLocaleString('en-US')} tables, ${rows.toLocaleString('en-US')} rows`

@@ -168,7 +168,7 @@ describe('axisTop', () => {
 });
 
 function withTables(b: Backup, tables: Array<[string, number]>): Backup {
-  const list = tables.map(([name, rows]) => ({ schema: 'public', name, rows, checksum: '', columns: [] }));
+  const list = tables.map(([name, rows]) => ({ schema: 'public', name, rows, checksum: '' }));
   return { ...b, manifest: { ...b.manifest, tables: list } as Backup['manifest'] };
 }
 

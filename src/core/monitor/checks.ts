@@ -3,7 +3,7 @@
  * settings) to verdicts. Each verdict has a value, its threshold and a one-line finding, so the summary
  * table and the `findings` output say the same thing.
  */
-import { formatBytes, formatDuration } from '../../util/units.js';
+import { formatBytes, formatDuration, formatTime } from '../../util/units.js';
 import type { Backup, Catalog } from '../catalog.js';
 
 export type Level = 'ok' | 'warning' | 'critical' | 'n/a';
@@ -39,14 +39,14 @@ export function checkBackupAge(set: string, backups: Backup[], now: Date, maxAge
     };
   }
   const age = Math.max(0, (now.getTime() - newest.createdAt.getTime()) / 1000);
-  const value = `${formatDuration(age)} (${newest.manifest.createdAt})`;
+  const value = `${formatDuration(age)} (${formatTime(newest.manifest.createdAt)})`;
   if (age > maxAgeSeconds) {
     return {
       check,
       value,
       threshold,
       level: 'critical',
-      message: `the newest backup of ${set} is ${formatDuration(age)} old (max-age ${formatDuration(maxAgeSeconds)}): ${newest.data.key}, taken ${newest.manifest.createdAt}`,
+      message: `the newest backup of ${set} is ${formatDuration(age)} old (max-age ${formatDuration(maxAgeSeconds)}): ${newest.data.key}, taken ${formatTime(newest.manifest.createdAt)}`,
     };
   }
   return { check, value, threshold, level: 'ok', message: `the newest backup of ${set} is ${formatDuration(age)} old` };
@@ -293,6 +293,6 @@ export function checkTableDrops(set: string, backups: Backup[], maxDropPercent: 
     value: `${drops.length} table(s): ${shown}${more}`,
     threshold,
     level: 'warning',
-    message: `${drops.length} table(s) of ${set} lost more than ${maxDropPercent} % of their rows since the previous backup (${previous.manifest.createdAt}): ${shown}${more}. Truncated or dropped? ${newest.data.key}`,
+    message: `${drops.length} table(s) of ${set} lost more than ${maxDropPercent} % of their rows since the previous backup (${formatTime(previous.manifest.createdAt)}): ${shown}${more}. Truncated or dropped? ${newest.data.key}`,
   };
 }
