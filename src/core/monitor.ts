@@ -76,10 +76,15 @@ export async function runMonitor(c: MonitorConfig, deps: MonitorDeps): Promise<M
   const verifier = await manifestVerifier(c.authKeys);
   if (!verifier)
     throw new Error('monitor needs a key to authenticate backups (encryption-passphrase or signing-public-key)');
-  const catalog = await deps.log
-    .group(`Reading ${deps.storage.location}/${c.prefix}`, () =>
-      readCatalog(deps.storage, c.prefix, undefined, { verifier, signal: deps.signal }),
-    )
+  const log = deps.log;
+  const catalog = await log
+    .group(`Reading ${deps.storage.location}/${c.prefix}`, async () => {
+      const read = await readCatalog(deps.storage, c.prefix, undefined, { verifier, signal: deps.signal });
+      log.info(
+        `${read.objects.length} object(s), ${read.backups.length} authenticated backup(s), ${read.incomplete.length} without manifest, ${read.broken.length} broken, ${read.unauthenticated.length} unauthenticated`,
+      );
+      return read;
+    })
     .finally(() => verifier.close());
   const sets = c.name
     ? [c.name]

@@ -6,7 +6,7 @@
 import { DisposerStack } from '../util/disposer.js';
 import { describeError, IntegrityError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { formatBytes, formatDuration } from '../util/units.js';
+import { formatBytes, formatDuration, formatTime } from '../util/units.js';
 import { type DecryptionConfig, prepareDecryption } from './backups/decrypt.js';
 import { loadAndValidate, mismatchesOf, type TableCheck } from './backups/load.js';
 import { type BackupSelector, type LocatedBackup, locateAuthenticated } from './backups/locate.js';
@@ -133,9 +133,18 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
 
   let b: LocatedBackup;
   try {
-    b = await log.group('Find the backup', () =>
-      locateAuthenticated(deps.storage, cfg.prefix, cfg.selector, { ...cfg.auth, signal: deps.signal }),
-    );
+    b = await log.group('Find the backup', async () => {
+      log.info(`looking for ${selectorLabel(cfg.selector)}${deps.storage ? ` in ${deps.storage.location}` : ''}`);
+      const found = await locateAuthenticated(deps.storage, cfg.prefix, cfg.selector, {
+        ...cfg.auth,
+        signal: deps.signal,
+      });
+      const fm = found.manifest;
+      log.info(
+        `found ${found.label}: taken ${formatTime(fm.createdAt)}, ${formatBytes(fm.object.size)} stored, ${fm.totals.tables} tables, ${fm.totals.rows.toLocaleString('en-US')} rows`,
+      );
+      return found;
+    });
   } catch (err) {
     return fail(err);
   }

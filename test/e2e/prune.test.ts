@@ -79,8 +79,8 @@ describe('prune action (bundled, as the runner runs it)', () => {
     expect(JSON.parse(run.outputs['deleted-keys'] as string)).toHaveLength(76);
     expect(run.summary).toContain('Prune dry run of shop');
     expect(run.summary).toContain('nothing was deleted');
-    expect(run.summary).toMatch(/\| keep \| last 1\/2, daily 1\/3 \|/);
-    expect(run.summary.match(/\| would delete \|/g)).toHaveLength(38);
+    expect(run.summary).toMatch(/\| ✅ keep \| [^|]+ UTC \| [^|]+ \| last 1\/2, daily 1\/3 \|/);
+    expect(run.summary.match(/\| 🗑️ would delete \|/g)).toHaveLength(38);
     // The interrupted run was written just now: too young to collect, whatever its key says.
     expect(run.summary).toContain(interrupted.dataKey);
     expect(run.summary).toMatch(/keep \(younger than min-age-incomplete 1d\)/);

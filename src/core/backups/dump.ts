@@ -321,7 +321,7 @@ async function streamDump(
   const line = new ProgressLine(deps.clock ?? Date.now, o.estimate);
   const stopProgress = every(deps.progressIntervalMs ?? 10_000, () => {
     track();
-    log.info(line.line(dumpMeter.bytes, o.currentTable?.()));
+    log.info(`dump: ${line.line(dumpMeter.bytes, o.currentTable?.())}`);
   });
   log.info(`writing ${storage.location}/${o.pending.key}`);
   try {

@@ -29,6 +29,11 @@ export type BackupSelector =
   /** A local file with `<stem>.manifest.json` beside it. */
   | { kind: 'file'; path: string };
 
+/** The selector in words, for logs: `latest of nightly`, a key, or a file path. */
+export function describeSelector(s: BackupSelector): string {
+  return s.kind === 'latest' ? `the latest backup${s.name ? ` of ${s.name}` : ''}` : s.kind === 'key' ? s.key : s.path;
+}
+
 /** A backup found and its manifest read; `storage` + `dataKey` reach the data object. */
 export interface LocatedBackup {
   manifest: Manifest;

@@ -20,8 +20,9 @@ export class ProgressLine {
 
   constructor(
     private readonly now: () => number,
-    /** Expected total bytes, when known (an estimate). */
+    /** Expected total bytes, when known: an estimate (shown with `~`) unless `exact`. */
     private readonly estimate?: number,
+    private readonly o: { exact?: boolean } = {},
   ) {
     this.started = now();
     this.lastAt = this.started;
@@ -36,7 +37,9 @@ export class ProgressLine {
     this.lastAt = t;
     this.lastBytes = bytes;
     const parts = [
-      this.estimate ? `${formatBytes(bytes)} of ~${formatBytes(this.estimate)}` : formatBytes(bytes),
+      this.estimate
+        ? `${formatBytes(bytes)} of ${this.o.exact ? '' : '~'}${formatBytes(this.estimate)}`
+        : formatBytes(bytes),
       formatClock(elapsed),
       `${formatRate(recent, 1)} now`,
     ];
