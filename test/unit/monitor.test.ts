@@ -52,7 +52,7 @@ describe('checkBackupAge', () => {
 
   it('says how old, against which limit, and which backup', () => {
     expect(checkBackupAge('main', [backup(26.5)], NOW, 25 * H).message).toBe(
-      'the newest backup of main is 1d 2h 30m old (max-age 1d 1h): db/main/x-26.5.sql.gz.gpg, taken 2026-11-24T09:30:00.000Z',
+      'the newest backup of main is 1d 2h 30m old (max-age 1d 1h): db/main/x-26.5.sql.gz.gpg, taken 2026-11-24 09:30 UTC',
     );
   });
 });
