@@ -1,5 +1,6 @@
 /** The monitor's checks as pure functions: thresholds, trend, WAL archiver states, bucket audit verdicts. */
 import { describe, expect, it } from 'vitest';
+import { readMonitorInputs } from '../../src/commands/monitor.js';
 import type { Backup } from '../../src/core/catalog.js';
 import { auditBucket, type BucketAuditor } from '../../src/core/monitor/buckets.js';
 import {
@@ -292,5 +293,18 @@ describe('auditBucket (a test double: s3rver has no versioning)', () => {
   ])('versioning %s, replication rules %s, required %s → %j', async (v, rules, required, levels) => {
     const r = await auditBucket(auditor({ a: v }, { a: rules }), 'a', required);
     expect(r.map((x) => x.level)).toEqual(levels);
+  });
+});
+
+describe("monitor's max-table-drop-percent input", () => {
+  const read = (extra: Record<string, string>) =>
+    readMonitorInputs((n) => ({ destination: '/tmp/pgdr-monitor', 'encryption-passphrase': 'p', ...extra })[n] ?? '');
+
+  it('defaults to 50', () => {
+    expect(read({}).policy.maxTableDropPercent).toBe(50);
+  });
+
+  it.each(['101', '-1', 'half'])('refuses %s, naming the input', (value) => {
+    expect(() => read({ 'max-table-drop-percent': value })).toThrow(/'max-table-drop-percent' must be a number/);
   });
 });
