@@ -151,9 +151,7 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
   const m = b.manifest;
   Object.assign(outcome, { backupKey: b.dataKey, label: b.label, manifest: m, skipped: b.skipped });
   outcome.backupAgeSeconds = Math.max(0, (now().getTime() - Date.parse(m.createdAt)) / 1000);
-  log.info(
-    `backup: ${b.label} (${formatBytes(m.object.size)}, taken ${m.createdAt}, ${formatDuration(outcome.backupAgeSeconds)} ago)`,
-  );
+  log.info(`backup age: ${formatDuration(outcome.backupAgeSeconds)} (max-age ${formatDuration(cfg.maxAgeSeconds)})`);
   for (const s of b.skipped) log.warn(`skipped a newer object that is not a usable backup: ${s}`);
   if (b.unauthenticated) {
     outcome.unauthenticated = b.unauthenticated;

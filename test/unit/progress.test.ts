@@ -34,6 +34,15 @@ describe('ProgressLine', () => {
     expect(none.line(60 * MiB)).toBe('60.0 MiB, 1m00s, 1.0 MiB/s now');
   });
 
+  it('with an exact total, says "all read" while the consumer still works, without a ~', () => {
+    const clock = fakeClock();
+    const p = new ProgressLine(clock.now, 860 * 1024, { exact: true });
+    clock.advance(2);
+    expect(p.line(860 * 1024, 'index on sales.orders (building index: scanning table)')).toBe(
+      '860.0 KiB of 860.0 KiB, 2s, 430.0 KiB/s now, all read, index on sales.orders (building index: scanning table)',
+    );
+  });
+
   it('shows a stalled stream as 0 B/s now', () => {
     const clock = fakeClock();
     const p = new ProgressLine(clock.now, 10 * GiB);

@@ -121,11 +121,8 @@ export async function loadAndValidate(
   const line = new ProgressLine(Date.now, m.object.size, { exact: true });
   const activity = new LoadActivity(pgSessionConfig(o.connection, db));
   const stop = every(o.progressIntervalMs ?? 10_000, () => {
-    const read = bytes;
-    void activity.describe().then((what) => {
-      const phase = what ?? (read >= m.object.size ? `${toolName} is finishing` : undefined);
-      log.info(`restore: ${line.line(read, phase)}`);
-    });
+    const phase = activity.current() ?? (bytes >= m.object.size ? `${toolName} is finishing` : undefined);
+    log.info(`restore: ${line.line(bytes, phase)}`);
   });
   const stream = async (sink: NodeJS.WritableStream): Promise<void> => {
     await streamBackup(b, {
@@ -193,7 +190,7 @@ export async function loadAndValidate(
   const loadSeconds = (Date.now() - t0) / 1000;
   log.info(`loaded in ${formatDuration(loadSeconds)} (${formatRate(bytes, loadSeconds)})`);
   const t1 = Date.now();
-  let progress = 'starting';
+  let progress = 'reading the tables back';
   const stopValidation = every(o.progressIntervalMs ?? 10_000, () => {
     log.info(`validate: ${progress}, ${formatClock((Date.now() - t1) / 1000)}`);
   });

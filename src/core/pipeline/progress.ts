@@ -33,7 +33,7 @@ export class ProgressLine {
     const t = this.now();
     const elapsed = (t - this.started) / 1000;
     const sinceLast = (t - this.lastAt) / 1000;
-    const recent = sinceLast > 0 ? (bytes - this.lastBytes) / sinceLast : 0;
+    const recent = sinceLast > 0 ? Math.max(0, bytes - this.lastBytes) / sinceLast : 0;
     this.lastAt = t;
     this.lastBytes = bytes;
     const parts = [
@@ -46,7 +46,10 @@ export class ProgressLine {
     // The ETA uses the average rate: the recent one jumps with every large or empty table.
     const average = elapsed > 0 ? bytes / elapsed : 0;
     if (this.estimate && average > 0) {
-      parts.push(bytes < this.estimate ? `ETA ${formatEta((this.estimate - bytes) / average)}` : 'past the estimate');
+      // An exact total fully read means the consumer (psql, pg_restore) is still working on it.
+      if (bytes < this.estimate) parts.push(`ETA ${formatEta((this.estimate - bytes) / average)}`);
+      else if (!this.o.exact && bytes > this.estimate) parts.push('past the estimate');
+      else if (this.o.exact) parts.push('all read');
     }
     if (what) parts.push(what);
     return parts.join(', ');
