@@ -213,9 +213,15 @@ const STAGE_TEXT: Record<BackupProgress['stage'], string> = {
   done: 'finished',
 };
 
-/** The newest good backup and its age, in words. */
-function previousText(previous: BackupProgress['previous'], now: Date): string {
-  if (!previous) return 'none found';
+/** The newest good backup and its age, in words (or why it is not known). */
+function previousText(p: BackupProgress, now: Date): string {
+  const previous = p.previous;
+  if (!previous) {
+    if (p.previousLookedUp) return 'none found';
+    return p.stage === 'preflight'
+      ? 'unknown: the storage could not be read'
+      : "unknown: the set's name was not known (give 'name')";
+  }
   const age = Math.max(0, (now.getTime() - Date.parse(previous.createdAt)) / 1000);
   return `${previous.key}, taken ${formatTime(previous.createdAt)} (${formatDuration(age)} ago)`;
 }
@@ -284,9 +290,11 @@ export function backupFailureReport(
     'Stored',
     p.stored
       ? `yes: the backup is complete (${o.location}/${p.dataKey}); what failed came after it`
-      : 'nothing: no manifest was written, so no backup of this run exists (a partial data object is removed)',
+      : p.dataKey && p.stage !== 'lock'
+        ? 'nothing: no manifest was written, so this run left no backup (its partial data object is removed)'
+        : 'nothing: the run stopped before writing anything',
   ]);
-  facts.push(['Newest good backup', previousText(p.previous, o.now)]);
+  facts.push(['Newest good backup', previousText(p, o.now)]);
   return {
     title: `Backup${set ? ` of ${set}` : ''} failed`,
     status: 'failure',
@@ -320,7 +328,7 @@ export const backupCommand: Command = {
       const name = progress.name ?? config.name;
       // Reached the storage but failed later (e.g. the database is down): the last good backup is worth a look.
       if (!progress.previous && name && progress.stage !== 'preflight' && !ctx.signal.aborted) {
-        progress.previous = await previousBackup(storage, config, name, ctx.signal);
+        await lookUpPrevious(progress, storage, config, name, ctx.signal);
       }
       throw attachReport(
         err,
@@ -348,21 +356,23 @@ export const backupCommand: Command = {
   },
 };
 
-/** The set's newest authenticated backup, looked up with the keys this job signs with; undefined if none. */
-async function previousBackup(
+/** The set's newest authenticated backup, looked up with the keys this job signs with, into `progress`. */
+async function lookUpPrevious(
+  progress: BackupProgress,
   storage: ReturnType<typeof storageFor>,
   config: BackupConfig,
   name: string,
   signal: AbortSignal,
-): Promise<BackupProgress['previous']> {
+): Promise<void> {
   try {
     const signer = await openSigner(config.signer, signal);
     try {
-      return await findPreviousBackup(storage, config.prefix, name, await signer.authKeys(), signal);
+      progress.previous = await findPreviousBackup(storage, config.prefix, name, await signer.authKeys(), signal);
+      progress.previousLookedUp = true;
     } finally {
       await signer.close();
     }
   } catch {
-    return undefined;
+    // Unknown stays unknown: the summary says so rather than "none".
   }
 }

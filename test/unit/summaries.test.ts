@@ -149,14 +149,22 @@ const SUMMARIES: Record<string, () => Report> = {
   'backup-failed-to-connect': () =>
     backupFailureReport(
       new Error('cannot connect to db.internal:5432/app: connect ECONNREFUSED 10.0.0.5:5432'),
-      progress({ stage: 'connect', name: undefined, dumpedBytes: 0, storedBytes: 0, currentTable: undefined }),
+      progress({
+        stage: 'connect',
+        dataKey: undefined,
+        name: undefined,
+        dumpedBytes: 0,
+        storedBytes: 0,
+        currentTable: undefined,
+      }),
       { name: 'nightly', location: 's3://dr-backups', now: NOW, startedAt: new Date(NOW.getTime() - 4_000) },
     ),
-  'backup-failed-no-earlier-backup': () =>
+  'backup-failed-storage-unreachable': () =>
     backupFailureReport(
       new Error('storage unreachable: getaddrinfo ENOTFOUND dr-backups.s3.amazonaws.com'),
       progress({
         stage: 'preflight',
+        dataKey: undefined,
         name: undefined,
         dumpedBytes: 0,
         storedBytes: 0,
@@ -297,7 +305,7 @@ describe('summaries', () => {
   it('names the set in the status line', () => {
     for (const [name, make] of Object.entries(SUMMARIES)) {
       const first = reportToMarkdown(make()).split('\n')[0] as string;
-      if (name === 'backup-failed-no-earlier-backup' || name === 'keys') continue;
+      if (name === 'backup-failed-storage-unreachable' || name === 'keys') continue;
       expect(first, name).toMatch(/nightly|rehearsal/);
     }
   });

@@ -13,6 +13,7 @@ import type { DisposerStack } from '../../util/disposer.js';
 import { describeError, isAbortError, UserError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import { formatBytes, formatRate, formatTime } from '../../util/units.js';
+import { readCatalog } from '../catalog.js';
 import {
   type Compression,
   dataKeyFor,
@@ -34,6 +35,7 @@ import {
 import {
   type AuthKeys,
   type ManifestSigner,
+  manifestVerifier,
   openSigner,
   type SignerConfig,
   writeAuthenticatedManifest,
@@ -55,7 +57,6 @@ import { SnapshotSession } from '../postgres/snapshot.js';
 import { listTables, type TableRef, tableKey, tableLabel, tableStats } from '../postgres/stats.js';
 import { hashStored, type Storage, type WriteOptions } from '../storage/index.js';
 import { TOOL_VERSION } from '../version.js';
-import { locateAuthenticated } from './locate.js';
 
 export type EncryptionConfig =
   | { kind: 'passphrase'; passphrase: string }
@@ -103,6 +104,8 @@ export interface BackupProgress {
   stored: boolean;
   /** The newest authenticated backup of the set before this run, when one was found. */
   previous?: { key: string; createdAt: string; dumpSize: number; storedSize: number };
+  /** Whether the set was searched for `previous` (undefined `previous` then means there is none). */
+  previousLookedUp?: boolean;
 }
 
 export function newBackupProgress(): BackupProgress {
@@ -381,8 +384,8 @@ async function checkStored(key: string, sent: DumpOutcome['stored'], verifyUploa
 }
 
 /**
- * The newest authenticated backup of the set, or undefined (none yet, or unreadable: it only feeds the
- * progress estimate and the failure summary, so it never fails a backup).
+ * The newest authenticated, real (not synthetic) backup of the set, or undefined when it has none. It
+ * feeds the progress estimate and a failure's summary; errors reading the storage are thrown.
  */
 export async function findPreviousBackup(
   storage: Storage,
@@ -391,12 +394,15 @@ export async function findPreviousBackup(
   keys: AuthKeys,
   signal?: AbortSignal,
 ): Promise<BackupProgress['previous']> {
+  const verifier = (await manifestVerifier(keys)) ?? null;
   try {
-    const b = await locateAuthenticated(storage, prefix, { kind: 'latest', name }, { keys, signal });
+    const catalog = await readCatalog(storage, prefix, name, { verifier, signal });
+    const b = catalog.backups.find((x) => x.name === name && !x.manifest.synthetic);
+    if (!b) return undefined;
     const m = b.manifest;
-    return { key: b.dataKey, createdAt: m.createdAt, dumpSize: m.dump.dumpSize, storedSize: m.object.size };
-  } catch {
-    return undefined;
+    return { key: b.data.key, createdAt: m.createdAt, dumpSize: m.dump.dumpSize, storedSize: m.object.size };
+  } finally {
+    await verifier?.close();
   }
 }
 
@@ -450,13 +456,20 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
   const { createdAt, dataKey, manifestKey, retainUntil } = await reserveKeys(cfg, storage, name, now);
   if (progress) progress.dataKey = dataKey;
   if (retainUntil) log.info(`Object Lock: ${retainUntil.mode} until ${retainUntil.date.toISOString()}`);
-  const previous = await findPreviousBackup(storage, cfg.prefix, name, await signer.authKeys(), deps.signal);
-  if (progress) progress.previous = previous;
-  log.info(
-    previous
-      ? `previous backup: ${previous.key} (taken ${formatTime(previous.createdAt)}, ${formatBytes(previous.dumpSize)} dumped): the progress estimate`
-      : `no earlier backup of ${name}: progress lines have no estimate`,
-  );
+  let previous: BackupProgress['previous'];
+  try {
+    previous = await findPreviousBackup(storage, cfg.prefix, name, await signer.authKeys(), deps.signal);
+    if (progress) Object.assign(progress, { previous, previousLookedUp: true });
+    log.info(
+      previous
+        ? `previous backup: ${previous.key} (taken ${formatTime(previous.createdAt)}, ${formatBytes(previous.dumpSize)} dumped): the progress estimate`
+        : `no earlier backup of ${name}: progress lines have no estimate`,
+    );
+  } catch (err) {
+    if (deps.signal?.aborted) throw deps.signal.reason ?? err;
+    // Only an estimate depends on it: the backup goes on.
+    log.warn(`could not read the earlier backups of ${name} (progress lines have no estimate): ${describeError(err)}`);
+  }
 
   const tables = await listTables(session.client);
   // A plain dump's tables are counted and hashed as the dump streams past (no second read of the
