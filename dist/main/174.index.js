@@ -30,13 +30,17 @@ var memory = __webpack_require__(6265);
 var secrets = __webpack_require__(4537);
 // EXTERNAL MODULE: ./src/core/pipeline/process.ts
 var pipeline_process = __webpack_require__(1267);
+// EXTERNAL MODULE: ./src/core/postgres/install.ts + 2 modules
+var install = __webpack_require__(4618);
 ;// CONCATENATED MODULE: ./src/hosts/actions-installer.ts
 /**
- * The PgClientInstaller port for the actions: runs the core's InstallPlan with @actions/exec, restoring
- * and saving the downloaded .deb files with @actions/cache so later runs skip the download.
+ * The PgClientInstaller port for the actions: runs the core's InstallPlan (runInstallPlan) with
+ * @actions/exec, restoring and saving the downloaded .deb files with @actions/cache so later runs skip
+ * the download; the core judges restored files against apt's signed index before installing them.
  * Both are loaded only when an install is needed: @actions/cache (with the Azure storage SDK) would
  * otherwise double the bundle every action loads at start, and its memory.
  */
+
 
 
 /** Each step with the minimal child environment; its output goes through the logger (no workflow commands). */
@@ -54,36 +58,36 @@ async function run(steps, log) {
 const actionsPgClientInstaller = {
     async install(plan, log) {
         const cache = await Promise.all(/* import() */[__webpack_require__.e(830), __webpack_require__.e(691)]).then(__webpack_require__.bind(__webpack_require__, 1691));
-        let hit;
-        if (cache.isFeatureAvailable()) {
-            try {
-                hit = await cache.restoreCache([plan.cacheDir], plan.cacheKey);
-            }
-            catch (err) {
-                log.warn(`could not restore the ${plan.package} cache: ${(0,errors/* describeError */.Uc)(err)}; downloading`);
-            }
-        }
-        if (hit) {
-            log.info(`${plan.package}: .deb files restored from the cache (${plan.cacheKey})`);
-            try {
-                await run(plan.fromCache, log);
-                return;
-            }
-            catch (err) {
-                log.warn(`installing the cached .deb files failed (${(0,errors/* describeError */.Uc)(err)}); downloading instead`);
-            }
-        }
-        await run(plan.fromNetwork, log);
-        if (cache.isFeatureAvailable()) {
-            try {
-                await cache.saveCache([plan.cacheDir], plan.cacheKey);
-                log.info(`${plan.package}: .deb files cached as ${plan.cacheKey}`);
-            }
-            catch (err) {
-                // Another job of the same run may have saved it first; the install itself succeeded.
-                log.warn(`could not save the ${plan.package} cache: ${(0,errors/* describeError */.Uc)(err)}`);
-            }
-        }
+        await (0,install/* runInstallPlan */.Iy)(plan, {
+            run: (steps) => run(steps, log),
+            async restore() {
+                if (!cache.isFeatureAvailable())
+                    return false;
+                try {
+                    const hit = await cache.restoreCache([plan.cacheDir], plan.cacheKey);
+                    if (hit)
+                        log.info(`${plan.package}: .deb files restored from the cache (${plan.cacheKey})`);
+                    return hit !== undefined;
+                }
+                catch (err) {
+                    log.warn(`could not restore the ${plan.package} cache: ${(0,errors/* describeError */.Uc)(err)}; downloading`);
+                    return false;
+                }
+            },
+            async save() {
+                if (!cache.isFeatureAvailable())
+                    return;
+                try {
+                    await cache.saveCache([plan.cacheDir], plan.cacheKey);
+                    log.info(`${plan.package}: .deb files cached as ${plan.cacheKey}`);
+                }
+                catch (err) {
+                    // Another job of the same run may have saved it first, or a refused entry still holds the
+                    // key (entries are immutable): the install itself succeeded.
+                    log.warn(`could not save the ${plan.package} cache: ${(0,errors/* describeError */.Uc)(err)}`);
+                }
+            },
+        }, log);
     },
 };
 

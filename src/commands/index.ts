@@ -3,6 +3,7 @@ import { backupCommand } from './backup.js';
 import type { Command } from './command.js';
 import { keygenCommand } from './keygen.js';
 import { keysCommand } from './keys.js';
+import { listCommand } from './list.js';
 import { monitorCommand } from './monitor.js';
 import { notifyCommand } from './notify.js';
 import { pruneCommand } from './prune.js';
@@ -18,6 +19,7 @@ export const COMMAND_LIST: readonly Command[] = [
   pruneCommand,
   monitorCommand,
   notifyCommand,
+  listCommand,
   keysCommand,
   keygenCommand,
   synthCommand,

@@ -43,6 +43,8 @@ export interface DestinationConfig {
   s3: {
     endpoint?: string;
     region?: string;
+    /** The input that set `region` (s3-region, replica-s3-region), for errors that name it. */
+    regionInput?: string;
     forcePathStyle?: boolean;
     sse?: 'AES256' | 'aws:kms';
     sseKmsKeyId?: string;
@@ -76,6 +78,7 @@ export function readDestination(get: InputGetter, prefix = ''): DestinationConfi
     s3: {
       endpoint,
       region: get(`${prefix}s3-region`).trim() || undefined,
+      regionInput: `${prefix}s3-region`,
       forcePathStyle: fps.trim() ? parseBoolean(fps, `${prefix}s3-force-path-style`) : undefined,
     },
   };
@@ -182,7 +185,21 @@ export function readDecryption(get: InputGetter): DecryptionConfig {
   return { passphrase, privateKey, privateKeyPassphrase, allowUnencrypted };
 }
 
-/** `backup` (latest or a key) and `name`; `file` is verify's `backup-file` ('' elsewhere). */
+/** `before:2026-11-25T03:17:00Z`: an ISO 8601 UTC time (seconds and fractions optional, Z required). */
+export function parseBefore(value: string): Date {
+  const t = value.trim();
+  const ms = Date.parse(t);
+  // Date.parse rolls 2026-02-30 over into March and accepts 24:00: the round trip must give the same fields.
+  const exact = !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 16) === t.slice(0, 16);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/.test(t) || !exact) {
+    throw new UserError(
+      `'backup': 'before:${t}' needs a UTC time in ISO 8601, like before:2026-11-25T03:17:00Z (the newest backup taken strictly before it)`,
+    );
+  }
+  return new Date(ms);
+}
+
+/** `backup` (latest, before:<time> or a key) and `name`; `file` is verify's `backup-file` ('' elsewhere). */
 export function readSelector(get: InputGetter, file: string): BackupSelector {
   const backup = get('backup');
   const name = get('name') ? validateName(get('name')) : undefined;
@@ -192,9 +209,10 @@ export function readSelector(get: InputGetter, file: string): BackupSelector {
     return { kind: 'file', path: file };
   }
   if (backup === 'latest') return { kind: 'latest', name };
+  if (backup.startsWith('before:')) return { kind: 'before', time: parseBefore(backup.slice('before:'.length)), name };
   if (/\s/.test(backup) || backup.startsWith('/')) {
     throw new UserError(
-      `'backup' must be 'latest' or an object key like <prefix>/<name>/YYYY/MM/DD/<name>-…Z.sql.gz.gpg (got '${backup}')`,
+      `'backup' must be 'latest', 'before:<UTC time>' or an object key like <prefix>/<name>/YYYY/MM/DD/<name>-…Z.sql.gz.gpg (got '${backup}')`,
     );
   }
   return { kind: 'key', key: backup };

@@ -219,6 +219,10 @@ export const monitorSpec: CommandSpec = {
         'Age of the newest valid backup, in seconds (of the stalest set when several are checked); empty when there is none.',
     },
     'newest-backup-key': { description: 'Object key of that backup.' },
+    'newest-backup-server-major': {
+      description:
+        'PostgreSQL major the newest backup was dumped from (17, 9.6): a scratch server for it must be this major or newer.',
+    },
     'used-bytes': { description: 'Bytes stored under the destination (every object, backups or not).' },
     'used-percent': { description: 'used-bytes as a percentage of capacity; empty without capacity.' },
     findings: {
@@ -252,6 +256,7 @@ export const monitorCommand: Command = {
         status: r.status,
         'newest-backup-age-seconds': r.newest?.ageSeconds ?? '',
         'newest-backup-key': r.newest?.key ?? '',
+        'newest-backup-server-major': r.newest?.serverMajor ?? '',
         'used-bytes': r.usedBytes,
         'used-percent': r.usedPercent ?? '',
         findings: findings.join('\n'),

@@ -233,8 +233,9 @@ export const notifyCommand: Command = {
     const r = await notify(config, {
       github: token ? new OctokitIssues({ apiUrl, token, onRetry }) : undefined,
       postWebhook: (url, payload) => postWebhook(url, payload, { onRetry }),
+      // Without a key nothing authenticates, and "none found" would be false: then it is not looked up.
       lastGood:
-        storage && destination
+        storage && destination && (authKeys.passphrases?.length || authKeys.signingPublicKeys?.length)
           ? () => lastGoodFromCatalog(storage, destination.destination.prefix, config.name, authKeys)
           : undefined,
       log: ctx.log,

@@ -8,7 +8,7 @@ import { parsePgVersion } from '../core/postgres/install.js';
 import type { CommandResult, Report } from '../core/report.js';
 import { type RestoreConfig, type RestoreResult, runRestore } from '../core/restore.js';
 import { UserError } from '../util/errors.js';
-import { formatBytes, formatDuration, formatTime, parseBoolean } from '../util/units.js';
+import { formatBytes, formatDuration, formatTime, parseBoolean, parseChoice } from '../util/units.js';
 import { type Command, progressIntervalMs } from './command.js';
 import type { InputGetter } from './inputs.js';
 import {
@@ -79,9 +79,12 @@ export function readRestoreConfig(raw: InputGetter): {
       pgBinDir: get('pg-bin-dir') || undefined,
       pgVersion: parsePgVersion(get('pg-version')),
       tempDir: tempDir(),
+      createRoles: parseChoice(get('create-roles'), 'create-roles', CREATE_ROLES),
     },
   };
 }
+
+const CREATE_ROLES = ['missing', 'none'] as const;
 
 export const restoreSpec: CommandSpec = {
   name: 'restore',
@@ -105,7 +108,7 @@ export const restoreSpec: CommandSpec = {
     }),
     backup: {
       description:
-        'Which backup: latest (the newest backup with a valid manifest in the set) or the object key of a data object or its manifest.',
+        'Which backup: latest (the newest authenticated backup in the set), before:2026-11-25T03:17:00Z (the newest authenticated backup taken strictly before that UTC time, for damage found after the fact) or the object key of a data object or its manifest.',
       default: 'latest',
     },
     name: {
@@ -148,6 +151,12 @@ export const restoreSpec: CommandSpec = {
       description:
         'Directory holding psql / pg_restore / pg_dump. Default: the oldest installed client that is new enough.',
     },
+    'create-roles': {
+      description:
+        "missing (default): before restoring, create the roles the backup needs (its manifest lists the owners and grantees of the database's objects) that this server lacks, NOLOGIN with no password, with their memberships; existing roles are never altered. Needs CREATEROLE. Set passwords afterwards (ALTER ROLE … LOGIN PASSWORD …) for the roles that log in. none: create nothing (the restore fails if a role is missing).",
+      default: 'missing',
+      choices: CREATE_ROLES,
+    },
     ...SIGNING_INPUTS,
     ...SIGNING_PUBLIC_KEY_INPUT,
     ...ALLOW_UNAUTHENTICATED_INPUT,
@@ -173,6 +182,9 @@ export const restoreSpec: CommandSpec = {
     'restore-seconds': { description: 'Wall time of the whole restore.' },
     tables: { description: 'Tables restored (all matching the manifest).' },
     rows: { description: 'Rows restored.' },
+    'created-roles': {
+      description: 'Roles create-roles created (comma-separated; NOLOGIN, no password): set their passwords.',
+    },
   },
 };
 
@@ -199,6 +211,7 @@ export const restoreCommand: Command = {
         'restore-seconds': Math.round(r.restoreSeconds * 10) / 10,
         tables: r.tables.length,
         rows,
+        'created-roles': r.createdRoles.created.join(','),
       },
       report: restoreReport(r),
     };
@@ -230,11 +243,26 @@ export function restoreReport(r: RestoreResult): Report {
         'Tables / rows',
         `${r.tables.length.toLocaleString('en-US')} / ${rows.toLocaleString('en-US')}, all matching the manifest`,
       ],
+      [
+        'Roles created',
+        r.createdRoles.created.length
+          ? `${r.createdRoles.created.join(', ')} (NOLOGIN, no password)`
+          : 'none (all there, or create-roles: none)',
+      ],
     ],
     tables: [
       { title: 'Tables', header: TABLE_HEADER, rows: tableRows(r.tables, m.checksumAlgorithm !== NO_CHECKSUMS) },
     ],
     notes: [
+      ...(r.createdRoles.created.length
+        ? [
+            `Created roles have no password and cannot log in: for each one your applications use, run ALTER ROLE <name> LOGIN PASSWORD '…'.${
+              r.createdRoles.withheld.length
+                ? ` Not given (they had them in production): ${r.createdRoles.withheld.map((w) => `${w.role}: ${w.attributes.join(' ')}`).join('; ')}.`
+                : ''
+            }`,
+          ]
+        : []),
       'Database-level settings (ALTER DATABASE … SET) and database GRANTs are not part of a pg_dump archive: re-apply them if you use them.',
     ],
   };

@@ -3,7 +3,7 @@ import { mismatchesOf } from '../core/backups/load.js';
 import { NO_CHECKSUMS } from '../core/manifest.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import { parsePgVersion } from '../core/postgres/install.js';
-import type { CommandResult, Report } from '../core/report.js';
+import type { CommandResult, Report, ReportTable } from '../core/report.js';
 import { type VerifyConfig, type VerifyOutcome, verifyBackup } from '../core/verify.js';
 import { formatBytes, formatDuration, formatTime, parseBoolean, parseDuration } from '../util/units.js';
 import { type Command, progressIntervalMs } from './command.js';
@@ -55,18 +55,37 @@ export function readVerifyConfig(raw: InputGetter): { config: VerifyConfig; dest
   };
 }
 
+/** passed; unverifiable when nothing failed but the scratch server's unfitness; else failed. */
+export function verifyResult(o: VerifyOutcome): 'passed' | 'failed' | 'unverifiable' {
+  if (o.passed) return 'passed';
+  return o.failures.length > 0 && o.failures.every((f) => f.kind === 'unverifiable') ? 'unverifiable' : 'failed';
+}
+
+/** The contents compared: one row per item, manifest against restored copy. */
+function contentsRows(o: VerifyOutcome): string[][] {
+  return (o.contents ?? []).map((c) => [c.item, c.expected, c.actual, c.problem === null ? '✅' : `❌ ${c.problem}`]);
+}
+
 /** Nothing reached the scratch database: the backup was not found, not readable, or failed to load. */
 function nothingRestored(o: VerifyOutcome): boolean {
   return o.loadSeconds === undefined || o.tables.length === 0;
 }
 
 export function verifyReport(o: VerifyOutcome): Report {
+  const result = verifyResult(o);
   const m = o.manifest;
   const mark = (ok: boolean): string => (ok ? '✅' : '❌');
   const rows = o.tables.reduce((a, t) => a + (t.actualRows ?? 0), 0);
   const facts: Array<[string, string]> = [
     ['Backup set', m?.name ?? '(backup not found)'],
-    ['Verdict', o.passed ? 'passed' : `FAILED (${o.failures.map((f) => f.kind).join(', ')})`],
+    [
+      'Verdict',
+      result === 'passed'
+        ? 'passed'
+        : result === 'unverifiable'
+          ? 'UNVERIFIABLE (not checked)'
+          : `FAILED (${o.failures.map((f) => f.kind).join(', ')})`,
+    ],
   ];
   if (o.backupAgeSeconds !== undefined) {
     facts.push([
@@ -96,6 +115,29 @@ export function verifyReport(o: VerifyOutcome): Report {
         `${o.tables.length.toLocaleString('en-US')} / ${rows.toLocaleString('en-US')} (manifest: ${m.totals.tables.toLocaleString('en-US')} / ${m.totals.rows.toLocaleString('en-US')})`,
       ],
     );
+    if (m.contents) {
+      const c = m.contents;
+      facts.push([
+        'Contents (manifest)',
+        `${c.extensions.length} extensions${c.extensions.length ? ` (${c.extensions.map((e) => `${e.name} ${e.version}`).join(', ')})` : ''}, ${c.sequences.length} sequences, ${c.largeObjects.count} large objects, ${Object.entries(
+          c.objectCounts,
+        )
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ')}`,
+      ]);
+    }
+  }
+  if (o.roles) {
+    const r = o.roles;
+    const created = r.created.length
+      ? `; created ${r.created.length} missing roles (NOLOGIN): ${r.created.join(', ')} — ${o.keptDatabase ? 'kept' : 'dropped afterwards'}`
+      : '';
+    facts.push([
+      'Owners and grants',
+      r.mode === 'owners'
+        ? `${r.wrongOwners.length ? '❌' : '✅'} restored as in production and checked${created}`
+        : '⚠️ not restored (see the note)',
+    ]);
   }
   if (o.scratchDatabase) {
     facts.push(['Scratch database', `${o.scratchDatabase} (${o.keptDatabase ? 'kept' : 'dropped'})`]);
@@ -103,26 +145,38 @@ export function verifyReport(o: VerifyOutcome): Report {
   const first = o.failures[0];
   // Mismatches first: with thousands of tables, the ones that matter must be inside the shown rows.
   const ordered = [...o.tables.filter((t) => t.problem !== null), ...o.tables.filter((t) => t.problem === null)];
-  const bad = ordered.length - o.tables.filter((t) => t.problem === null).length;
+  const bad = o.tables.length - o.tables.filter((t) => t.problem === null).length;
+  const tables: ReportTable[] = o.tables.length
+    ? [
+        {
+          title: bad ? `Tables, ${bad} not matching first` : 'Tables',
+          header: TABLE_HEADER,
+          rows: tableRows(ordered, m?.checksumAlgorithm !== NO_CHECKSUMS),
+          rest: 'tables that do not match come first; all of them are in the mismatch-details output',
+        },
+      ]
+    : [];
+  if (o.contents?.length) {
+    tables.unshift({ title: 'Contents', header: ['Item', 'Manifest', 'Restored', 'Match'], rows: contentsRows(o) });
+  }
   return {
-    title: `Restore test ${o.passed ? 'passed' : 'failed'}: ${m?.name ?? o.label}`,
-    status: o.passed ? 'success' : 'failure',
+    title: `Restore test ${result}: ${m?.name ?? o.label}`,
+    status: result === 'passed' ? 'success' : result === 'unverifiable' ? 'warning' : 'failure',
     headline: o.passed
       ? `${o.label} restored into a scratch database and matched its manifest: ${o.tables.length.toLocaleString('en-US')} tables, ${rows.toLocaleString('en-US')} rows`
       : (first?.message ?? 'failed'),
     facts,
-    tables: o.tables.length
-      ? [
-          {
-            title: bad ? `Tables, ${bad} not matching first` : 'Tables',
-            header: TABLE_HEADER,
-            rows: tableRows(ordered, m?.checksumAlgorithm !== NO_CHECKSUMS),
-            rest: 'tables that do not match come first; all of them are in the mismatch-details output',
-          },
-        ]
-      : [],
+    tables,
     notes: [
+      ...(o.roles?.note ? [`Owners and grants were not restored: ${o.roles.note}.`] : []),
+      // The job summary is what people read: a pass on an unauthenticated backup must not look like any other.
+      ...(o.unauthenticated
+        ? [
+            `⚠️ UNAUTHENTICATED BACKUP, used only because 'allow-unauthenticated' names it (${o.unauthenticated}): nothing proves your backup job wrote it.`,
+          ]
+        : []),
       ...o.failures.slice(1).map((f) => f.message),
+      ...o.notes,
       ...o.skipped.map((s) => `Skipped a newer object that is not a usable backup: ${s}`),
     ],
   };
@@ -142,7 +196,7 @@ export const verifySpec: CommandSpec = {
     ...destinationInputs('s3://bucket/prefix, or a local directory path: the same as given to backup.'),
     backup: {
       description:
-        'Which backup: latest (the newest backup with a valid manifest in the set) or the object key of a data object or its manifest.',
+        'Which backup: latest (the newest authenticated backup in the set), before:2026-11-25T03:17:00Z (the newest authenticated backup taken strictly before that UTC time, for damage found after the fact) or the object key of a data object or its manifest.',
       default: 'latest',
     },
     name: {
@@ -154,7 +208,7 @@ export const verifySpec: CommandSpec = {
     },
     'database-url': {
       description:
-        "A PostgreSQL server where this role may CREATE DATABASE: the isolated scratch database (pgdr_verify_<name>_<time>_<random>) is created there and dropped afterwards. The server major must be at least the backup's. When empty, the PG* environment variables apply.",
+        "A PostgreSQL server where this role may CREATE DATABASE: the isolated scratch database (pgdr_verify_<name>_<time>_<random>) is created there and dropped afterwards. As a superuser, verify also creates the roles the backup needs that are missing there (NOLOGIN, no password), restores owners and grants as in production and drops those roles afterwards; otherwise it restores without owners and grants. The server major must be at least the backup's. When empty, the PG* environment variables apply.",
       secret: 'url-credentials',
     },
     'encryption-passphrase': {
@@ -206,10 +260,13 @@ export const verifySpec: CommandSpec = {
     },
   },
   outputs: {
-    result: { description: 'passed or failed.' },
+    result: {
+      description:
+        'passed, failed, or unverifiable: the scratch server cannot hold the backup (an older major than its server or pg_dump, or an extension it lacks), so nothing was restored and the backup was not found bad (the step still fails).',
+    },
     'failure-kind': {
       description:
-        'Why it failed, first reason: checksum, truncated, size, wrong-key, missing-manifest, table-mismatch, restore, rpo, rto; empty when passed.',
+        'Why it failed, first reason: checksum, truncated, size, wrong-key, missing-manifest, unauthenticated, decrypt, table-mismatch, contents-mismatch (sequences, large objects, extensions or object counts), owners, restore, unverifiable, rpo, rto; empty when passed.',
     },
     'backup-key': { description: 'Object key of the backup that was verified.' },
     'backup-age-seconds': { description: 'Age of the backup (now − snapshot time): the measured RPO.' },
@@ -246,7 +303,7 @@ export const verifyCommand: Command = {
     const bad = mismatchesOf(o.tables);
     return {
       outputs: {
-        result: o.passed ? 'passed' : 'failed',
+        result: verifyResult(o),
         'failure-kind': o.failures[0]?.kind ?? '',
         'backup-key': o.backupKey,
         'backup-age-seconds': o.backupAgeSeconds === undefined ? '' : Math.round(o.backupAgeSeconds),

@@ -60,7 +60,8 @@ export interface MonitorResult {
   status: 'ok' | 'warning' | 'critical';
   checks: CheckResult[];
   /** The newest backup of the stalest set (the one that matters), when there is one. */
-  newest?: { key: string; ageSeconds: number; set: string };
+  /** The stalest set's newest real backup; `serverMajor` is the PostgreSQL major it was dumped from ('17', '9.6'). */
+  newest?: { key: string; ageSeconds: number; set: string; serverMajor: string };
   usedBytes: number;
   usedPercent?: number;
   sets: string[];
@@ -112,7 +113,9 @@ export async function runMonitor(c: MonitorConfig, deps: MonitorDeps): Promise<M
     const first = real[0];
     if (first) {
       const ageSeconds = Math.max(0, Math.round((now.getTime() - first.createdAt.getTime()) / 1000));
-      if (!newest || ageSeconds > newest.ageSeconds) newest = { key: first.data.key, ageSeconds, set };
+      if (!newest || ageSeconds > newest.ageSeconds) {
+        newest = { key: first.data.key, ageSeconds, set, serverMajor: majorOf(first.manifest.dump.serverVersionNum) };
+      }
     }
     const incomplete = checkIncomplete(set, catalog);
     if (incomplete) checks.push(incomplete);
@@ -152,4 +155,11 @@ export async function runMonitor(c: MonitorConfig, deps: MonitorDeps): Promise<M
     sets,
     charts,
   };
+}
+
+/** server_version_num → the major as PostgreSQL names it: 170002 → '17', 90624 → '9.6'; 0 (unknown) → ''. */
+export function majorOf(versionNum: number): string {
+  if (!Number.isInteger(versionNum) || versionNum <= 0) return '';
+  if (versionNum >= 100000) return String(Math.floor(versionNum / 10000));
+  return `${Math.floor(versionNum / 10000)}.${Math.floor(versionNum / 100) % 100}`;
 }

@@ -120,7 +120,9 @@ export function renderDetails(details: string): string {
 }
 
 export function describeLastGood(b: LastGoodBackup | null | undefined, now: Date): string {
-  if (b === undefined) return 'not looked up (give `destination` to name it from the manifests)';
+  if (b === undefined) {
+    return 'not looked up (give `destination` and `encryption-passphrase` or `signing-public-key` to name it from the manifests)';
+  }
   if (b === null) return '**none**: no backup with a valid manifest was found';
   const age = (now.getTime() - Date.parse(b.createdAt)) / 1000;
   return `\`${b.location}/${b.key}\`, taken ${b.createdAt} (${formatDuration(Math.max(0, age))} ago), ${formatBytes(b.size)}, ${b.rows.toLocaleString('en-US')} rows`;

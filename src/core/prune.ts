@@ -63,7 +63,7 @@ export interface PruneResult {
   broken: Array<{ manifestKey: string; reason: string }>;
   /** Manifests that did not authenticate: left alone, reported. */
   unauthenticated: Array<{ manifestKey: string; reason: string }>;
-  /** Keys deleted (in a dry run: that would be deleted): manifests first, then data objects. */
+  /** Keys deleted (in a dry run: that would be deleted): manifests first, then data objects, then authenticators. */
   deletedKeys: string[];
   /** Backups deleted (manifest and data), or that would be. */
   deletedBackups: Backup[];

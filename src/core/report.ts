@@ -46,6 +46,8 @@ export interface CommandResult {
   failure?: string;
   /** Warnings to annotate the run with. */
   warnings?: string[];
+  /** What `pgdr … --json` prints instead of the outputs (e.g. list's array). */
+  json?: unknown;
 }
 
 export const STATUS_ICON: Record<Report['status'], string> = { success: '✅', warning: '⚠️', failure: '❌' };

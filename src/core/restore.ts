@@ -26,6 +26,13 @@ import {
   type SessionCount,
   scratchDatabaseName,
 } from './postgres/restore-tools.js';
+import {
+  type CreatedRoles,
+  createMissingRoles,
+  existingRoles,
+  isPredefinedRole,
+  roleRights,
+} from './postgres/roles.js';
 import { openStatsClient, tableLabel } from './postgres/stats.js';
 import type { Storage } from './storage/index.js';
 
@@ -45,6 +52,8 @@ export interface RestoreConfig {
   pgBinDir?: string;
   tempDir?: string;
   pgVersion?: PgVersionRequest;
+  /** `create-roles`: missing (default) creates the roles the backup needs that the server lacks; none: not. */
+  createRoles?: 'missing' | 'none';
 }
 
 export interface RestoreDeps {
@@ -68,6 +77,8 @@ export interface RestoreResult {
   dataLossWindowSeconds: number;
   restoreSeconds: number;
   tables: TableCheck[];
+  /** Roles created for the backup (NOLOGIN, no password), and privileged attributes they did not get. */
+  createdRoles: CreatedRoles;
 }
 
 /** The name of the backup set that pre-restore backups of set `name` go to. */
@@ -189,6 +200,7 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
         log.warn(`could not drop ${fresh}: ${describeError(err)}; drop it by hand`);
       }
     });
+    const createdRoles = await log.group('Roles', () => ensureRoles(server, m, cfg.createRoles ?? 'missing', log));
     await server.createDatabase(fresh, targetExists ? target : undefined);
     log.info(`restoring into the fresh database ${fresh}`);
     const t0 = Date.now();
@@ -258,6 +270,55 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
       dataLossWindowSeconds: Math.max(0, (now().getTime() - Date.parse(m.createdAt)) / 1000),
       restoreSeconds: (Date.now() - started) / 1000,
       tables: checks,
+      createdRoles,
     };
   });
+}
+
+/**
+ * create-roles: missing creates the roles the backup needs that the server lacks (NOLOGIN, no password:
+ * set passwords and privileged attributes afterwards) and never alters an existing role. A role that is
+ * missing and cannot be created stops the restore here, before anything is loaded.
+ */
+async function ensureRoles(
+  server: ServerSession,
+  m: Manifest,
+  mode: 'missing' | 'none',
+  log: Logger,
+): Promise<CreatedRoles> {
+  const none: CreatedRoles = { created: [], memberships: [], withheld: [] };
+  const needed = m.contents?.roles?.filter((r) => !isPredefinedRole(r.name));
+  if (!needed) {
+    log.info('the backup records no roles: the roles its objects belong to must exist on this server');
+    return none;
+  }
+  const present = await existingRoles(
+    server.client,
+    needed.map((r) => r.name),
+  );
+  const missing = needed.filter((r) => !present.has(r.name)).map((r) => r.name);
+  if (!missing.length) {
+    log.info(`all ${needed.length} roles the backup needs exist: ${needed.map((r) => r.name).join(', ') || 'none'}`);
+    return none;
+  }
+  if (mode === 'none') {
+    log.warn(
+      `create-roles: none — roles the backup needs are missing: ${missing.join(', ')}; the restore will fail on them`,
+    );
+    return none;
+  }
+  const rights = await roleRights(server.client);
+  if (!rights.createRole) {
+    throw new UserError(
+      `the backup needs roles this server lacks (${missing.join(', ')}) and the role ${rights.user} cannot create them (no CREATEROLE): create them first, or restore as a role that may ('create-roles'); nothing was changed`,
+    );
+  }
+  const created = await createMissingRoles(server.client, needed);
+  log.info(
+    `created ${created.created.length} roles (NOLOGIN, no password): ${created.created.join(', ')}; set passwords (ALTER ROLE … LOGIN PASSWORD …) for those that log in`,
+  );
+  if (created.memberships.length) log.info(`memberships granted: ${created.memberships.join(', ')}`);
+  for (const w of created.withheld)
+    log.warn(`role ${w.role} has ${w.attributes.join(', ')} in production: not given here`);
+  return created;
 }

@@ -8,14 +8,24 @@ import { describeError, IntegrityError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { formatBytes, formatDuration, formatTime } from '../util/units.js';
 import { type DecryptionConfig, prepareDecryption } from './backups/decrypt.js';
-import { loadAndValidate, mismatchesOf, type TableCheck } from './backups/load.js';
+import { loadAndValidate, majorOf, mismatchesOf, type TableCheck, validateContents } from './backups/load.js';
 import { type BackupSelector, type LocatedBackup, locateAuthenticated } from './backups/locate.js';
 import type { Manifest } from './manifest.js';
 import type { AuthKeys } from './manifest-auth.js';
 import { GpgSession } from './pipeline/gpg.js';
-import { describeConnection, type PgConnection } from './postgres/connection.js';
+import { describeConnection, type PgConnection, pgSessionConfig } from './postgres/connection.js';
+import type { ContentsCheck } from './postgres/contents.js';
 import type { PgClientInstaller, PgVersionRequest } from './postgres/install.js';
 import { ServerSession, scratchDatabaseName } from './postgres/restore-tools.js';
+import {
+  createMissingRoles,
+  dropRoles,
+  type RelationOwner,
+  relationOwners,
+  roleRights,
+  unexpectedOwners,
+} from './postgres/roles.js';
+import { connectClient } from './postgres/session.js';
 import { tableLabel } from './postgres/stats.js';
 import type { Storage } from './storage/index.js';
 
@@ -48,7 +58,23 @@ export interface VerifyDeps {
   progressIntervalMs?: number;
 }
 
-export type FailureKind = IntegrityError['kind'] | 'rpo' | 'rto';
+/**
+ * `unverifiable`: the scratch server cannot hold this backup (an older major, a missing extension), so
+ * nothing was restored: the backup was not found bad, only not checked.
+ */
+export type FailureKind = IntegrityError['kind'] | 'rpo' | 'rto' | 'owners' | 'contents-mismatch' | 'unverifiable';
+
+/** How verify dealt with the backup's roles. */
+export interface VerifyRoles {
+  /** owners: restored with owners and grants as in production; portable: without them (`note` says why). */
+  mode: 'owners' | 'portable';
+  /** Roles created in the scratch server for this verify (NOLOGIN), dropped afterwards unless kept. */
+  created: string[];
+  /** Why owners and grants were left out. */
+  note?: string;
+  /** Relations whose owner after the restore is not a role of the backup. */
+  wrongOwners: RelationOwner[];
+}
 
 export interface VerifyOutcome {
   passed: boolean;
@@ -64,6 +90,10 @@ export interface VerifyOutcome {
   /** Of which: reading every table back and comparing it with the manifest. */
   validateSeconds?: number;
   tables: TableCheck[];
+  /** Sequences, large objects, extensions and object counts compared; absent when the manifest has none. */
+  contents?: ContentsCheck[];
+  /** Remarks for the report (e.g. a backup from before contents checks). */
+  notes: string[];
   /** Every reason the verify failed, the most fundamental first. */
   failures: Array<{ kind: FailureKind; message: string }>;
   scratchDatabase?: string;
@@ -74,10 +104,13 @@ export interface VerifyOutcome {
   unauthenticated?: string;
   maxAgeSeconds: number;
   maxRestoreSeconds: number;
+  roles?: VerifyRoles;
 }
 
 function selectorLabel(s: BackupSelector): string {
-  return s.kind === 'latest' ? `latest${s.name ? ` of ${s.name}` : ''}` : s.kind === 'key' ? s.key : s.path;
+  if (s.kind === 'latest') return `latest${s.name ? ` of ${s.name}` : ''}`;
+  if (s.kind === 'before') return `newest before ${s.time.toISOString()}${s.name ? ` of ${s.name}` : ''}`;
+  return s.kind === 'key' ? s.key : s.path;
 }
 
 async function openServer(connection: PgConnection): Promise<ServerSession> {
@@ -111,6 +144,64 @@ async function dropScratch(
   }
 }
 
+/**
+ * Decides how the backup's owners and grants are restored: as in production when the manifest lists the
+ * roles and this role is a superuser (after creating the missing roles, NOLOGIN); otherwise without them.
+ */
+async function prepareRoles(server: ServerSession, m: Manifest, log: Logger): Promise<VerifyRoles> {
+  const portable = (note: string): VerifyRoles => {
+    log.warn(note);
+    return { mode: 'portable', created: [], note, wrongOwners: [] };
+  };
+  const needed = m.contents?.roles;
+  if (!needed) {
+    return portable(
+      'the backup records no roles (an older backup, or its role could not read them): restored without owners and grants, so they are not checked',
+    );
+  }
+  const rights = await roleRights(server.client);
+  if (!rights.superuser) {
+    return portable(
+      `the role ${rights.user} is not a superuser on the scratch server: restored without owners and grants (creating the backup's roles needs CREATEROLE, giving objects to them a superuser), so they are not checked`,
+    );
+  }
+  const r = await createMissingRoles(server.client, needed);
+  log.info(
+    r.created.length
+      ? `created ${r.created.length} roles the backup needs (NOLOGIN, no password; dropped afterwards): ${r.created.join(', ')}`
+      : `all ${needed.length} roles the backup needs exist on the scratch server`,
+  );
+  if (r.memberships.length) log.info(`memberships granted: ${r.memberships.join(', ')}`);
+  return { mode: 'owners', created: r.created, wrongOwners: [] };
+}
+
+/** Drops the roles this verify created, once the scratch database is gone (kept with keep-database). */
+async function dropCreatedRoles(server: ServerSession, roles: VerifyRoles, outcome: VerifyOutcome, log: Logger) {
+  if (!roles.created.length) return;
+  if (outcome.keptDatabase) {
+    log.info(`keep-database: the roles created for it are kept too: ${roles.created.join(', ')}`);
+    return;
+  }
+  const failed = await dropRoles(server.client, roles.created);
+  for (const f of failed) log.warn(`could not drop the role ${f.role} created for this verify: ${f.error}`);
+  const dropped = roles.created.filter((n) => !failed.some((f) => f.role === n));
+  if (dropped.length) log.info(`dropped the roles created for this verify: ${dropped.join(', ')}`);
+}
+
+/** Owners of the restored relations: each must be a role the manifest lists. */
+async function checkOwners(connection: PgConnection, db: string, m: Manifest, log: Logger): Promise<RelationOwner[]> {
+  const client = await connectClient(pgSessionConfig(connection, db));
+  try {
+    const owners = await relationOwners(client);
+    const wrong = unexpectedOwners(owners, m.contents?.roles ?? []);
+    if (!wrong.length) log.info(`owners: all ${owners.length} relations belong to roles of the backup`);
+    for (const o of wrong) log.warn(`owner of ${o.schema}.${o.name}: ${o.owner}, not a role of the backup`);
+    return wrong;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise<VerifyOutcome> {
   const { log } = deps;
   const now = deps.now ?? (() => new Date());
@@ -119,6 +210,7 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
     backupKey: selectorLabel(cfg.selector),
     label: selectorLabel(cfg.selector),
     tables: [],
+    notes: [],
     failures: [],
     keptDatabase: false,
     skipped: [],
@@ -175,6 +267,15 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
       return fail(err);
     }
     const server = stack.use(await openServer(cfg.connection), (s) => s.close());
+    const unfit = await log.group('Check the scratch server can hold the backup', () => scratchServerUnfit(m, server));
+    if (unfit.length) {
+      for (const message of unfit.reverse()) outcome.failures.unshift({ kind: 'unverifiable', message });
+      return outcome;
+    }
+    const roles = await log.group('Roles', () => prepareRoles(server, m, log));
+    outcome.roles = roles;
+    // Deferred first so it runs last: after the scratch database (whose objects they own) is gone.
+    stack.defer(() => dropCreatedRoles(server, roles, outcome, log));
     const scratch = scratchDatabaseName('verify', m.name, now());
     stack.defer(() => dropScratch(server, scratch, cfg.keepDatabase, outcome, log, deps.signal));
     await server.createDatabase(scratch);
@@ -192,7 +293,7 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
           jobs: cfg.jobs,
           pgBinDir: cfg.pgBinDir,
           tempDir: cfg.tempDir,
-          portable: true,
+          portable: roles.mode === 'portable',
           progressIntervalMs: deps.progressIntervalMs,
           serverMajor: server.major,
           pgVersion: cfg.pgVersion,
@@ -203,10 +304,33 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
       outcome.tables = checks;
       outcome.loadSeconds = loadSeconds;
       outcome.validateSeconds = validateSeconds;
+      if (m.contents) {
+        const t1 = Date.now();
+        const c = await validateContents(cfg.connection, scratch, m.contents, { log, signal: deps.signal });
+        outcome.validateSeconds += (Date.now() - t1) / 1000;
+        outcome.contents = c.checks;
+        outcome.notes.push(...c.notes);
+      } else {
+        outcome.notes.push(
+          'This backup predates contents checks: its manifest records no sequences, large objects or object counts, so only its tables were compared.',
+        );
+      }
     } catch (err) {
       return fail(err);
     } finally {
       outcome.restoreSeconds = (Date.now() - t0) / 1000;
+    }
+    if (roles.mode === 'owners') {
+      roles.wrongOwners = await checkOwners(cfg.connection, scratch, m, log);
+      if (roles.wrongOwners.length) {
+        outcome.failures.push({
+          kind: 'owners',
+          message: `${roles.wrongOwners.length} relations are not owned by a role of the backup after the restore: ${roles.wrongOwners
+            .slice(0, 5)
+            .map((o) => `${o.schema}.${o.name} (${o.owner})`)
+            .join(', ')}${roles.wrongOwners.length > 5 ? ', …' : ''}`,
+        });
+      }
     }
     const bad = mismatchesOf(outcome.tables);
     if (bad.length) {
@@ -218,6 +342,13 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
           .join(', ')}${bad.length > 5 ? ', …' : ''}`,
       });
     }
+    const differ = (outcome.contents ?? []).filter((c) => c.problem !== null);
+    if (differ.length) {
+      outcome.failures.splice(bad.length ? 1 : 0, 0, {
+        kind: 'contents-mismatch',
+        message: `the restored copy differs from the manifest's contents: ${differ.map((c) => `${c.item} (${c.problem})`).join(', ')}`,
+      });
+    }
     if (outcome.restoreSeconds > cfg.maxRestoreSeconds) {
       outcome.failures.push({
         kind: 'rto',
@@ -227,4 +358,33 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
     outcome.passed = outcome.failures.length === 0;
     return outcome;
   });
+}
+
+/** Why the scratch server cannot hold this backup (checked before anything is restored); empty when it can. */
+async function scratchServerUnfit(m: Manifest, server: ServerSession): Promise<string[]> {
+  const notBad = 'The backup was not found bad: it was not checked.';
+  const out: string[] = [];
+  const serverMajor = Math.floor(m.dump.serverVersionNum / 10000);
+  const dumpMajor = majorOf(m.dump.pgDumpVersion);
+  const need = Math.max(serverMajor, dumpMajor);
+  if (server.major < need) {
+    out.push(
+      `unverifiable: the scratch server is PostgreSQL ${server.major}, older than the backup's server (${m.dump.serverVersion}) or pg_dump (${m.dump.pgDumpVersion}); a dump restores only into its major or a newer one. Verify on PostgreSQL ${need} or newer: restore-test.yml's 'postgres-image' (e.g. postgres:${need}), or a 'database-url' of such a server. ${notBad}`,
+    );
+  }
+  const wanted = m.contents?.extensions ?? [];
+  if (wanted.length) {
+    const r = await server.client.query<{ name: string }>(
+      'SELECT DISTINCT name FROM pg_catalog.pg_available_extension_versions WHERE name = ANY($1::text[])',
+      [wanted.map((e) => e.name)],
+    );
+    const available = new Set(r.rows.map((row) => row.name));
+    const missing = wanted.filter((e) => !available.has(e.name));
+    if (missing.length) {
+      out.push(
+        `unverifiable: the scratch server lacks extension(s) the backup needs: ${missing.map((e) => `${e.name} ${e.version}`).join(', ')} (not in pg_available_extension_versions). Verify on a server that has them: restore-test.yml's 'postgres-image' (e.g. postgis/postgis:${need}-3.4 for PostGIS), or a 'database-url' of such a server. ${notBad}`,
+      );
+    }
+  }
+  return out;
 }

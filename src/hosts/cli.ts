@@ -245,7 +245,7 @@ export async function runCli(argv: string[]): Promise<number> {
       signal: controller.signal,
     });
     for (const w of result.warnings ?? []) console.error(`warning: ${safe(w)}`);
-    if (parsed.json) console.log(safe(JSON.stringify(result.outputs, null, 2)));
+    if (parsed.json) console.log(safe(JSON.stringify(result.json ?? result.outputs, null, 2)));
     else console.log(safe(reportToText(result.report)));
     if (result.failure) {
       console.error(`pgdr: ${safe(result.failure)}`);

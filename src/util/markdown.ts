@@ -8,7 +8,15 @@
 export function escapeMarkdown(text: string, newline = ' '): string {
   return text
     .split(/\r?\n/)
-    .map((line) => line.replace(/[\\`*_{}[\]()<>#+!|~]/g, (c) => `\\${c}`).replace(/@(?=\w)/g, '@\u200b'))
+    .map((line) =>
+      line
+        // Enough to make every construct inert: no link or image without [ ], no HTML without <, no
+        // emphasis, code, table cell or strike-through; parentheses, dots and the like stay readable.
+        .replace(/[\\`*[\]<>#!|~]/g, (c) => `\\${c}`)
+        // _ emphasises only at a word boundary (GFM): table_name stays as it is, _x_ does not.
+        .replace(/(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g, '\\_')
+        .replace(/@(?=\w)/g, '@\u200b'),
+    )
     .join(newline);
 }
 

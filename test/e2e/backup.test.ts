@@ -94,6 +94,12 @@ describe('backup action (bundled, as the runner runs it)', () => {
     expect(manifest.tables.find((t) => t.schema === 'sales' && t.name === 'orders')?.rows).toBe(20000);
     expect(manifest.tables.find((t) => t.schema === 'Weird Schema')?.rows).toBe(3);
     expect(manifest.encryption.scheme).toBe('openpgp-passphrase');
+    // The manifest's authenticator, written beside it: an HMAC keyed by the passphrase.
+    const manifestKey = run.outputs['manifest-key'] as string;
+    expect((await listKeys(bucket)).sort()).toEqual([key, manifestKey, `${manifestKey}.sig`].sort());
+    expect((await getObject(bucket, `${manifestKey}.sig`)).toString()).toMatch(
+      /^pgdr-hmac-sha256-v1 [0-9a-f]{16} [0-9a-f]{64}\n$/,
+    );
 
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dl-')), 'backup.sql.gz.gpg');
     fs.writeFileSync(file, data);
@@ -154,13 +160,27 @@ describe('backup action (bundled, as the runner runs it)', () => {
     expect(run.status).not.toBe(0);
     expect(run.errors.join('\n')).toMatch(/encryption-passphrase.*encryption-public-key.*encryption: none/);
     expect(await listKeys(bucket)).toEqual([]);
+    // Unencrypted backups must be signed: nothing else tells them from ones planted in the bucket.
+    const unsigned = await runAction('backup', {
+      'database-url': pgUrl(source),
+      ...s3Inputs(bucket),
+      encryption: 'none',
+    });
+    expect(unsigned.status).not.toBe(0);
+    expect(unsigned.errors.join('\n')).toMatch(/'encryption: none' needs 'signing-key'/);
+    expect(await listKeys(bucket)).toEqual([]);
   });
 
   it('fails when pg_dump fails mid-stream, leaving no manifest and no multipart upload', async () => {
     const db = createDatabase('partial');
     psql(db, AWKWARD_SCHEMA_SQL);
     addLargeTable(db, 20);
-    psql(db, `CREATE TABLE zz_secret (x int); INSERT INTO zz_secret VALUES (1);`);
+    // Readable (the preflight passes), but under row-level security, which pg_dump refuses when it reaches
+    // the table: the last one, after the large tables have streamed.
+    psql(
+      db,
+      `CREATE TABLE zz_secret (x int); INSERT INTO zz_secret VALUES (1); ALTER TABLE zz_secret ENABLE ROW LEVEL SECURITY;`,
+    );
     const password = `r'o "p@ss:/${Date.now()}`;
     psql(
       'postgres',
@@ -168,7 +188,7 @@ describe('backup action (bundled, as the runner runs it)', () => {
     );
     psql(
       db,
-      `GRANT USAGE ON SCHEMA sales, "Weird Schema" TO reader_${db}; GRANT SELECT ON ALL TABLES IN SCHEMA public, sales, "Weird Schema" TO reader_${db}; REVOKE SELECT ON zz_secret FROM reader_${db}; GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO reader_${db};`,
+      `GRANT USAGE ON SCHEMA sales, "Weird Schema" TO reader_${db}; GRANT SELECT ON ALL TABLES IN SCHEMA public, sales, "Weird Schema" TO reader_${db}; GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO reader_${db};`,
     );
     const bucket = await createBucket(s3Endpoint());
     const run = await runAction(
@@ -177,7 +197,7 @@ describe('backup action (bundled, as the runner runs it)', () => {
       { watchArgv: true },
     );
     expect(run.status).not.toBe(0);
-    expect(run.errors.join('\n')).toMatch(/permission denied for table zz_secret/);
+    expect(run.errors.join('\n')).toMatch(/row-level security policy for table "?zz_secret/);
     expect((await listKeys(bucket)).filter((k) => k.endsWith('.manifest.json'))).toEqual([]);
     expect(await listKeys(bucket)).toEqual([]);
     const uploads = await testS3Client(s3Endpoint()).send(new ListMultipartUploadsCommand({ Bucket: bucket }));

@@ -64,6 +64,13 @@ describe('keys (bundled actions and CLI)', () => {
     expect(again.stderr).toMatch(/already exists/);
     expect(fs.readFileSync(path.join(out, 'pgdr-backup-private.asc'), 'utf8')).toBe(privateKey);
 
+    // A second key pair, apart from the encryption key, signs the manifests: the backup job holds its private half.
+    const signingOut = path.join(path.dirname(out), 'signing');
+    const signingGen = await runCli(['keygen', '--output', signingOut, '--uid', 'pgdr e2e signing <ops@example.com>']);
+    expect(signingGen.status).toBe(0);
+    const signingKey = fs.readFileSync(path.join(signingOut, 'pgdr-backup-private.asc'), 'utf8');
+    const signingPublicKey = fs.readFileSync(path.join(signingOut, 'pgdr-backup-public.asc'), 'utf8');
+
     const dest = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-pubkey-'));
     const backupInputs = {
       'database-url': pgUrl(source),
@@ -71,9 +78,14 @@ describe('keys (bundled actions and CLI)', () => {
       name: 'pubkey',
       'encryption-public-key': publicKey,
     };
-    // The backup job holds no private key.
+    // The backup job holds no private key that decrypts.
     expect(Object.values(backupInputs).join('\n')).not.toMatch(/PRIVATE KEY/);
-    const b = await backup(backupInputs);
+    // Encrypted to a public key, a backup must be signed: the job cannot decrypt, so a key of its own vouches.
+    const unsigned = await runAction('backup', backupInputs);
+    expect(unsigned.status).not.toBe(0);
+    expect(unsigned.errors.join('\n')).toMatch(/'encryption-public-key' needs 'signing-key'/);
+    expect(fs.readdirSync(dest)).toEqual([]);
+    const b = await backup({ ...backupInputs, 'signing-key': signingKey });
     const manifest = parseManifest(fs.readFileSync(path.join(dest, b.manifestKey), 'utf8'));
     expect(manifest.encryption).toMatchObject({ scheme: 'openpgp-public-key', keyFingerprint: fingerprint });
 
@@ -82,6 +94,7 @@ describe('keys (bundled actions and CLI)', () => {
       name: 'pubkey',
       'encryption-private-key': privateKey,
       'encryption-private-key-passphrase': keyPass,
+      'signing-public-key': signingPublicKey,
     });
     expect(run.errors).toEqual([]);
     expect(run.outputs.result).toBe('passed');
@@ -114,9 +127,11 @@ describe('keys (bundled actions and CLI)', () => {
       backup: old.key,
       'encryption-passphrase': `${NEW}\nyet another passphrase`,
     });
+    // The passphrase also authenticates the manifest: none matching, it is refused before any download.
     expect(wrong.status).not.toBe(0);
+    expect(wrong.outputs['failure-kind']).toBe('unauthenticated');
     expect(wrong.errors.join('\n')).toMatch(
-      /the backup was encrypted with a passphrase \(pbkdf2-sha256:600000 digest in the manifest\); none of the 2 passphrases in 'encryption-passphrase' matches/,
+      /not authenticated: .* its authenticator does not match \(edited, or made with another passphrase\) \(checked with 2 passphrase\(s\)\)/,
     );
 
     const keys = await runCli(['keys', '--destination', dest, '--name', 'rot'], {
@@ -138,23 +153,31 @@ describe('keys (bundled actions and CLI)', () => {
   it('private key rotation: several armored private keys; the one the backup was encrypted to is used', async () => {
     const k1 = makeKeyPair('rotation one <one@example.com>');
     const k2 = makeKeyPair('rotation two <two@example.com>');
+    const signing = makeKeyPair('rotation signing <sign@example.com>');
     const dest = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-rotate-pk-'));
     const b = await backup({
       'database-url': pgUrl(source),
       destination: dest,
       name: 'rotpk',
       'encryption-public-key': k1.publicKey,
+      'signing-key': signing.privateKey,
     });
 
     const both = await verify({
       destination: dest,
       name: 'rotpk',
       'encryption-private-key': `${k2.privateKey}\n${k1.privateKey}`,
+      'signing-public-key': signing.publicKey,
     });
     expect(both.errors).toEqual([]);
     expect(both.outputs.result).toBe('passed');
 
-    const onlyNew = await verify({ destination: dest, name: 'rotpk', 'encryption-private-key': k2.privateKey });
+    const onlyNew = await verify({
+      destination: dest,
+      name: 'rotpk',
+      'encryption-private-key': k2.privateKey,
+      'signing-public-key': signing.publicKey,
+    });
     expect(onlyNew.status).not.toBe(0);
     expect(onlyNew.errors.join('\n')).toMatch(
       new RegExp(
@@ -164,6 +187,7 @@ describe('keys (bundled actions and CLI)', () => {
 
     const keys = await runCli(['keys', '--destination', dest, '--json'], {
       PGDR_ENCRYPTION_PRIVATE_KEY: k2.privateKey,
+      PGDR_SIGNING_PUBLIC_KEY: signing.publicKey,
     });
     expect(keys.status).toBe(0);
     expect(keys.stdout).toContain(k1.fingerprint);

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { distDir, runAction, runCli } from '../harness/action.js';
 import { createDatabase, pgUrl, psql, s3Endpoint } from '../harness/context.js';
+import { makeKeyPair, type TestKeyPair } from '../harness/gpg-keys.js';
 import { createBucket } from '../harness/s3.js';
 
 /** Text that only the AWS S3 client's code holds, and only @actions/core's. */
@@ -53,7 +54,10 @@ const holding = (files: string[], mark: string): string[] =>
 
 describe('lazy loading of the bundle (dist/main)', () => {
   let db: string;
+  /** Unencrypted backups must be signed. */
+  let signing: TestKeyPair;
   beforeAll(() => {
+    signing = makeKeyPair('pgdr lazy-load signing <lazy@example.com>');
     db = createDatabase('lazy');
     psql(db, 'CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 100);');
     // The marks must be in the bundle at all, or the assertions below would prove nothing.
@@ -69,7 +73,7 @@ describe('lazy loading of the bundle (dist/main)', () => {
     const local = recorder();
     const r = await runCli(
       ['backup', '--database-url', pgUrl(db), '--output', path.join(dir, 'out'), '--encryption', 'none'],
-      local.env,
+      { ...local.env, PGDR_SIGNING_KEY: signing.privateKey },
     );
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
@@ -91,7 +95,7 @@ describe('lazy loading of the bundle (dist/main)', () => {
         '--encryption',
         'none',
       ],
-      { ...s3.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
+      { ...s3.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', PGDR_SIGNING_KEY: signing.privateKey },
     );
     expect(r2.status).toBe(0);
     expect(holding(s3.loaded(), SDK_MARK)).toHaveLength(1);
@@ -102,7 +106,12 @@ describe('lazy loading of the bundle (dist/main)', () => {
     const local = recorder();
     const run = await runAction(
       'backup',
-      { 'database-url': pgUrl(db), destination: path.join(dir, 'action-out'), encryption: 'none' },
+      {
+        'database-url': pgUrl(db),
+        destination: path.join(dir, 'action-out'),
+        encryption: 'none',
+        'signing-key': signing.privateKey,
+      },
       { env: local.env },
     );
     expect(run.errors).toEqual([]);

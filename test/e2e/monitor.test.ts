@@ -12,12 +12,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest, serializeManifest } from '../../src/core/manifest.js';
 import { runAction, runCli } from '../harness/action.js';
 import { clientBin, createDatabase, pgUrl, psql, s3Endpoint } from '../harness/context.js';
+import { makeKeyPair } from '../harness/gpg-keys.js';
 import { type PgServer, startPostgres } from '../harness/postgres.js';
 import { createBucket, testS3Client } from '../harness/s3.js';
-import { objectsOf, putObjects, type SyntheticBackup, syntheticBackup } from '../harness/synthetic-backups.js';
-
-/** A job summary as GitHub shows it: the report's backslash escapes resolved. */
-const shown = (md: string): string => md.replace(/\\(.)/g, '$1');
+import {
+  objectsOf,
+  putObjects,
+  type SyntheticBackup,
+  syntheticBackup,
+  TEST_AUTH_PASSPHRASE,
+  testSigner,
+} from '../harness/synthetic-backups.js';
 
 const HOUR = 3600_000;
 
@@ -30,17 +35,29 @@ function s3Inputs(bucket: string, endpoint = s3Endpoint()): Record<string, strin
   return { destination: `s3://${bucket}/db`, 's3-endpoint': endpoint, 's3-force-path-style': 'true' };
 }
 
-/** A synthetic backup of `size` stored bytes and `rows` rows, `hoursAgo` old. */
-function synthetic(hoursAgo: number, size = 1000, rows = 500, name = 'main'): SyntheticBackup {
-  const b = syntheticBackup('db', name, new Date(Date.now() - hoursAgo * HOUR), size);
-  const m = parseManifest(b.manifest);
-  m.totals = { tables: 1, rows };
-  return { ...b, manifest: serializeManifest(m) };
+/** The destination and the key the synthetic backups are authenticated with (monitor requires one). */
+function monitorInputs(bucket: string, endpoint = s3Endpoint()): Record<string, string> {
+  return { ...s3Inputs(bucket, endpoint), 'encryption-passphrase': TEST_AUTH_PASSPHRASE };
 }
 
-async function bucketWith(backups: SyntheticBackup[], extra: Array<[string, string | Buffer]> = []): Promise<string> {
+/**
+ * A backup of `size` stored bytes and `rows` rows, `hoursAgo` old, that monitor counts as real (not marked
+ * synthetic); its manifest is edited, so it is authenticated again.
+ */
+async function synthetic(hoursAgo: number, size = 1000, rows = 500, name = 'main'): Promise<SyntheticBackup> {
+  const b = await syntheticBackup('db', name, new Date(Date.now() - hoursAgo * HOUR), size, { synthetic: false });
+  const m = parseManifest(b.manifest);
+  m.totals = { tables: 1, rows };
+  const manifest = serializeManifest(m);
+  return { ...b, manifest, authenticator: await (await testSigner()).sign(Buffer.from(manifest)) };
+}
+
+async function bucketWith(
+  backups: Array<Promise<SyntheticBackup>>,
+  extra: Array<[string, string | Buffer]> = [],
+): Promise<string> {
   const bucket = await createBucket(s3Endpoint(), 'mon');
-  await putObjects(testS3Client(s3Endpoint()), bucket, [...objectsOf(backups), ...extra]);
+  await putObjects(testS3Client(s3Endpoint()), bucket, [...objectsOf(await Promise.all(backups)), ...extra]);
   return bucket;
 }
 
@@ -56,55 +73,104 @@ describe('monitor action (bundled, against the S3 server)', () => {
 
   it('a fresh real backup is ok, with its key and age as outputs and a table of checks', async () => {
     const bucket = await createBucket(s3Endpoint(), 'mon');
+    // Unencrypted, so signed with a signing key; monitor checks it with the public half.
+    const signing = makeKeyPair('monitor e2e signing <monitor@example.invalid>');
     const backup = await runAction('backup', {
       'database-url': pgUrl(source),
       ...s3Inputs(bucket),
       name: 'main',
       encryption: 'none',
+      'signing-key': signing.privateKey,
     });
+    expect(backup.errors).toEqual([]);
     expect(backup.status).toBe(0);
-    const r = await runAction('monitor', { ...s3Inputs(bucket), capacity: '1GiB' });
+    const r = await runAction('monitor', {
+      ...s3Inputs(bucket),
+      'signing-public-key': signing.publicKey,
+      capacity: '1GiB',
+    });
     expect(r.errors).toEqual([]);
     expect(r.status).toBe(0);
     expect(r.outputs.status).toBe('ok');
     expect(r.outputs['newest-backup-key']).toBe(backup.outputs.key);
+    // The major the restore test's scratch server must have: the test server's, as its manifest records it.
+    const serverMajor = psql(source, 'SHOW server_version_num').trim().slice(0, -4);
+    expect(r.outputs['newest-backup-server-major']).toBe(serverMajor);
     expect(Number(r.outputs['newest-backup-age-seconds'])).toBeLessThan(600);
     expect(Number(r.outputs['used-bytes'])).toBeGreaterThanOrEqual(Number(backup.outputs.size));
     expect(r.outputs.findings).toBe('');
     expect(r.summary).toContain('| Verdict | Check | Value | Threshold |');
-    expect(shown(r.summary)).toMatch(/\| ✅ ok \| Newest backup age \(main\) \| .* \| ≤ 1d 1h \|/);
+    expect(r.summary).toMatch(/\| ✅ ok \| Newest backup age \(main\) \| .* \| ≤ 1d 1h \|/);
+
+    // With a key that does not authenticate it, the same backup counts for nothing, and says why.
+    const wrongKey = await runAction('monitor', monitorInputs(bucket));
+    expect(wrongKey.status).toBe(1);
+    expect(wrongKey.outputs.status).toBe('critical');
+    expect(wrongKey.outputs['newest-backup-key'] ?? '').toBe('');
+    expect(wrongKey.outputs.findings).toMatch(/^warning: main: 1 manifest\(s\) do not authenticate and are ignored/m);
+    expect(wrongKey.summary).toContain('| ⚠️ warning | Unauthenticated manifests (main) | 1 |');
+  });
+
+  it('refuses to run without a key that authenticates the backups, naming both inputs', async () => {
+    const bucket = await bucketWith([synthetic(1)]);
+    const r = await runAction('monitor', s3Inputs(bucket));
+    expect(r.status).toBe(1);
+    expect(r.errors.join('\n')).toMatch(
+      /monitor acts only on authenticated backups: set 'encryption-passphrase'.*'signing-public-key'/,
+    );
+    expect(r.outputs.status).toBeUndefined();
+  });
+
+  it('neither a synthetic backup (pgdr synth) nor a manifest without authenticator makes a set fresh', async () => {
+    const old = await synthetic(30);
+    const marked = await syntheticBackup('db', 'main', new Date(Date.now() - HOUR));
+    const unsigned = await synthetic(2);
+    const bucket = await bucketWith(
+      [Promise.resolve(old), Promise.resolve(marked)],
+      [
+        [unsigned.dataKey, unsigned.body],
+        [unsigned.manifestKey, unsigned.manifest],
+      ],
+    );
+    const r = await runAction('monitor', monitorInputs(bucket));
+    expect(r.status).toBe(1);
+    expect(r.outputs['newest-backup-key']).toBe(old.dataKey);
+    expect(r.outputs.findings).toMatch(/^critical: the newest backup of main is 1d 6h old/m);
+    expect(r.outputs.findings).toContain(
+      `warning: main: 1 manifest(s) do not authenticate and are ignored (never restored, pruned or counted), e.g. ${unsigned.manifestKey}`,
+    );
   });
 
   it('a backup older than max-age is critical, with the age in the message', async () => {
     const bucket = await bucketWith([synthetic(30), synthetic(54)]);
-    const r = await runAction('monitor', s3Inputs(bucket));
+    const r = await runAction('monitor', monitorInputs(bucket));
     expect(r.status).toBe(1);
     expect(r.outputs.status).toBe('critical');
     expect(r.errors.join('\n')).toMatch(/the newest backup of main is 1d 6h old \(max-age 1d 1h\)/);
     expect(r.outputs.findings).toMatch(/^critical: the newest backup of main is 1d 6h old/m);
     expect(Number(r.outputs['newest-backup-age-seconds'])).toBeGreaterThanOrEqual(30 * 3600);
 
-    const relaxed = await runAction('monitor', { ...s3Inputs(bucket), 'max-age': '2d' });
+    const relaxed = await runAction('monitor', { ...monitorInputs(bucket), 'max-age': '2d' });
     expect(relaxed.outputs.status).toBe('ok');
-    const reportOnly = await runAction('monitor', { ...s3Inputs(bucket), 'fail-on': 'never' });
+    const reportOnly = await runAction('monitor', { ...monitorInputs(bucket), 'fail-on': 'never' });
     expect(reportOnly.status).toBe(0);
     expect(reportOnly.warnings.join('\n')).toMatch(/critical: the newest backup of main is 1d 6h old/);
   });
 
   it('no backup at all is critical', async () => {
     const bucket = await createBucket(s3Endpoint(), 'mon');
-    const r = await runAction('monitor', s3Inputs(bucket));
+    const r = await runAction('monitor', monitorInputs(bucket));
     expect(r.status).toBe(1);
     expect(r.errors.join()).toMatch(/no backups at all under s3:\/\/mon-.*\/db/);
-    const named = await runAction('monitor', { ...s3Inputs(bucket), name: 'main' });
+    const named = await runAction('monitor', { ...monitorInputs(bucket), name: 'main' });
     expect(named.errors.join()).toMatch(/no backup of main has a valid manifest/);
   });
 
   it('a data object without a manifest does not count as a backup', async () => {
-    const old = synthetic(30);
-    const interrupted = synthetic(1);
-    const bucket = await bucketWith([old], objectsOf([interrupted], { withManifest: false }));
-    const r = await runAction('monitor', s3Inputs(bucket));
+    const old = await synthetic(30);
+    const interrupted = await synthetic(1);
+    const bucket = await bucketWith([Promise.resolve(old)], objectsOf([interrupted], { withManifest: false }));
+    const r = await runAction('monitor', monitorInputs(bucket));
     expect(r.outputs.status).toBe('critical');
     expect(r.outputs['newest-backup-key']).toBe(old.dataKey);
     expect(r.outputs.findings).toContain(
@@ -114,26 +180,26 @@ describe('monitor action (bundled, against the S3 server)', () => {
 
   it('usage at 85 % of capacity is a warning, at 95 % critical', async () => {
     const bucket = await bucketWith([synthetic(1, 4000), synthetic(25, 4000), synthetic(49, 4000)]);
-    const probe = await runAction('monitor', s3Inputs(bucket));
+    const probe = await runAction('monitor', monitorInputs(bucket));
     const used = Number(probe.outputs['used-bytes']);
     expect(used).toBeGreaterThan(12000);
 
-    const at85 = await runAction('monitor', { ...s3Inputs(bucket), capacity: String(Math.round(used / 0.85)) });
+    const at85 = await runAction('monitor', { ...monitorInputs(bucket), capacity: String(Math.round(used / 0.85)) });
     expect(at85.status).toBe(0);
     expect(at85.outputs.status).toBe('warning');
     expect(at85.outputs['used-percent']).toBe('85');
     expect(decodeCommand(at85.warnings)).toMatch(/^storage is 85\.0 % full .* over the warning level of 80 %/);
-    expect(shown(at85.summary)).toMatch(
+    expect(at85.summary).toMatch(
       /\| ⚠️ warning \| Storage used \| 85\.0 % \(.* of .*\) \| warning 80 %, critical 90 % \|/,
     );
 
-    const at95 = await runAction('monitor', { ...s3Inputs(bucket), capacity: String(Math.round(used / 0.95)) });
+    const at95 = await runAction('monitor', { ...monitorInputs(bucket), capacity: String(Math.round(used / 0.95)) });
     expect(at95.status).toBe(1);
     expect(at95.outputs.status).toBe('critical');
     expect(decodeCommand(at95.errors)).toMatch(/storage is 95\.0 % full .* over the critical level of 90 %/);
 
     const strict = await runAction('monitor', {
-      ...s3Inputs(bucket),
+      ...monitorInputs(bucket),
       capacity: String(Math.round(used / 0.85)),
       'fail-on': 'warning',
     });
@@ -143,7 +209,7 @@ describe('monitor action (bundled, against the S3 server)', () => {
   it('a sudden size drop is a warning, and the summary charts sizes and rows', async () => {
     const history = Array.from({ length: 8 }, (_, i) => synthetic(2 + i * 24, 10_000, 5000 + i));
     const bucket = await bucketWith([synthetic(1, 3000, 5000), ...history]);
-    const r = await runAction('monitor', s3Inputs(bucket));
+    const r = await runAction('monitor', monitorInputs(bucket));
     expect(r.status).toBe(0);
     expect(r.outputs.status).toBe('warning');
     expect(r.outputs.findings).toMatch(
@@ -157,17 +223,14 @@ describe('monitor action (bundled, against the S3 server)', () => {
 
   it('pgdr monitor prints the checks and --json the outputs', async () => {
     const bucket = await bucketWith([synthetic(1), synthetic(25)]);
-    const text = await runCli(['monitor', '--destination', `s3://${bucket}/db`, '--s3-endpoint', s3Endpoint()]);
+    const env = { PGDR_ENCRYPTION_PASSPHRASE: TEST_AUTH_PASSPHRASE };
+    const text = await runCli(['monitor', '--destination', `s3://${bucket}/db`, '--s3-endpoint', s3Endpoint()], env);
     expect(text.status).toBe(0);
     expect(text.stdout).toMatch(/Backups healthy: main[\s\S]*Newest backup age \(main\)/);
-    const json = await runCli([
-      'monitor',
-      '--destination',
-      `s3://${bucket}/db`,
-      '--s3-endpoint',
-      s3Endpoint(),
-      '--json',
-    ]);
+    const json = await runCli(
+      ['monitor', '--destination', `s3://${bucket}/db`, '--s3-endpoint', s3Endpoint(), '--json'],
+      env,
+    );
     expect(JSON.parse(json.stdout)).toMatchObject({ status: 'ok', findings: '' });
   });
 });
@@ -200,7 +263,7 @@ describe('monitor: WAL archiving (a real PostgreSQL)', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(Number(sql(failing, 'SELECT failed_count FROM pg_stat_archiver'))).toBeGreaterThan(0);
-    const r = await runAction('monitor', { ...s3Inputs(bucket), 'database-url': failing.url() });
+    const r = await runAction('monitor', { ...monitorInputs(bucket), 'database-url': failing.url() });
     expect(r.status).toBe(1);
     expect(r.outputs.status).toBe('critical');
     expect(r.errors.join('\n')).toMatch(
@@ -210,11 +273,11 @@ describe('monitor: WAL archiving (a real PostgreSQL)', () => {
   });
 
   it('archive_mode off is not applicable, unless archiving is required', async () => {
-    const r = await runAction('monitor', { ...s3Inputs(bucket), 'database-url': pgUrl() });
+    const r = await runAction('monitor', { ...monitorInputs(bucket), 'database-url': pgUrl() });
     expect(r.outputs.status).toBe('ok');
     expect(r.summary).toMatch(/\| WAL archiving \| archive_mode = off \| not required \| – n\/a \|/);
     const required = await runAction('monitor', {
-      ...s3Inputs(bucket),
+      ...monitorInputs(bucket),
       'database-url': pgUrl(),
       'require-wal-archiving': 'true',
     });
@@ -295,7 +358,7 @@ describe('monitor: bucket versioning and replication (HTTP stand-in in front of 
     });
     try {
       const good = await runAction('monitor', {
-        ...s3Inputs(bucket, proxy.endpoint),
+        ...monitorInputs(bucket, proxy.endpoint),
         'audit-buckets': 'attachments',
         'require-replication': 'true',
       });
@@ -305,7 +368,7 @@ describe('monitor: bucket versioning and replication (HTTP stand-in in front of 
       expect(good.summary).toMatch(/\| Replication \(attachments\) \| 1 rule\(s\) → arn:aws:s3:::attachments-dr \|/);
 
       const bad = await runAction('monitor', {
-        ...s3Inputs(bucket, proxy.endpoint),
+        ...monitorInputs(bucket, proxy.endpoint),
         'audit-buckets': 'attachments, transcripts',
         'require-replication': 'true',
       });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runAction, runCli } from '../harness/action.js';
 import { createDatabase, pgUrl, psql, s3Endpoint } from '../harness/context.js';
 import { type FakeGitHub, startFakeGitHub } from '../harness/github-api.js';
+import { makeKeyPair } from '../harness/gpg-keys.js';
 import { createBucket } from '../harness/s3.js';
 
 let gh: FakeGitHub;
@@ -205,14 +206,38 @@ describe('notify action (bundled, against a GitHub REST stand-in)', () => {
     psql(db, 'CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 10)');
     const bucket = await createBucket(s3Endpoint());
     const s3 = { destination: `s3://${bucket}/db`, 's3-endpoint': s3Endpoint(), 's3-force-path-style': 'true' };
-    const backup = await runAction('backup', { 'database-url': pgUrl(db), ...s3, name: 'main', encryption: 'none' });
+    // Unencrypted, so signed; notify names only a backup whose manifest authenticates.
+    const signing = makeKeyPair('notify e2e signing <notify@example.invalid>');
+    const backup = await runAction('backup', {
+      'database-url': pgUrl(db),
+      ...s3,
+      name: 'main',
+      encryption: 'none',
+      'signing-key': signing.privateKey,
+    });
     expect(backup.status).toBe(0);
-    const r = await runAction('notify', inputs('failure', s3), { env: runEnv(gh.url) });
+    const r = await runAction('notify', inputs('failure', { ...s3, 'signing-public-key': signing.publicKey }), {
+      env: runEnv(gh.url),
+    });
     expect(r.outputs.action).toBe('opened');
     expect(gh.issues[0]?.body).toContain(
       `| Last good backup | \`s3://${bucket}/${backup.outputs.key}\`, taken ${backup.outputs['created-at']}`,
     );
     expect(gh.issues[0]?.body).toContain('10 rows');
+
+    // With a key that does not authenticate it, it is no good backup; with no key, it is not looked up.
+    const wrongKey = await runAction('notify', inputs('failure', { ...s3, 'encryption-passphrase': 'another one' }), {
+      env: runEnv(gh.url),
+    });
+    expect(wrongKey.outputs.action).toBe('commented');
+    expect(gh.issues[0]?.comments.at(-1)?.body).toContain(
+      'Last good backup: **none**: no backup with a valid manifest was found',
+    );
+    const noKey = await runAction('notify', inputs('failure', s3), { env: runEnv(gh.url) });
+    expect(noKey.outputs.action).toBe('commented');
+    expect(gh.issues[0]?.comments.at(-1)?.body).toContain(
+      'Last good backup: not looked up (give `destination` and `encryption-passphrase` or `signing-public-key`',
+    );
   });
 
   it('refuses a missing status before any request', async () => {

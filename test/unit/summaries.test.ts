@@ -45,6 +45,7 @@ function verifyOutcome(o: Partial<VerifyOutcome>): VerifyOutcome {
     skipped: [],
     maxAgeSeconds: 25 * 3600,
     maxRestoreSeconds: 4 * 3600,
+    notes: [],
     ...o,
   };
 }
@@ -76,7 +77,7 @@ function monitorResult(checks: CheckResult[], o: Partial<MonitorResult> = {}): M
   return {
     status: level,
     checks,
-    newest: { key: backups[0]?.data.key as string, ageSeconds: 3 * 3600, set: 'nightly' },
+    newest: { key: backups[0]?.data.key as string, ageSeconds: 3 * 3600, set: 'nightly', serverMajor: '16' },
     usedBytes: 1_932_735_283,
     sets: ['nightly'],
     charts: [trendCharts('nightly', backups) as string],
@@ -230,6 +231,7 @@ const SUMMARIES: Record<string, () => Report> = {
       dataLossWindowSeconds: 5 * 3600,
       restoreSeconds: 1204,
       tables: [tableCheck('events', 1_180_000), tableCheck('users', 4_200)],
+      createdRoles: { created: ['app_owner'], memberships: [], withheld: [] },
     }),
   prune: () => pruneReport(pruneResult(), pruneConfig),
   'monitor-ok': () =>
@@ -260,7 +262,12 @@ const SUMMARIES: Record<string, () => Report> = {
         ],
         {
           usedPercent: 81.8,
-          newest: { key: 'db/nightly/nightly-20261130T011742Z.sql.gz.gpg', ageSeconds: 26 * 3600, set: 'nightly' },
+          newest: {
+            key: 'db/nightly/nightly-20261130T011742Z.sql.gz.gpg',
+            ageSeconds: 26 * 3600,
+            set: 'nightly',
+            serverMajor: '16',
+          },
         },
       ),
       's3://dr-backups/db',
@@ -355,7 +362,7 @@ describe('summaries', () => {
         startedAt: NOW,
       }),
     );
-    expect(md).toContain('\\!\\[x\\]\\(https://evil.example/p.png\\) \\<img src=x\\> @\u200bteam');
+    expect(md).toContain('\\!\\[x\\](https://evil.example/p.png) \\<img src=x\\> @\u200bteam');
   });
 
   it('caps long tables in the text report too', () => {

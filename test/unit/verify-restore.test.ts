@@ -148,13 +148,31 @@ describe('verify and restore inputs (checked before any I/O)', () => {
       { kind: 'key', key: 'p/db/2026/01/01/db-20260101T000000Z.sql.gz.gpg' },
     ],
     [{ 'backup-file': './x.sql.gz.gpg' }, { kind: 'file', path: './x.sql.gz.gpg' }],
+    [
+      { backup: 'before:2026-11-25T03:17:00Z', name: 'app' },
+      { kind: 'before', time: new Date('2026-11-25T03:17:00Z'), name: 'app' },
+    ],
+    [
+      { backup: 'before:2026-11-25T03:17Z' },
+      { kind: 'before', time: new Date('2026-11-25T03:17:00Z'), name: undefined },
+    ],
+    [
+      { backup: 'before:2026-11-25T03:17:00.250Z' },
+      { kind: 'before', time: new Date('2026-11-25T03:17:00.250Z'), name: undefined },
+    ],
   ])('readSelector(%o)', (inputs, selector) => {
     expect(readSelector(boundInputs(verifySpec, getter(inputs)), getter(inputs)('backup-file'))).toEqual(selector);
   });
 
   it.each([
     [{ name: 'Bad Name' }, /'name' must match/],
-    [{ backup: 'two words' }, /'backup' must be 'latest' or an object key/],
+    [{ backup: 'two words' }, /'backup' must be 'latest', 'before:<UTC time>' or an object key/],
+    [{ backup: 'before:2026-11-25 03:17:00' }, /'backup': 'before:2026-11-25 03:17:00' needs a UTC time in ISO 8601/],
+    [{ backup: 'before:2026-11-25T03:17:00+01:00' }, /needs a UTC time in ISO 8601, like before:2026-11-25T03:17:00Z/],
+    [{ backup: 'before:2026-02-30T00:00:00Z' }, /needs a UTC time/],
+    [{ backup: 'before:2026-11-25T24:00:00Z' }, /needs a UTC time/],
+    [{ backup: 'before:' }, /needs a UTC time/],
+    [{ backup: 'before:yesterday' }, /needs a UTC time/],
     [{ 'backup-file': 'x', backup: 'k' }, /either 'backup' or 'backup-file'/],
     [{ 'backup-file': 'x', destination: '/d' }, /either 'destination' or 'backup-file'/],
   ])('readSelector refuses %o', (inputs, message) => {

@@ -48,11 +48,20 @@ import { ProgressLine } from '../pipeline/progress.js';
 import { Coalesce, every, HashStage, Meter, NonEmptyCheck, TrailerCheck } from '../pipeline/streams.js';
 import { childEnv, describeConnection, type PgConnection, pgSessionConfig } from '../postgres/connection.js';
 import {
+  largeObjectDigest,
+  type MeasuredContents,
+  readExtensions,
+  readObjectCounts,
+  readSequences,
+} from '../postgres/contents.js';
+import {
   type ClientEnvironment,
   type PgClientInstaller,
   type PgVersionRequest,
   resolvePgTool,
 } from '../postgres/install.js';
+import { assertReadsEverything } from '../postgres/read-access.js';
+import { readRolesOrWarn, withRoles } from '../postgres/roles.js';
 import { SnapshotSession } from '../postgres/snapshot.js';
 import { listTables, type TableRef, tableKey, tableLabel, tableStats } from '../postgres/stats.js';
 import { hashStored, type Storage, type WriteOptions } from '../storage/index.js';
@@ -415,7 +424,7 @@ async function openSnapshot(connection: PgConnection): Promise<SnapshotSession> 
 }
 
 /**
- * The phases, in order: open a snapshot of the database and pick pg_dump; set up encryption; take the
+ * The phases, in order: open a snapshot of the database, check the role can read all of it (preflight) and pick pg_dump; set up encryption; take the
  * lock; reserve the keys; stream the dump into the storage while the tables are counted; check what was
  * stored; write the manifest. Resources go on `stack`, which the caller disposes (after its own later
  * phases, such as the replica copy, so the lock covers those too).
@@ -431,6 +440,11 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
   stage('connect');
   const session = stack.use(await openSnapshot(cfg.connection), (s) => s.close());
   const server = session.server;
+  // Preflight, in the snapshot pg_dump will read: fail now, with the GRANTs to run, rather than mid-dump.
+  await log.group('Preflight: read access', async () => {
+    const access = await assertReadsEverything(session.client);
+    log.info(`role ${access.role} can read every table, sequence and large object pg_dump dumps`);
+  });
   const pgDump = await resolvePgTool('pg_dump', server.major, {
     request: cfg.pgVersion ?? 'auto',
     binDir: cfg.pgBinDir,
@@ -472,6 +486,9 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
   }
 
   const tables = await listTables(session.client);
+  // The roles that own objects or hold grants, so a restore onto a fresh server can create them.
+  const roles = await readRolesOrWarn(session.client, (w) => log.warn(w));
+  if (roles) log.info(`roles the database needs: ${roles.map((r) => r.name).join(', ') || 'none'}`);
   // A plain dump's tables are counted and hashed as the dump streams past (no second read of the
   // data); a custom archive's are counted and checksummed by the server in the exported snapshot,
   // while pg_dump reads the same snapshot.
@@ -479,6 +496,13 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
   const scanner = cfg.format === 'plain' ? new CopyScanner(checksums ? await rowHasher() : null) : null;
   const statsPromise = scanner ? null : tableStats(session.client, tables, undefined, { checksums });
   statsPromise?.catch(() => {});
+  // Sequences ignore snapshots: read before pg_dump starts, the dump holds these values or later ones.
+  const extensions = await readExtensions(session.client);
+  const sequences = await readSequences(session.client);
+  const objectCounts = await readObjectCounts(session.client);
+  // Large objects follow snapshots: read in this one while pg_dump runs (queued after the table stats).
+  const largeObjectsPromise = largeObjectDigest(session.client, deps.signal);
+  largeObjectsPromise.catch(() => {});
 
   // TimeZone and bytea_output fix the text of timestamptz and bytea values (pg_dump itself fixes
   // DateStyle, IntervalStyle and extra_float_digits), so a table's COPY checksum can be recomputed.
@@ -524,6 +548,7 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
   );
 
   const stats = statsPromise ? await statsPromise : tablesOfDump(scanner as CopyScanner, tables);
+  const contents: MeasuredContents = { extensions, sequences, largeObjects: await largeObjectsPromise, objectCounts };
   await session.close(); // done with the database: free the connection before the read-back
 
   stage('check-upload');
@@ -555,6 +580,7 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
     checksumAlgorithm: !checksums ? NO_CHECKSUMS : scanner ? COPY_CHECKSUM_ALGORITHM : CHECKSUM_ALGORITHM,
     tables: stats,
     totals: { tables: stats.length, rows: stats.reduce((a, t) => a + t.rows, 0) },
+    contents: roles ? withRoles(contents, roles) : contents,
   };
   if (deps.signal?.aborted) throw deps.signal.reason;
   stage('manifest');

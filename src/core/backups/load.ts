@@ -12,11 +12,12 @@ import type { Writable } from 'node:stream';
 import { CancelledError, describeError, IntegrityError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import { formatBytes, formatClock, formatDuration, formatRate } from '../../util/units.js';
-import { COPY_CHECKSUM_ALGORITHM, NO_CHECKSUMS, type TableStats } from '../manifest.js';
+import { COPY_CHECKSUM_ALGORITHM, type DatabaseContents, NO_CHECKSUMS, type TableStats } from '../manifest.js';
 import type { GpgSession } from '../pipeline/gpg.js';
 import { ProgressLine } from '../pipeline/progress.js';
 import { every } from '../pipeline/streams.js';
 import { type PgConnection, pgSessionConfig } from '../postgres/connection.js';
+import { type ContentsCheck, compareContents, readContents, sequenceIncrements } from '../postgres/contents.js';
 import { type CopiedTable, copyStats } from '../postgres/copy-validate.js';
 import { type PgClientInstaller, type PgVersionRequest, resolvePgTool } from '../postgres/install.js';
 import { LoadActivity } from '../postgres/load-activity.js';
@@ -71,7 +72,7 @@ export function mismatchesOf(checks: TableCheck[]): TableCheck[] {
 }
 
 /** The major version at the start of a version string ("15.18", "17beta1"). */
-function majorOf(version: string): number {
+export function majorOf(version: string): number {
   return Number(/^(\d+)/.exec(version)?.[1] ?? 0);
 }
 
@@ -243,4 +244,32 @@ export async function loadAndValidate(
     })
     .finally(stopValidation);
   return { checks, bytes, loadSeconds, validateSeconds: (Date.now() - t1) / 1000 };
+}
+
+/**
+ * Reads the restored database's contents (extensions, sequences, large objects, object counts) and
+ * compares them with the manifest's `contents` (compareContents says how).
+ */
+export async function validateContents(
+  connection: PgConnection,
+  db: string,
+  expected: DatabaseContents,
+  deps: { log: Logger; signal?: AbortSignal },
+): Promise<{ checks: ContentsCheck[]; notes: string[] }> {
+  const { log } = deps;
+  return log.group('Compare sequences, large objects and object counts with the manifest', async () => {
+    const client = await openStatsClient(pgSessionConfig(connection, db));
+    try {
+      const actual = await readContents(client, deps.signal);
+      const result = compareContents(expected, actual, await sequenceIncrements(client));
+      for (const c of result.checks) {
+        if (c.problem) log.warn(`${c.item}: ${c.problem}`);
+        else log.info(`${c.item}: ${c.actual} (matches)`);
+      }
+      for (const n of result.notes) log.info(n);
+      return result;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  });
 }

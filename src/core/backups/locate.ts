@@ -1,5 +1,5 @@
 /**
- * Finding a backup: the newest authenticated backup of a set, one named by its key, or a local file with its
+ * Finding a backup: the newest authenticated backup of a set (or the newest before a time), one named by its key, or a local file with its
  * manifest (and its authenticator) beside it. Either a backup whose manifest authenticated and matches its
  * object, or an error saying why there is none. A manifest that does not authenticate is never chosen; a
  * named one is used only with the explicit opt-in `allowUnauthenticated` (its exact key: backups written
@@ -25,13 +25,17 @@ import { LocalStorage } from '../storage/local.js';
 
 export type BackupSelector =
   | { kind: 'latest'; name?: string }
+  /** The newest authenticated backup whose snapshot time is strictly before `time` (corruption found late). */
+  | { kind: 'before'; time: Date; name?: string }
   | { kind: 'key'; key: string }
   /** A local file with `<stem>.manifest.json` beside it. */
   | { kind: 'file'; path: string };
 
 /** The selector in words, for logs: `latest of nightly`, a key, or a file path. */
 export function describeSelector(s: BackupSelector): string {
-  return s.kind === 'latest' ? `the latest backup${s.name ? ` of ${s.name}` : ''}` : s.kind === 'key' ? s.key : s.path;
+  if (s.kind === 'latest') return `the latest backup${s.name ? ` of ${s.name}` : ''}`;
+  if (s.kind === 'before') return `the newest backup before ${s.time.toISOString()}${s.name ? ` of ${s.name}` : ''}`;
+  return s.kind === 'key' ? s.key : s.path;
 }
 
 /** A backup found and its manifest read; `storage` + `dataKey` reach the data object. */
@@ -129,8 +133,11 @@ export async function locateBackup(
   if (selector.kind === 'file') return locateFile(selector.path, auth);
   if (!storage) throw new Error('no storage to locate the backup in');
   const options = { verifier: auth.verifier, signal: auth.signal };
-  if (selector.kind === 'latest') {
+  if (selector.kind === 'latest' || selector.kind === 'before') {
     const catalog = await readCatalog(storage, prefix, selector.name, options);
+    // `before`: only what was taken strictly before the cutoff counts, found or skipped.
+    const cutoff = selector.kind === 'before' ? selector.time.getTime() : Number.POSITIVE_INFINITY;
+    const inRange = (createdAt: Date): boolean => createdAt.getTime() < cutoff;
     let backups = catalog.backups;
     if (!selector.name) {
       const all = [...new Set(backups.map((b) => b.name))].sort();
@@ -144,9 +151,15 @@ export async function locateBackup(
       }
       backups = backups.filter((b) => b.name === names[0]);
     }
-    const newest = backups[0];
+    const where = `${storage.location}/${prefix}${selector.name ? `${prefix ? '/' : ''}${selector.name}` : ''}`;
+    if (selector.kind === 'before' && backups.length && !backups.some((b) => inRange(b.createdAt))) {
+      const oldest = backups[backups.length - 1] as Backup;
+      throw new UserError(
+        `'backup': no authenticated backup in ${where} was taken before ${selector.time.toISOString()}; the oldest is from ${oldest.createdAt.toISOString()}`,
+      );
+    }
+    const newest = backups.find((b) => inRange(b.createdAt));
     if (!newest) {
-      const where = `${storage.location}/${prefix}${selector.name ? `${prefix ? '/' : ''}${selector.name}` : ''}`;
       const incomplete = catalog.incomplete[0];
       if (incomplete) {
         throw missingManifest(incomplete.data.key, manifestKeyFor(prefix, incomplete.name, incomplete.createdAt));
@@ -166,13 +179,15 @@ export async function locateBackup(
     }
     const skipped = [
       ...catalog.incomplete
-        .filter((i) => i.name === newest.name && i.createdAt > newest.createdAt)
+        .filter((i) => i.name === newest.name && i.createdAt > newest.createdAt && inRange(i.createdAt))
         .map((i) => `${i.data.key} (missing manifest)`),
       ...catalog.broken
-        .filter((b) => b.name === newest.name && b.manifestKey > newest.manifestKey)
+        .filter(
+          (b) => b.name === newest.name && b.manifestKey > newest.manifestKey && brokenInRange(b, prefix, inRange),
+        )
         .map((b) => `${b.manifestKey} (${b.reason})`),
       ...catalog.unauthenticated
-        .filter((u) => u.name === newest.name && u.manifestKey > newest.manifestKey)
+        .filter((u) => u.name === newest.name && u.manifestKey > newest.manifestKey && inRange(u.createdAt))
         .map((u) => `${u.manifestKey} (not authenticated: ${u.reason})`),
     ];
     return fromBackup(storage, newest, skipped);
@@ -219,6 +234,12 @@ export async function locateBackup(
   const incomplete = catalog.incomplete.find((i) => i.data.key === selector.key || i.data.key.startsWith(parsed.stem));
   if (incomplete) throw missingManifest(incomplete.data.key, manifestKey);
   throw new UserError(`'backup': ${storage.location}/${selector.key} does not exist`);
+}
+
+/** A broken manifest's time comes from its key. */
+function brokenInRange(b: BrokenManifest, prefix: string, inRange: (d: Date) => boolean): boolean {
+  const parsed = parseKey(b.manifestKey, prefix);
+  return !parsed || inRange(parsed.createdAt);
 }
 
 function fromBackup(storage: Storage, b: Backup, skipped: string[]): LocatedBackup {

@@ -31,11 +31,24 @@ const PARAM_ENV: Record<string, string> = {
   passfile: 'PGPASSFILE',
 };
 
+/** The PG* variables that say which server or database to reach; one of them makes '' a usable database-url. */
+const PG_TARGET_VARIABLES = ['PGHOST', 'PGHOSTADDR', 'PGPORT', 'PGDATABASE', 'PGUSER', 'PGSERVICE'];
+
 /** Parses `postgres://user:pass@host:port/db?sslmode=require`; '' means "use the PG* environment". */
 export function parseDatabaseUrl(value: string, input = 'database-url'): PgConnection {
   const v = value.trim();
   if (!v) {
     const env = process.env;
+    // An unset secret reaches an action as an empty input: without any PG* variable libpq would try a
+    // local socket and fail with "connection refused", naming neither the input nor the secret.
+    if (!PG_TARGET_VARIABLES.some((name) => env[name])) {
+      throw new UserError(
+        `'${input}' is empty and no PG* variable (${PG_TARGET_VARIABLES.join(', ')}) is set: in a workflow, the secret ` +
+          `passed as '${input}' (DATABASE_URL in the bundled workflows, RESTORE_DATABASE_URL for restore) is ` +
+          'missing or empty — add it under Settings → Secrets and variables → Actions (or in the job’s environment); ' +
+          `with the CLI, pass --${input} or set PGHOST/PGDATABASE`,
+      );
+    }
     registerSecret(env.PGPASSWORD);
     sslSettings({}, env, input); // a bad PGSSLMODE fails here, before any connection
     return {

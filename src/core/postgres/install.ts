@@ -3,13 +3,15 @@
  * server's major; when there is none, GitHub's Linux runners get `postgresql-client-<major>` from the
  * PostgreSQL apt repository (PGDG), its .deb files cached between runs; anywhere else the run fails
  * before any upload, with the exact commands to run. The decision and the commands are pure (planned
- * here, tested by a table); running them is a port the action implements with @actions/exec and
- * @actions/cache, so the core stays free of @actions/*.
+ * here, tested by a table); runInstallPlan runs them through a port the action implements with
+ * @actions/exec and @actions/cache, so the core stays free of @actions/*. Cached .deb files are
+ * installed only when apt's signed index vouches for each of them (cached-debs.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../../util/errors.js';
+import { describeError, UserError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
+import { type AptQueries, type CacheVerdict, verifyCachedDebs } from './cached-debs.js';
 import { findTool, installedTools, type PgTool, type ToolName } from './tools.js';
 
 export type PgVersionRequest = 'auto' | number;
@@ -45,9 +47,14 @@ export interface InstallPlan {
   cacheKey: string;
   /** The .deb files are downloaded here and cached under `cacheKey`. */
   cacheDir: string;
-  /** Run when the cache was restored: install the cached .deb files. */
-  fromCache: string[][];
-  /** Run otherwise: set up the PGDG repository, download into cacheDir, install, make it cacheable. */
+  /**
+   * Run first, cache hit or not: the PGDG repository set up and apt's signed index refreshed (the PGDG
+   * script runs apt-get update), so cached files can be judged against it.
+   */
+  indexSetup: string[][];
+  /** Installs .deb files: the cached files apt's index vouched for are appended. */
+  installDebs: string[];
+  /** Run without a trusted cache: empty cacheDir, download into it, install, make it cacheable. */
   fromNetwork: string[][];
 }
 
@@ -56,7 +63,7 @@ export type ClientPlan =
   | { action: 'install'; install: InstallPlan }
   | { action: 'fail'; message: string };
 
-/** Runs an InstallPlan (restoring and saving the cache around it). Implemented in src/actions/. */
+/** Runs an InstallPlan (runInstallPlan with the host's commands and cache). Implemented in src/hosts/. */
 export interface PgClientInstaller {
   install(plan: InstallPlan, log: Logger): Promise<void>;
 }
@@ -93,7 +100,6 @@ export function installPlan(
 ): InstallPlan {
   const pkg = `postgresql-client-${major}`;
   const sudo = env.root ? [] : ['sudo'];
-  const dpkgAll = [...sudo, 'sh', '-c', 'dpkg -i "$1"/*.deb', 'sh', cacheDir];
   const setup: string[][] = env.pgdgScript
     ? [[...sudo, PGDG_SCRIPT, '-y']]
     : [
@@ -107,10 +113,12 @@ export function installPlan(
     binDir: path.join(installRoot, String(major), 'bin'),
     cacheKey: `pgdr-pg-client-${env.imageOs ?? env.platform}-${env.imageVersion ?? 'any'}-${env.arch}-${major}`,
     cacheDir,
-    fromCache: [dpkgAll],
+    indexSetup: setup,
+    installDebs: [...sudo, 'dpkg', '-i'],
     fromNetwork: [
+      // A refused cache entry leaves its files here: start from nothing but what apt downloads.
+      [...sudo, 'rm', '-rf', cacheDir],
       ['mkdir', '-p', path.join(cacheDir, 'partial')],
-      ...setup,
       [
         ...sudo,
         'apt-get',
@@ -122,12 +130,59 @@ export function installPlan(
         `Dir::Cache::archives=${cacheDir}`,
         pkg,
       ],
-      dpkgAll,
+      // apt verified each download against its signed index; the directory holds nothing else.
+      [...sudo, 'sh', '-c', 'dpkg -i "$1"/*.deb', 'sh', cacheDir],
       // apt's lock file and partial/ are root-only: the cache must be able to read what it saves.
       [...sudo, 'rm', '-rf', path.join(cacheDir, 'partial'), path.join(cacheDir, 'lock')],
       [...sudo, 'chmod', '-R', 'a+rX', cacheDir],
     ],
   };
+}
+
+/** What running a plan needs from its host: commands run, and the cache. */
+export interface InstallIo {
+  /** Runs each step in order (minimal environment, baseEnv); throws on the first failure. */
+  run(steps: string[][]): Promise<void>;
+  /** Restores the cache entry `plan.cacheKey` into `plan.cacheDir`: true on a hit (false when unavailable). */
+  restore(): Promise<boolean>;
+  /** Saves `plan.cacheDir` under `plan.cacheKey` (the host reports its own failures). */
+  save(): Promise<void>;
+  /** How apt's index is queried; default the system's apt-get and apt-cache. */
+  apt?: AptQueries;
+}
+
+/**
+ * Runs an install plan: refresh apt's index; with a restored cache entry, install its files only when
+ * apt's signed index vouches for every one (verifyCachedDebs), else discard them and download afresh.
+ */
+export async function runInstallPlan(plan: InstallPlan, io: InstallIo, log: Logger): Promise<void> {
+  const hit = await io.restore();
+  await io.run(plan.indexSetup);
+  if (hit) {
+    let verdict: CacheVerdict;
+    try {
+      verdict = await verifyCachedDebs(plan.cacheDir, plan.package, io.apt);
+    } catch (err) {
+      verdict = { trusted: false, refused: [{ file: plan.cacheDir, reason: describeError(err) }] };
+    }
+    if (verdict.trusted) {
+      log.info(`${plan.package}: the cached .deb files match apt's signed index (${plan.cacheKey})`);
+      try {
+        await io.run([[...plan.installDebs, ...verdict.files]]);
+        return;
+      } catch (err) {
+        log.warn(`installing the cached .deb files failed (${describeError(err)}); downloading instead`);
+      }
+    } else {
+      for (const r of verdict.refused) log.warn(`cached ${r.file} refused: ${r.reason}`);
+      log.warn(
+        `the ${plan.package} cache entry ${plan.cacheKey} is not what apt's signed index lists: ` +
+          'its files are discarded and the packages downloaded from the repository',
+      );
+    }
+  }
+  await io.run(plan.fromNetwork);
+  await io.save();
 }
 
 /**

@@ -9,6 +9,8 @@ export type Destination =
 export interface S3Options {
   endpoint?: string;
   region?: string;
+  /** The input that set `region`, for errors that name it. */
+  regionInput?: string;
   forcePathStyle?: boolean;
 }
 

@@ -16,7 +16,7 @@ import {
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { isAbortError } from '../../util/errors.js';
+import { isAbortError, UserError } from '../../util/errors.js';
 import { proxyAgentsFor } from '../../util/proxy.js';
 import { Meter } from '../pipeline/streams.js';
 import { DeleteError, type ObjectInfo, type Storage, type WriteOptions } from './types.js';
@@ -26,6 +26,8 @@ export interface S3StorageOptions {
   endpoint?: string;
   region?: string;
   forcePathStyle?: boolean;
+  /** The input that sets `region`, named by the error a bucket in another region gets. */
+  regionInput?: string;
   sse?: 'AES256' | 'aws:kms';
   sseKmsKeyId?: string;
   /** Parts uploaded at once. */
@@ -59,6 +61,7 @@ export function createS3Client(o: {
   endpoint?: string;
   region?: string;
   forcePathStyle?: boolean;
+  regionInput?: string;
   maxAttempts?: number;
 }): S3Client {
   const endpoint = o.endpoint || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
@@ -80,7 +83,62 @@ export function createS3Client(o: {
   // itself reads none of them.
   const agents = proxyAgentsFor(endpoint ?? `https://s3.${region}.amazonaws.com`);
   if (agents.httpAgent || agents.httpsAgent) config.requestHandler = agents;
-  return new S3Client(config);
+  const client = new S3Client(config);
+  // Outermost (after the SDK's retries): set-up mistakes become errors that say which setting to change.
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        throw explainS3Error(err, { region, regionInput: o.regionInput ?? 's3-region' });
+      }
+    },
+    { step: 'initialize', name: 'pgdrExplainErrors' },
+  );
+  return client;
+}
+
+/**
+ * A set-up mistake the SDK reports in its own terms, as a UserError naming the fix; any other error as is.
+ * - no credentials ("Could not load credentials from any providers"): the two ways to give them;
+ * - a bucket in another region (301 PermanentRedirect, AuthorizationHeaderMalformed, IllegalLocationConstraint):
+ *   the region input, with the bucket's region when S3 said it.
+ */
+export function explainS3Error(err: unknown, o: { region: string; regionInput: string }): unknown {
+  const e = err as {
+    name?: string;
+    message?: string;
+    Region?: string;
+    $metadata?: { httpStatusCode?: number };
+    $response?: { headers?: Record<string, string | undefined> };
+  };
+  if (!e || typeof e !== 'object') return err;
+  if (e.name === 'CredentialsProviderError' || /Could not load credentials from any providers/.test(e.message ?? '')) {
+    return new UserError(
+      'no AWS credentials were found. Give them one of two ways: as secrets in the job’s environment ' +
+        '(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY under the job’s env:, where a later OIDC step can still ' +
+        'replace them — never as a step env: that blanks them), or by OIDC: an earlier step ' +
+        'aws-actions/configure-aws-credentials with role-to-assume (the workflows’ aws-role-arn input) and ' +
+        'permissions: id-token: write',
+      { cause: err },
+    );
+  }
+  const status = e.$metadata?.httpStatusCode;
+  const name = e.name ?? '';
+  const redirected =
+    status === 301 ||
+    name === 'PermanentRedirect' ||
+    name === 'AuthorizationHeaderMalformed' ||
+    name === 'IllegalLocationConstraintException';
+  if (!redirected) return err;
+  const bucketRegion =
+    e.Region ?? e.$response?.headers?.['x-amz-bucket-region'] ?? /expecting '([a-z0-9-]+)'/.exec(e.message ?? '')?.[1];
+  return new UserError(
+    `the bucket is not in region '${o.region}' (S3 answered ${name || status}` +
+      `${bucketRegion ? `; the bucket is in '${bucketRegion}'` : ''}): set '${o.regionInput}' to the bucket's region` +
+      `${bucketRegion ? ` (${o.regionInput}: ${bucketRegion})` : ''}`,
+    { cause: err },
+  );
 }
 
 /**
@@ -117,6 +175,7 @@ export class S3Storage implements Storage {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (err) {
+      if (err instanceof UserError) throw err; // already names the setting to change
       const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
       const status = e.$metadata?.httpStatusCode;
       const why =
