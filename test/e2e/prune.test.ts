@@ -195,7 +195,7 @@ describe('prune action (bundled, as the runner runs it)', () => {
     expect(lastManifest).toBeLessThan(firstData);
     expect(lastData).toBeLessThan(firstSig);
     expect(deleted.filter(isSig)).toHaveLength(38);
-    expect(run.summary.match(/\| deleted \|/g)).toHaveLength(38 + 1); // and the interrupted run's row
+    expect(run.summary.match(/\| 🗑️ deleted \|/g)).toHaveLength(38 + 1); // and the interrupted run's row
 
     const kept = [
       ...real.flatMap((b) => [b.key, b.manifestKey, `${b.manifestKey}.sig`]),
