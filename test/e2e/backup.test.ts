@@ -207,7 +207,7 @@ describe('backup action (bundled, as the runner runs it)', () => {
     // The summary says how far it got and that nothing was stored.
     const summary = shown(run.summary);
     expect(summary).toMatch(/^## ❌ Backup of partial_\S+ failed$/m);
-    expect(summary).toContain('permission denied for table zz_secret');
+    expect(summary).toMatch(/row-level security policy for table "zz_secret"/);
     expect(summary).toMatch(/\| Stage reached \| dumping and uploading \|/);
     expect(summary).toMatch(/\| Stored \| nothing: no manifest was written/);
     expect(summary).toMatch(/\| Newest good backup \| none found \|/);
