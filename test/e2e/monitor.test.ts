@@ -365,7 +365,9 @@ describe('monitor: bucket versioning and replication (HTTP stand-in in front of 
       expect(good.errors).toEqual([]);
       expect(good.outputs.status).toBe('ok');
       expect(good.summary).toMatch(/\| ✅ ok \| Versioning \(attachments\) \| Enabled \| Enabled \|/);
-      expect(good.summary).toMatch(/\| ✅ ok \| Replication \(attachments\) \| 1 rule\(s\) → arn:aws:s3:::attachments-dr \|/);
+      expect(good.summary).toMatch(
+        /\| ✅ ok \| Replication \(attachments\) \| 1 rule\(s\) → arn:aws:s3:::attachments-dr \|/,
+      );
 
       const bad = await runAction('monitor', {
         ...monitorInputs(bucket, proxy.endpoint),
