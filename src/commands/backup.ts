@@ -1,18 +1,21 @@
 /** The backup action: inputs → runBackup → outputs and a summary. */
-import { type BackupConfig, runBackup } from '../core/backup.js';
+import { type BackupConfig, type BackupResult, runBackup } from '../core/backup.js';
+import { type BackupProgress, findPreviousBackup, newBackupProgress } from '../core/backups/dump.js';
 import { isConnectFailure, isPermissionDenied, isStorageFailure } from '../core/failure.js';
 import { sendHeartbeat } from '../core/heartbeat.js';
 import { type Compression, validateName } from '../core/layout.js';
+import { openSigner } from '../core/manifest-auth.js';
 import { checkCompressionSupported, DEFAULT_LEVEL, LEVEL_RANGE } from '../core/pipeline/compress.js';
 import { ProcessError } from '../core/pipeline/process.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import { parsePgVersion } from '../core/postgres/install.js';
-import type { CommandResult } from '../core/report.js';
+import { attachReport, type CommandResult, type Report } from '../core/report.js';
 import { describeError, UserError } from '../util/errors.js';
 import {
   formatBytes,
   formatDuration,
   formatRate,
+  formatTime,
   parseBoolean,
   parseChoice,
   parseDuration,
@@ -231,6 +234,108 @@ function classifyBackupFailure(err: unknown): string | undefined {
   return undefined;
 }
 
+const STAGE_TEXT: Record<BackupProgress['stage'], string> = {
+  preflight: 'reaching the storage (preflight)',
+  connect: 'connecting to the database',
+  lock: "taking the set's lock",
+  dump: 'dumping and uploading',
+  'check-upload': 'checking the stored object',
+  manifest: 'writing the manifest',
+  replica: 'copying to the replica',
+  done: 'finished',
+};
+
+/** The newest good backup and its age, in words (or why it is not known). */
+function previousText(p: BackupProgress, now: Date): string {
+  const previous = p.previous;
+  if (!previous) {
+    if (p.previousLookedUp) return 'none found';
+    return p.stage === 'preflight'
+      ? 'unknown: the storage could not be read'
+      : "unknown: the set's name was not known (give 'name')";
+  }
+  const age = Math.max(0, (now.getTime() - Date.parse(previous.createdAt)) / 1000);
+  return `${previous.key}, taken ${formatTime(previous.createdAt)} (${formatDuration(age)} ago)`;
+}
+
+export function backupReport(r: BackupResult, objectLock: BackupConfig['objectLock']): Report {
+  const m = r.manifest;
+  const replicaFacts: Array<[string, string]> = r.replica
+    ? [['Replica', `${r.replica.location}/${r.replica.dataKey} (read back, sha256 matches)`]]
+    : r.replicaError
+      ? [['Replica', `FAILED: ${r.replicaError.message}`]]
+      : [];
+  const lockFacts: Array<[string, string]> = objectLock
+    ? [['Object Lock', `${objectLock.mode}, ${objectLock.days} day(s)`]]
+    : [];
+  const ratio = m.object.size > 0 ? m.dump.dumpSize / m.object.size : 0;
+  return {
+    title: r.replicaError ? `Backup of ${m.name} stored; the replica copy failed` : `Backup of ${m.name} stored`,
+    status: r.replicaError ? 'failure' : 'success',
+    headline: `${formatBytes(m.object.size)} stored and verified in ${formatDuration(r.durationSeconds)}`,
+    facts: [
+      ['Backup set', m.name],
+      ['Snapshot', formatTime(m.createdAt)],
+      ['Database', `${m.dump.database} (PostgreSQL ${m.dump.serverVersion}, pg_dump ${m.dump.pgDumpVersion})`],
+      ['Size', `${formatBytes(m.dump.dumpSize)} dumped, ${formatBytes(m.object.size)} stored (${ratio.toFixed(2)}×)`],
+      ['Duration', `${formatDuration(r.durationSeconds)} (${formatRate(m.dump.dumpSize, r.durationSeconds)})`],
+      ['Tables / rows', `${m.totals.tables.toLocaleString('en-US')} / ${m.totals.rows.toLocaleString('en-US')}`],
+      [
+        'Format',
+        `${m.dump.format}, ${m.dump.compression}${m.dump.compressionLevel ? ` -${m.dump.compressionLevel}` : ''}`,
+      ],
+      [
+        'Encryption',
+        m.encryption.scheme === 'none'
+          ? 'none'
+          : `OpenPGP AES-256 (${m.encryption.scheme === 'openpgp-public-key' ? `public key ${m.encryption.keyFingerprint}` : 'passphrase'})`,
+      ],
+      ['Object', `${r.location}/${m.object.key}`],
+      ['Manifest', `${r.location}/${r.manifestKey}`],
+      ['SHA-256', m.object.sha256],
+      ...lockFacts,
+      ...replicaFacts,
+    ],
+    tables: [],
+  };
+}
+
+/** What a failed backup reached: the stage, the bytes and table, whether anything was stored, the last good backup. */
+export function backupFailureReport(
+  err: unknown,
+  p: BackupProgress,
+  o: { name?: string; location: string; now: Date; startedAt: Date },
+): Report {
+  const set = p.name ?? o.name;
+  const dumped =
+    p.stage === 'dump' || p.dumpedBytes > 0
+      ? `${formatBytes(p.dumpedBytes)} (${formatBytes(p.storedBytes)} sent to the storage)`
+      : 'nothing (the dump had not started)';
+  const facts: Array<[string, string]> = [
+    ['Backup set', set ?? '(not known yet: the database name was not read)'],
+    ['Failed', `${formatTime(o.now)}, after ${formatDuration((o.now.getTime() - o.startedAt.getTime()) / 1000)}`],
+    ['Stage reached', STAGE_TEXT[p.stage]],
+    ['Dumped', dumped],
+  ];
+  if (p.currentTable) facts.push(['Table being dumped', p.currentTable]);
+  facts.push([
+    'Stored',
+    p.stored
+      ? `yes: the backup is complete (${o.location}/${p.dataKey}); what failed came after it`
+      : p.dataKey && p.stage !== 'lock'
+        ? 'nothing: no manifest was written, so this run left no backup (its partial data object is removed)'
+        : 'nothing: the run stopped before writing anything',
+  ]);
+  facts.push(['Newest good backup', previousText(p, o.now)]);
+  return {
+    title: `Backup${set ? ` of ${set}` : ''} failed`,
+    status: 'failure',
+    headline: describeError(err),
+    facts,
+    tables: [],
+  };
+}
+
 export const backupCommand: Command = {
   spec: backupSpec,
   streaming: true,
@@ -240,25 +345,32 @@ export const backupCommand: Command = {
     const heartbeat = readHeartbeat(get);
     const storage = storageFor(destination);
     if (heartbeat) await sendHeartbeat(heartbeat, 'start', { log: ctx.log });
-    const r = await runBackup(config, {
-      storage,
-      log: ctx.log,
-      signal: ctx.signal,
-      replica: replica ? { storage: storageFor(replica), prefix: replica.destination.prefix } : undefined,
-      pgClientInstaller: ctx.pgClientInstaller,
-      tempDir: process.env.RUNNER_TEMP || undefined,
-      progressIntervalMs: progressIntervalMs(),
-    });
+    const progress = newBackupProgress();
+    const startedAt = new Date();
+    let r: BackupResult;
+    try {
+      r = await runBackup(config, {
+        storage,
+        log: ctx.log,
+        signal: ctx.signal,
+        replica: replica ? { storage: storageFor(replica), prefix: replica.destination.prefix } : undefined,
+        pgClientInstaller: ctx.pgClientInstaller,
+        tempDir: process.env.RUNNER_TEMP || undefined,
+        progressIntervalMs: progressIntervalMs(),
+        progress,
+      });
+    } catch (err) {
+      const name = progress.name ?? config.name;
+      // Reached the storage but failed later (e.g. the database is down): the last good backup is worth a look.
+      if (!progress.previous && name && progress.stage !== 'preflight' && !ctx.signal.aborted) {
+        await lookUpPrevious(progress, storage, config, name, ctx.signal);
+      }
+      throw attachReport(
+        err,
+        backupFailureReport(err, progress, { name, location: storage.location, now: new Date(), startedAt }),
+      );
+    }
     const m = r.manifest;
-    const replicaFacts: Array<[string, string]> = r.replica
-      ? [['Replica', `${r.replica.location}/${r.replica.dataKey} (read back, sha256 matches)`]]
-      : r.replicaError
-        ? [['Replica', `FAILED: ${r.replicaError.message}`]]
-        : [];
-    const lockFacts: Array<[string, string]> = config.objectLock
-      ? [['Object Lock', `${config.objectLock.mode}, ${config.objectLock.days} day(s)`]]
-      : [];
-    const ratio = m.object.size > 0 ? m.dump.dumpSize / m.object.size : 0;
     return {
       outputs: {
         key: m.object.key,
@@ -275,38 +387,28 @@ export const backupCommand: Command = {
       },
       failure: r.replicaError?.message,
       failureKind: r.replicaError ? 'replica' : undefined,
-      report: {
-        title: r.replicaError
-          ? `Backup of ${m.dump.database} stored; the replica copy failed`
-          : `Backup of ${m.dump.database} stored`,
-        status: r.replicaError ? 'failure' : 'success',
-        headline: `${formatBytes(m.object.size)} stored and verified in ${formatDuration(r.durationSeconds)}`,
-        facts: [
-          ['Database', `${m.dump.database} (PostgreSQL ${m.dump.serverVersion}, pg_dump ${m.dump.pgDumpVersion})`],
-          ['Backup set', m.name],
-          ['Snapshot time', m.createdAt],
-          ['Object', `${r.location}/${m.object.key}`],
-          ['Manifest', `${r.location}/${r.manifestKey}`],
-          [
-            'Format',
-            `${m.dump.format}, ${m.dump.compression}${m.dump.compressionLevel ? ` -${m.dump.compressionLevel}` : ''}`,
-          ],
-          [
-            'Encryption',
-            m.encryption.scheme === 'none'
-              ? 'none'
-              : `OpenPGP AES-256 (${m.encryption.scheme === 'openpgp-public-key' ? `public key ${m.encryption.keyFingerprint}` : 'passphrase'})`,
-          ],
-          ['Dump size', formatBytes(m.dump.dumpSize)],
-          ['Stored size', `${formatBytes(m.object.size)} (ratio ${ratio.toFixed(2)}×)`],
-          ['Duration', `${formatDuration(r.durationSeconds)} (${formatRate(m.dump.dumpSize, r.durationSeconds)})`],
-          ['SHA-256', m.object.sha256],
-          ['Tables / rows', `${m.totals.tables} / ${m.totals.rows.toLocaleString('en-US')}`],
-          ...lockFacts,
-          ...replicaFacts,
-        ],
-        tables: [],
-      },
+      report: backupReport(r, config.objectLock),
     };
   },
 };
+
+/** The set's newest authenticated backup, looked up with the keys this job signs with, into `progress`. */
+async function lookUpPrevious(
+  progress: BackupProgress,
+  storage: ReturnType<typeof storageFor>,
+  config: BackupConfig,
+  name: string,
+  signal: AbortSignal,
+): Promise<void> {
+  try {
+    const signer = await openSigner(config.signer, signal);
+    try {
+      progress.previous = await findPreviousBackup(storage, config.prefix, name, await signer.authKeys(), signal);
+      progress.previousLookedUp = true;
+    } finally {
+      await signer.close();
+    }
+  } catch {
+    // Unknown stays unknown: the summary says so rather than "none".
+  }
+}

@@ -1,10 +1,11 @@
 /** `pgdr keys`: which key each kept backup needs, so an old key is retired only when nothing needs it. */
 
 import { countPrivateKeyBlocks, parsePassphrases } from '../core/backups/decrypt.js';
-import { readKeyReport } from '../core/keys.js';
+import { type KeyReport, readKeyReport } from '../core/keys.js';
 import { validateName } from '../core/layout.js';
-import type { CommandResult } from '../core/report.js';
+import type { CommandResult, Report } from '../core/report.js';
 import { UserError } from '../util/errors.js';
+import { formatTime } from '../util/units.js';
 import type { Command } from './command.js';
 import { destinationInputs, readAuthKeys, readDestination, SIGNING_PUBLIC_KEY_INPUT, storageFor } from './inputs.js';
 import { boundInputs, type CommandSpec, type InputGetter } from './schema.js';
@@ -74,15 +75,6 @@ export const keysCommand: Command = {
     const checked = cfg.passphrases.length > 0 || Boolean(cfg.privateKey);
     const warnings =
       r.unopenable > 0 ? [`${r.unopenable} kept backup(s) cannot be opened with any of the given keys`] : [];
-    const notes: string[] = [];
-    if (r.unused.length) {
-      notes.push(`No kept backup needs ${r.unused.join(', ')}: it can be retired from the decryption keys.`);
-    }
-    if (r.usage.some((u) => u.scheme === 'openpgp-passphrase') && cfg.passphrases.length === 0) {
-      notes.push(
-        'Passphrase digests are salted per backup: give encryption-passphrase (one per line) to see which passphrase each backup needs.',
-      );
-    }
     return {
       outputs: {
         backups: r.backups,
@@ -91,25 +83,46 @@ export const keysCommand: Command = {
         'key-usage': JSON.stringify(r.usage),
       },
       warnings,
-      report: {
-        title: `Encryption keys in ${where}`,
-        status: r.unopenable > 0 ? 'warning' : 'success',
-        headline: `${r.backups} backup(s) use ${r.usage.length} key(s)`,
-        facts: [],
-        tables: [
-          {
-            header: checked
-              ? ['Key', 'Backups', 'Oldest', 'Newest', 'Example', 'Given key opens them']
-              : ['Key', 'Backups', 'Oldest', 'Newest', 'Example'],
-            rows: r.usage.map((u) => {
-              const row = [u.key, String(u.count), u.oldest, u.newest, u.example];
-              if (checked) row.push(u.available === undefined ? 'not checked' : u.available ? 'yes' : 'NO');
-              return row;
-            }),
-          },
-        ],
-        notes,
-      },
+      report: keysReport(r, { where, name: cfg.name, checked, passphrasesGiven: cfg.passphrases.length > 0 }),
     };
   },
 };
+
+export function keysReport(
+  r: KeyReport,
+  o: { where: string; name?: string; checked: boolean; passphrasesGiven: boolean },
+): Report {
+  const notes: string[] = [];
+  if (r.unused.length) {
+    notes.push(`No kept backup needs ${r.unused.join(', ')}: it can be retired from the decryption keys.`);
+  }
+  if (r.usage.some((u) => u.scheme === 'openpgp-passphrase') && !o.passphrasesGiven) {
+    notes.push(
+      'Passphrase digests are salted per backup: give encryption-passphrase (one per line) to see which passphrase each backup needs.',
+    );
+  }
+  return {
+    title: `Encryption keys in ${o.where}`,
+    status: r.unopenable > 0 ? 'warning' : 'success',
+    headline: `${r.backups} backup(s) use ${r.usage.length} key(s)${o.checked ? `; ${r.unopenable} cannot be opened with the given keys` : ''}`,
+    facts: [
+      ['Backup sets', o.name ?? 'all under the destination'],
+      ['Backups read', r.backups.toLocaleString('en-US')],
+      ['Keys needed', String(r.usage.length)],
+    ],
+    tables: [
+      {
+        title: 'Keys',
+        header: o.checked
+          ? ['Key', 'Backups', 'Oldest', 'Newest', 'Example', 'Given key opens them']
+          : ['Key', 'Backups', 'Oldest', 'Newest', 'Example'],
+        rows: r.usage.map((u) => {
+          const row = [u.key, String(u.count), formatTime(u.oldest), formatTime(u.newest), u.example];
+          if (o.checked) row.push(u.available === undefined ? 'not checked' : u.available ? '✅ yes' : '❌ NO');
+          return row;
+        }),
+      },
+    ],
+    notes,
+  };
+}

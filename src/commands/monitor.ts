@@ -2,7 +2,7 @@
 
 import { sendHeartbeat } from '../core/heartbeat.js';
 import { validateName } from '../core/layout.js';
-import type { Level } from '../core/monitor/checks.js';
+import { type CheckResult, LEVEL_RANK, type Level } from '../core/monitor/checks.js';
 import { readArchiverStats } from '../core/monitor/wal.js';
 import { type MonitorPolicy, type MonitorResult, runMonitor } from '../core/monitor.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
@@ -73,6 +73,7 @@ export function readMonitorInputs(raw: InputGetter) {
     throw new UserError(`'warn-percent' (${warnPercent}) must not be above 'critical-percent' (${criticalPercent})`);
   }
   const minSizeRatio = parseNumber(get('min-size-ratio'), 'min-size-ratio', 0, 1);
+  const maxTableDropPercent = parseNumber(get('max-table-drop-percent'), 'max-table-drop-percent', 0, 100);
   const auditBuckets = parseList(get('audit-buckets'));
   for (const b of auditBuckets) {
     if (!BUCKET_RE.test(b))
@@ -96,6 +97,7 @@ export function readMonitorInputs(raw: InputGetter) {
     warnPercent,
     criticalPercent,
     minSizeRatio,
+    maxTableDropPercent,
     auditBuckets,
     requireReplication,
     maxWalAgeSeconds,
@@ -107,19 +109,34 @@ export function readMonitorInputs(raw: InputGetter) {
 
 const VERDICT: Record<Level, string> = { ok: '✅ ok', warning: '⚠️ warning', critical: '❌ critical', 'n/a': '– n/a' };
 
-function monitorReport(r: MonitorResult, location: string): Report {
-  const problems = r.checks.filter((c) => c.level === 'warning' || c.level === 'critical');
+/** Critical findings first, then warnings, then the rest, each group in the order checked. */
+export function byUrgency(checks: CheckResult[]): CheckResult[] {
+  return [...checks].sort((a, b) => LEVEL_RANK[b.level] - LEVEL_RANK[a.level]);
+}
+
+export function monitorReport(r: MonitorResult, location: string): Report {
+  const checks = byUrgency(r.checks);
+  const problems = checks.filter((c) => c.level === 'warning' || c.level === 'critical');
   const facts: Array<[string, string]> = [
-    ['Destination', location],
     ['Backup sets', r.sets.join(', ') || '(none)'],
+    ['Destination', location],
   ];
-  if (r.newest) facts.push(['Newest backup', `${r.newest.key} (${formatDuration(r.newest.ageSeconds)} old)`]);
+  if (r.newest) {
+    facts.push([
+      'Newest backup',
+      `${r.newest.key} (${formatDuration(r.newest.ageSeconds)} old${r.sets.length > 1 ? `, set ${r.newest.set}` : ''})`,
+    ]);
+  }
   facts.push([
     'Storage used',
-    `${formatBytes(r.usedBytes)}${r.usedPercent !== undefined ? ` (${r.usedPercent} %)` : ''}`,
+    r.usedPercent !== undefined ? `${r.usedPercent} % (${formatBytes(r.usedBytes)})` : formatBytes(r.usedBytes),
   ]);
+  const title =
+    r.status === 'ok'
+      ? `Backups healthy: ${r.sets.join(', ') || 'no set'}`
+      : `Backup monitor ${r.status}: ${r.sets.join(', ') || 'no set'}`;
   return {
-    title: `Backup monitor: ${r.status}`,
+    title,
     status: r.status === 'ok' ? 'success' : r.status === 'warning' ? 'warning' : 'failure',
     headline: problems.length
       ? problems.map((p) => `${p.level}: ${p.message}`).join(' — ')
@@ -128,8 +145,8 @@ function monitorReport(r: MonitorResult, location: string): Report {
     tables: [
       {
         title: 'Checks',
-        header: ['Check', 'Value', 'Threshold', 'Verdict'],
-        rows: r.checks.map((c) => [c.check, c.value, c.threshold, VERDICT[c.level]]),
+        header: ['Verdict', 'Check', 'Value', 'Threshold'],
+        rows: checks.map((c) => [VERDICT[c.level], c.check, c.value, c.threshold]),
       },
     ],
     markdown: r.charts.length ? ['### Backup sizes and rows', ...r.charts] : undefined,
@@ -184,6 +201,12 @@ export const monitorSpec: CommandSpec = {
       description:
         'Warning when the newest backup is smaller (stored bytes or rows) than this fraction of the median of the previous 7 backups of its set: a dropped table or a truncated dump looks like that.',
       default: '0.5',
+    },
+    'max-table-drop-percent': {
+      description:
+        "Warning naming the table when a table holds more than this percentage fewer rows than in the previous backup's manifest (a truncated or dropped table hides in a large database's totals).",
+      default: '50',
+      type: 'integer',
     },
     'audit-buckets': {
       description:
@@ -263,7 +286,7 @@ export const monitorCommand: Command = {
       if (heartbeat) await sendHeartbeat(heartbeat, 'fail', { log: ctx.log, message: describeError(err) });
       throw err;
     }
-    const findings = r.checks
+    const findings = byUrgency(r.checks)
       .filter((c) => c.level === 'warning' || c.level === 'critical')
       .map((c) => `${c.level}: ${c.message}`);
     const critical = r.checks.filter((c) => c.level === 'critical').map((c) => c.message);

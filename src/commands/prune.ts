@@ -2,7 +2,7 @@
 
 import { validateName } from '../core/layout.js';
 import { type PruneConfig, type PruneResult, runPrune } from '../core/prune.js';
-import type { CommandResult, ReportTable } from '../core/report.js';
+import type { CommandResult, Report, ReportTable } from '../core/report.js';
 import {
   DEFAULT_POLICY,
   RETENTION_RULES,
@@ -11,7 +11,7 @@ import {
   validatePolicy,
 } from '../core/retention.js';
 import { UserError } from '../util/errors.js';
-import { formatBytes, formatDuration, parseBoolean, parseDuration, parseIntInput } from '../util/units.js';
+import { formatBytes, formatDuration, formatTime, parseBoolean, parseDuration, parseIntInput } from '../util/units.js';
 import type { Command } from './command.js';
 import {
   AUTH_PASSPHRASE_INPUT,
@@ -65,27 +65,30 @@ function policyText(p: RetentionPolicy): string {
     .join(', ');
 }
 
+/**
+ * One row per backup: its decision first, with an icon so kept and deleted rows tell apart at a glance.
+ * The time is the backup's identity (its key is derived from it and is in the deleted-keys output).
+ */
 function backupTable(r: PruneResult): ReportTable {
   const lockedKeys = new Set(r.locked.map((l) => l.key));
-  const rows: string[][] = [];
-  const deleteWord = r.dryRun ? 'would delete' : 'deleted';
-  let hidden = 0;
-  for (const d of r.decisions) {
+  const deleteWord = r.dryRun ? '🗑️ would delete' : '🗑️ deleted';
+  const rows = r.decisions.slice(0, MAX_TABLE_ROWS).map((d) => {
     const locked = !d.keep && lockedKeys.has(d.backup.manifestKey);
-    if (rows.length >= MAX_TABLE_ROWS) {
-      hidden++;
-      continue;
-    }
-    rows.push([
-      d.backup.manifest.createdAt,
+    return [
+      d.keep ? '✅ keep' : locked ? '🔒 kept (Object Lock)' : deleteWord,
+      formatTime(d.backup.manifest.createdAt),
       formatBytes(d.backup.data.size),
-      d.keep ? 'keep' : locked ? 'kept (Object Lock)' : deleteWord,
-      d.reasons.join(', '),
-      d.backup.data.key,
-    ]);
-  }
-  if (hidden) rows.push([`… ${hidden} more`, '', '', '', 'see the deleted-keys output']);
-  return { title: 'Backups', header: ['Time (UTC)', 'Size', 'Decision', 'Kept by', 'Object'], rows };
+      d.reasons.join(', ') || '—',
+    ];
+  });
+  return {
+    title: 'Backups',
+    header: ['Decision', 'Backup time', 'Size', 'Kept by'],
+    rows,
+    total: r.decisions.length,
+    maxRows: MAX_TABLE_ROWS,
+    rest: 'the deleted-keys output lists every key deleted',
+  };
 }
 
 export const pruneSpec: CommandSpec = {
@@ -165,65 +168,70 @@ export const pruneCommand: Command = {
     const { config, destination } = readPruneConfig(get);
     const storage = storageFor(destination);
     const r = await runPrune(config, { storage, log: ctx.log, signal: ctx.signal });
-    const kept = r.decisions.length - r.deletedBackups.length;
-    const freed =
-      r.deletedBackups.reduce((s, b) => s + b.data.size, 0) + r.incompleteDeleted.reduce((s, i) => s + i.data.size, 0);
-    const verb = r.dryRun ? 'would be deleted' : 'deleted';
-    const tables: ReportTable[] = [backupTable(r)];
-    if (r.incomplete.length) {
-      tables.push({
-        title: 'Data objects without manifest (interrupted runs)',
-        header: ['Object', 'Size', 'Age', 'Decision'],
-        rows: r.incomplete.map((i) => [
-          i.item.data.key,
-          formatBytes(i.item.data.size),
-          formatDuration(Math.max(0, i.ageSeconds)),
-          i.action === 'keep'
-            ? `keep (younger than min-age-incomplete ${formatDuration(config.minAgeIncompleteSeconds)})`
-            : r.dryRun
-              ? 'would delete'
-              : r.incompleteDeleted.includes(i.item)
-                ? 'deleted'
-                : 'kept (Object Lock)',
-        ]),
-      });
-    }
-    if (r.broken.length) {
-      tables.push({
-        title: 'Broken manifests (left alone)',
-        header: ['Manifest', 'Problem'],
-        rows: r.broken.map((b) => [b.manifestKey, b.reason]),
-      });
-    }
-    if (r.unauthenticated.length) {
-      tables.push({
-        title: 'Manifests that do not authenticate (left alone, in no retention slot)',
-        header: ['Manifest', 'Why'],
-        rows: r.unauthenticated.map((u) => [u.manifestKey, u.reason]),
-      });
-    }
     return {
       outputs: {
-        kept,
+        kept: r.decisions.length - r.deletedBackups.length,
         deleted: r.deletedBackups.length,
         'deleted-keys': JSON.stringify(r.deletedKeys),
         'incomplete-deleted': r.incompleteDeleted.length,
         'dry-run': r.dryRun,
       },
       warnings: r.warnings,
-      report: {
-        title: `${r.dryRun ? 'Prune dry run' : 'Prune'} of ${config.name}`,
-        status: r.warnings.length ? 'warning' : 'success',
-        headline: `${kept} backup(s) kept, ${r.deletedBackups.length} ${verb}, ${r.incompleteDeleted.length} incomplete object(s) ${verb}${r.dryRun ? ' (dry run: nothing was deleted)' : ''}`,
-        facts: [
-          ['Backup set', `${r.location}/${config.prefix ? `${config.prefix}/` : ''}${config.name}/`],
-          ['Policy', policyText(config.policy)],
-          ['Backups', `${r.decisions.length} (${kept} kept, ${r.deletedBackups.length} ${verb})`],
-          ['Space freed', `${formatBytes(freed)}${r.dryRun ? ' (would be)' : ''}`],
-          ...(r.locked.length ? ([['Kept by Object Lock', String(r.locked.length)]] as Array<[string, string]>) : []),
-        ],
-        tables,
-      },
+      report: pruneReport(r, config),
     };
   },
 };
+
+export function pruneReport(r: PruneResult, config: PruneConfig): Report {
+  const kept = r.decisions.length - r.deletedBackups.length;
+  const freed =
+    r.deletedBackups.reduce((s, b) => s + b.data.size, 0) + r.incompleteDeleted.reduce((s, i) => s + i.data.size, 0);
+  const verb = r.dryRun ? 'would be deleted' : 'deleted';
+  const tables: ReportTable[] = [backupTable(r)];
+  if (r.incomplete.length) {
+    tables.push({
+      title: 'Data objects without manifest (interrupted runs)',
+      header: ['Decision', 'Object', 'Size', 'Age'],
+      rows: r.incomplete.map((i) => [
+        i.action === 'keep'
+          ? `✅ keep (younger than min-age-incomplete ${formatDuration(config.minAgeIncompleteSeconds)})`
+          : r.dryRun
+            ? '🗑️ would delete'
+            : r.incompleteDeleted.includes(i.item)
+              ? '🗑️ deleted'
+              : '🔒 kept (Object Lock)',
+        i.item.data.key,
+        formatBytes(i.item.data.size),
+        formatDuration(Math.max(0, i.ageSeconds)),
+      ]),
+    });
+  }
+  if (r.broken.length) {
+    tables.push({
+      title: 'Broken manifests (left alone)',
+      header: ['Manifest', 'Problem'],
+      rows: r.broken.map((b) => [b.manifestKey, b.reason]),
+    });
+  }
+  if (r.unauthenticated.length) {
+    tables.push({
+      title: 'Manifests that do not authenticate (left alone, in no retention slot)',
+      header: ['Manifest', 'Why'],
+      rows: r.unauthenticated.map((u) => [u.manifestKey, u.reason]),
+    });
+  }
+  return {
+    title: `${r.dryRun ? 'Prune dry run' : 'Prune'} of ${config.name}`,
+    status: r.warnings.length ? 'warning' : 'success',
+    headline: `${kept} backup(s) kept, ${r.deletedBackups.length} ${verb}, ${r.incompleteDeleted.length} incomplete object(s) ${verb}${r.dryRun ? ' (dry run: nothing was deleted)' : ''}`,
+    facts: [
+      ['Backup set', config.name],
+      ['Location', `${r.location}/${config.prefix ? `${config.prefix}/` : ''}${config.name}/`],
+      ['Policy', policyText(config.policy)],
+      ['Backups', `${r.decisions.length} (${kept} kept, ${r.deletedBackups.length} ${verb})`],
+      ['Space freed', `${formatBytes(freed)}${r.dryRun ? ' (would be)' : ''}`],
+      ...(r.locked.length ? ([['Kept by Object Lock', String(r.locked.length)]] as Array<[string, string]>) : []),
+    ],
+    tables,
+  };
+}

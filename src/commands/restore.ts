@@ -7,10 +7,10 @@ import { NO_CHECKSUMS } from '../core/manifest.js';
 import { ProcessError } from '../core/pipeline/process.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import { parsePgVersion } from '../core/postgres/install.js';
-import type { CommandResult } from '../core/report.js';
-import { type RestoreConfig, runRestore } from '../core/restore.js';
+import type { CommandResult, Report } from '../core/report.js';
+import { type RestoreConfig, type RestoreResult, runRestore } from '../core/restore.js';
 import { describeError, UserError } from '../util/errors.js';
-import { formatBytes, formatDuration, parseBoolean, parseChoice } from '../util/units.js';
+import { formatBytes, formatDuration, formatTime, parseBoolean, parseChoice } from '../util/units.js';
 import { type Command, progressIntervalMs } from './command.js';
 import type { InputGetter } from './inputs.js';
 import {
@@ -231,7 +231,6 @@ export const restoreCommand: Command = {
       pgClientInstaller: ctx.pgClientInstaller,
       progressIntervalMs: progressIntervalMs(),
     });
-    const m = r.manifest;
     const rows = r.tables.reduce((a, t) => a + (t.actualRows ?? 0), 0);
     return {
       outputs: {
@@ -244,47 +243,57 @@ export const restoreCommand: Command = {
         rows,
         'created-roles': r.createdRoles.created.join(','),
       },
-      report: {
-        title: `${r.target} restored from ${m.name}`,
-        status: 'success',
-        headline: `${r.target} now holds the data as of ${m.createdAt}: anything written after that is not in it (${formatDuration(r.dataLossWindowSeconds)})`,
-        facts: [
-          ['Restored from', r.label],
-          ['Snapshot time', m.createdAt],
-          ['Data-loss window', formatDuration(r.dataLossWindowSeconds)],
-          ['Duration', formatDuration(r.restoreSeconds)],
-          [
-            'Previous data',
-            r.previousDatabase
-              ? `database ${r.previousDatabase} (drop it once you no longer need it)`
-              : `none: ${r.target} did not exist`,
-          ],
-          ['Pre-restore backup', r.preRestoreBackupKey ?? 'none'],
-          ['Source', `${m.dump.database} (PostgreSQL ${m.dump.serverVersion}), ${formatBytes(m.object.size)} stored`],
-          ['Tables / rows', `${r.tables.length} / ${rows.toLocaleString('en-US')}, all matching the manifest`],
-          [
-            'Roles created',
-            r.createdRoles.created.length
-              ? `${r.createdRoles.created.join(', ')} (NOLOGIN, no password)`
-              : 'none (all there, or create-roles: none)',
-          ],
-        ],
-        tables: [
-          { title: 'Tables', header: TABLE_HEADER, rows: tableRows(r.tables, m.checksumAlgorithm !== NO_CHECKSUMS) },
-        ],
-        notes: [
-          ...(r.createdRoles.created.length
-            ? [
-                `Created roles have no password and cannot log in: for each one your applications use, run ALTER ROLE <name> LOGIN PASSWORD '…'.${
-                  r.createdRoles.withheld.length
-                    ? ` Not given (they had them in production): ${r.createdRoles.withheld.map((w) => `${w.role}: ${w.attributes.join(' ')}`).join('; ')}.`
-                    : ''
-                }`,
-              ]
-            : []),
-          'Database-level settings (ALTER DATABASE … SET) and database GRANTs are not part of a pg_dump archive: re-apply them if you use them.',
-        ],
-      },
+      report: restoreReport(r),
     };
   },
 };
+
+export function restoreReport(r: RestoreResult): Report {
+  const m = r.manifest;
+  const rows = r.tables.reduce((a, t) => a + (t.actualRows ?? 0), 0);
+  return {
+    title: `${r.target} restored from ${m.name}`,
+    status: 'success',
+    headline: `${r.target} now holds the data as of ${formatTime(m.createdAt)}: anything written after that is not in it (${formatDuration(r.dataLossWindowSeconds)})`,
+    facts: [
+      ['Backup set', m.name],
+      ['Snapshot', formatTime(m.createdAt)],
+      ['Restored from', r.label],
+      ['Data-loss window', formatDuration(r.dataLossWindowSeconds)],
+      ['Duration', formatDuration(r.restoreSeconds)],
+      [
+        'Previous data',
+        r.previousDatabase
+          ? `database ${r.previousDatabase} (drop it once you no longer need it)`
+          : `none: ${r.target} did not exist`,
+      ],
+      ['Pre-restore backup', r.preRestoreBackupKey ?? 'none'],
+      ['Source', `${m.dump.database} (PostgreSQL ${m.dump.serverVersion}), ${formatBytes(m.object.size)} stored`],
+      [
+        'Tables / rows',
+        `${r.tables.length.toLocaleString('en-US')} / ${rows.toLocaleString('en-US')}, all matching the manifest`,
+      ],
+      [
+        'Roles created',
+        r.createdRoles.created.length
+          ? `${r.createdRoles.created.join(', ')} (NOLOGIN, no password)`
+          : 'none (all there, or create-roles: none)',
+      ],
+    ],
+    tables: [
+      { title: 'Tables', header: TABLE_HEADER, rows: tableRows(r.tables, m.checksumAlgorithm !== NO_CHECKSUMS) },
+    ],
+    notes: [
+      ...(r.createdRoles.created.length
+        ? [
+            `Created roles have no password and cannot log in: for each one your applications use, run ALTER ROLE <name> LOGIN PASSWORD '…'.${
+              r.createdRoles.withheld.length
+                ? ` Not given (they had them in production): ${r.createdRoles.withheld.map((w) => `${w.role}: ${w.attributes.join(' ')}`).join('; ')}.`
+                : ''
+            }`,
+          ]
+        : []),
+      'Database-level settings (ALTER DATABASE … SET) and database GRANTs are not part of a pg_dump archive: re-apply them if you use them.',
+    ],
+  };
+}

@@ -1,9 +1,10 @@
 /** `pgdr synth`: authenticated synthetic backups at chosen past times, for tests and retention rehearsals. */
 
 import { validateName } from '../core/layout.js';
-import type { CommandResult } from '../core/report.js';
+import type { CommandResult, Report } from '../core/report.js';
 import { parseSynthTimes, runSynth } from '../core/synth.js';
 import { UserError } from '../util/errors.js';
+import { formatTime } from '../util/units.js';
 import type { Command } from './command.js';
 import {
   destinationInputs,
@@ -71,17 +72,27 @@ export const synthCommand: Command = {
     const r = await runSynth(config, { storage: storageFor(destination), log: ctx.log, signal: ctx.signal });
     return {
       outputs: { written: r.written.length, keys: JSON.stringify(r.written.map((b) => b.dataKey)) },
-      report: {
-        title: `Synthetic backups of ${config.name}`,
-        status: 'success',
-        headline: `${r.written.length} synthetic backup(s) written (marked synthetic: never restored, never counted as fresh)`,
-        facts: [
-          ['Backup set', config.name],
-          ['Destination', destination.destination.url],
-          ['Times', r.written.map((b) => b.createdAt.toISOString()).join(', ')],
-        ],
-        tables: [],
-      },
+      report: synthReport(config.name, destination.destination.url, r.written),
     };
   },
 };
+
+export function synthReport(name: string, url: string, written: Array<{ createdAt: Date; dataKey: string }>): Report {
+  return {
+    title: `Synthetic backups of ${name}`,
+    status: 'success',
+    headline: `${written.length} synthetic backup(s) written (marked synthetic: never restored, never counted as fresh)`,
+    facts: [
+      ['Backup set', name],
+      ['Destination', url],
+      ['Written', String(written.length)],
+    ],
+    tables: [
+      {
+        title: 'Synthetic backups',
+        header: ['Backup time', 'Object'],
+        rows: written.map((b) => [formatTime(b.createdAt), b.dataKey]),
+      },
+    ],
+  };
+}

@@ -5,10 +5,10 @@ import { NO_CHECKSUMS } from '../core/manifest.js';
 import { ProcessError } from '../core/pipeline/process.js';
 import { parseDatabaseUrl } from '../core/postgres/connection.js';
 import { parsePgVersion } from '../core/postgres/install.js';
-import type { CommandResult, Report } from '../core/report.js';
+import type { CommandResult, Report, ReportTable } from '../core/report.js';
 import { type VerifyConfig, type VerifyOutcome, verifyBackup } from '../core/verify.js';
 import { UserError } from '../util/errors.js';
-import { formatBytes, formatDuration, parseBoolean, parseDuration } from '../util/units.js';
+import { formatBytes, formatDuration, formatTime, parseBoolean, parseDuration } from '../util/units.js';
 import { type Command, progressIntervalMs } from './command.js';
 import {
   ALLOW_UNAUTHENTICATED_INPUT,
@@ -105,13 +105,26 @@ function contentsRows(o: VerifyOutcome): string[][] {
   return (o.contents ?? []).map((c) => [c.item, c.expected, c.actual, c.problem === null ? '✅' : `❌ ${c.problem}`]);
 }
 
+/** Nothing reached the scratch database: the backup was not found, not readable, or failed to load. */
+function nothingRestored(o: VerifyOutcome): boolean {
+  return o.loadSeconds === undefined || o.tables.length === 0;
+}
+
 export function verifyReport(o: VerifyOutcome): Report {
   const result = verifyResult(o);
   const m = o.manifest;
   const mark = (ok: boolean): string => (ok ? '✅' : '❌');
   const rows = o.tables.reduce((a, t) => a + (t.actualRows ?? 0), 0);
   const facts: Array<[string, string]> = [
-    ['Verdict', result === 'passed' ? 'passed' : result === 'unverifiable' ? 'UNVERIFIABLE (not checked)' : 'FAILED'],
+    ['Backup set', m?.name ?? '(backup not found)'],
+    [
+      'Verdict',
+      result === 'passed'
+        ? 'passed'
+        : result === 'unverifiable'
+          ? 'UNVERIFIABLE (not checked)'
+          : `FAILED (${o.failures.map((f) => f.kind).join(', ')})`,
+    ],
   ];
   if (o.backupAgeSeconds !== undefined) {
     facts.push([
@@ -119,25 +132,26 @@ export function verifyReport(o: VerifyOutcome): Report {
       `${mark(o.backupAgeSeconds <= o.maxAgeSeconds)} ${formatDuration(o.backupAgeSeconds)} (target ≤ ${formatDuration(o.maxAgeSeconds)})`,
     ]);
   }
-  if (o.restoreSeconds !== undefined) {
-    facts.push([
-      'RTO (download + restore + validate)',
-      `${mark(o.restoreSeconds <= o.maxRestoreSeconds)} ${formatDuration(o.restoreSeconds)} (target ≤ ${formatDuration(o.maxRestoreSeconds)})` +
+  // A time measured on a restore that never happened is no RTO: a green one next to FAILED misleads.
+  facts.push([
+    'RTO (download + restore + validate)',
+    o.restoreSeconds === undefined || nothingRestored(o)
+      ? `n/a: nothing was restored (target ≤ ${formatDuration(o.maxRestoreSeconds)})`
+      : `${mark(o.restoreSeconds <= o.maxRestoreSeconds)} ${formatDuration(o.restoreSeconds)} (target ≤ ${formatDuration(o.maxRestoreSeconds)})` +
         (o.loadSeconds !== undefined && o.validateSeconds !== undefined
           ? `: restore ${formatDuration(o.loadSeconds)}, validation ${formatDuration(o.validateSeconds)}`
           : ''),
-    ]);
-  }
+  ]);
   facts.push(['Backup', o.label]);
   if (m) {
     facts.push(
-      ['Snapshot time', m.createdAt],
+      ['Snapshot', formatTime(m.createdAt)],
       ['Source', `${m.dump.database} (PostgreSQL ${m.dump.serverVersion}, pg_dump ${m.dump.pgDumpVersion})`],
       ['Format', `${m.dump.format}, ${m.dump.compression}, ${formatBytes(m.object.size)} stored`],
       ['Encryption', m.encryption.scheme],
       [
         'Tables / rows',
-        `${o.tables.length} / ${rows.toLocaleString('en-US')} (manifest: ${m.totals.tables} / ${m.totals.rows.toLocaleString('en-US')})`,
+        `${o.tables.length.toLocaleString('en-US')} / ${rows.toLocaleString('en-US')} (manifest: ${m.totals.tables.toLocaleString('en-US')} / ${m.totals.rows.toLocaleString('en-US')})`,
       ],
     );
     if (m.contents) {
@@ -168,17 +182,27 @@ export function verifyReport(o: VerifyOutcome): Report {
     facts.push(['Scratch database', `${o.scratchDatabase} (${o.keptDatabase ? 'kept' : 'dropped'})`]);
   }
   const first = o.failures[0];
-  const tables = o.tables.length
-    ? [{ title: 'Tables', header: TABLE_HEADER, rows: tableRows(o.tables, m?.checksumAlgorithm !== NO_CHECKSUMS) }]
+  // Mismatches first: with thousands of tables, the ones that matter must be inside the shown rows.
+  const ordered = [...o.tables.filter((t) => t.problem !== null), ...o.tables.filter((t) => t.problem === null)];
+  const bad = o.tables.length - o.tables.filter((t) => t.problem === null).length;
+  const tables: ReportTable[] = o.tables.length
+    ? [
+        {
+          title: bad ? `Tables, ${bad} not matching first` : 'Tables',
+          header: TABLE_HEADER,
+          rows: tableRows(ordered, m?.checksumAlgorithm !== NO_CHECKSUMS),
+          rest: 'tables that do not match come first; all of them are in the mismatch-details output',
+        },
+      ]
     : [];
   if (o.contents?.length) {
-    tables.unshift({ title: 'Contents', header: ['', 'Manifest', 'Restored', 'Match'], rows: contentsRows(o) });
+    tables.unshift({ title: 'Contents', header: ['Item', 'Manifest', 'Restored', 'Match'], rows: contentsRows(o) });
   }
   return {
-    title: `Restore test ${result}${m ? `: ${m.name}` : ''}`,
+    title: `Restore test ${result}: ${m?.name ?? o.label}`,
     status: result === 'passed' ? 'success' : result === 'unverifiable' ? 'warning' : 'failure',
     headline: o.passed
-      ? `${o.label} restored into a scratch database and matched its manifest: ${o.tables.length} tables, ${rows.toLocaleString('en-US')} rows`
+      ? `${o.label} restored into a scratch database and matched its manifest: ${o.tables.length.toLocaleString('en-US')} tables, ${rows.toLocaleString('en-US')} rows`
       : (first?.message ?? 'failed'),
     facts,
     tables,

@@ -42,6 +42,7 @@ async function preflight(storage: Storage, replica: ReplicaTarget | undefined, l
 export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<BackupResult> {
   const { storage, log } = deps;
   const started = Date.now();
+  if (deps.progress) deps.progress.stage = 'preflight';
   await preflight(storage, deps.replica, log);
   return DisposerStack.run(async (stack) => {
     const stored = await dumpAndStore(cfg, deps, stack);
@@ -52,6 +53,7 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
       location: stored.location,
     };
     const target = deps.replica;
+    if (deps.progress) deps.progress.stage = target ? 'replica' : 'done';
     if (!target) return result;
     try {
       result.replica = await log.group(`Replica: ${target.storage.location}`, () =>
@@ -71,6 +73,7 @@ export async function runBackup(cfg: BackupConfig, deps: BackupDeps): Promise<Ba
       result.replicaError = err;
     }
     result.durationSeconds = (Date.now() - started) / 1000;
+    if (deps.progress) deps.progress.stage = 'done';
     return result;
   });
 }

@@ -43,6 +43,8 @@ export type AuthScheme = 'hmac-sha256' | 'openpgp';
 export interface ManifestSigner {
   scheme: AuthScheme;
   sign(manifest: Buffer, signal?: AbortSignal): Promise<string>;
+  /** The keys that authenticate what this signer signs (to find the set's earlier backups). */
+  authKeys(): Promise<AuthKeys>;
   close(): Promise<void>;
 }
 
@@ -100,6 +102,7 @@ export async function passphraseSigner(passphrase: string, signal?: AbortSignal)
   return {
     scheme: 'hmac-sha256',
     sign: async (manifest) => hmacLine(await key, manifest),
+    authKeys: async () => ({ passphrases: [passphrase] }),
     close: async () => {},
   };
 }
@@ -137,6 +140,12 @@ export async function openpgpSigner(armoredSecretKey: string, passphrase: string
         );
         if (!sig.includes('-----BEGIN PGP SIGNATURE-----')) throw new Error('gpg made no signature');
         return sig;
+      },
+      async authKeys() {
+        const armored = await runProcess(gpgBinary(), [...gpg.baseArgs(), '--armor', '--export', `${fpr}!`], {
+          name: 'gpg --export',
+        });
+        return { signingPublicKeys: splitArmoredPublicKeys(armored) };
       },
       close: () => gpg.close(),
     };

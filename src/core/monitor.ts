@@ -13,6 +13,7 @@ import {
   type CheckResult,
   checkBackupAge,
   checkIncomplete,
+  checkTableDrops,
   checkTrend,
   checkUnauthenticated,
   checkUsage,
@@ -28,6 +29,8 @@ export interface MonitorPolicy {
   warnPercent: number;
   criticalPercent: number;
   minSizeRatio: number;
+  /** A table losing more than this percentage of its rows since the previous backup is a warning. */
+  maxTableDropPercent: number;
   auditBuckets: string[];
   requireReplication: boolean;
   maxWalAgeSeconds: number;
@@ -74,10 +77,15 @@ export async function runMonitor(c: MonitorConfig, deps: MonitorDeps): Promise<M
   const verifier = await manifestVerifier(c.authKeys);
   if (!verifier)
     throw new Error('monitor needs a key to authenticate backups (encryption-passphrase or signing-public-key)');
-  const catalog = await deps.log
-    .group(`Reading ${deps.storage.location}/${c.prefix}`, () =>
-      readCatalog(deps.storage, c.prefix, undefined, { verifier, signal: deps.signal }),
-    )
+  const log = deps.log;
+  const catalog = await log
+    .group(`Reading ${deps.storage.location}/${c.prefix}`, async () => {
+      const read = await readCatalog(deps.storage, c.prefix, undefined, { verifier, signal: deps.signal });
+      log.info(
+        `${read.objects.length} object(s), ${read.backups.length} authenticated backup(s), ${read.incomplete.length} without manifest, ${read.broken.length} broken, ${read.unauthenticated.length} unauthenticated`,
+      );
+      return read;
+    })
     .finally(() => verifier.close());
   const sets = c.name
     ? [c.name]
@@ -114,6 +122,7 @@ export async function runMonitor(c: MonitorConfig, deps: MonitorDeps): Promise<M
     const untrusted = checkUnauthenticated(set, catalog);
     if (untrusted) checks.push(untrusted);
     checks.push(...checkTrend(set, backups, p.minSizeRatio));
+    checks.push(checkTableDrops(set, backups, p.maxTableDropPercent));
     const chart = trendCharts(set, backups);
     if (chart && charts.length < 5) charts.push(chart);
   }

@@ -121,16 +121,17 @@ export async function runPrune(config: PruneConfig, deps: PruneDeps): Promise<Pr
   if (!verifier)
     throw new Error('prune needs a key to authenticate backups (encryption-passphrase or signing-public-key)');
   const catalog = await log
-    .group(`Listing ${storage.location}/${config.prefix ? `${config.prefix}/` : ''}${config.name}/`, () =>
-      readCatalog(storage, config.prefix, config.name, { verifier, signal: deps.signal }),
-    )
+    .group(`Listing ${storage.location}/${config.prefix ? `${config.prefix}/` : ''}${config.name}/`, async () => {
+      const c = await readCatalog(storage, config.prefix, config.name, { verifier, signal: deps.signal });
+      log.info(
+        `${c.backups.length} authenticated backup(s), ${c.incomplete.length} data object(s) without manifest, ` +
+          `${c.broken.length} broken manifest(s), ${c.unauthenticated.length} manifest(s) that do not authenticate, ` +
+          `${c.strayAuthenticators.length} stray authenticator(s), ` +
+          `${c.objects.length} object(s) listed`,
+      );
+      return c;
+    })
     .finally(() => verifier.close());
-  log.info(
-    `${catalog.backups.length} authenticated backup(s), ${catalog.incomplete.length} data object(s) without manifest, ` +
-      `${catalog.broken.length} broken manifest(s), ${catalog.unauthenticated.length} manifest(s) that do not authenticate, ` +
-      `${catalog.strayAuthenticators.length} stray authenticator(s), ` +
-      `${catalog.objects.length} object(s) listed`,
-  );
   const warnings: string[] = [];
   for (const b of catalog.broken) {
     warnings.push(`left alone: ${b.manifestKey} is not a valid manifest (${b.reason}); its data object is kept too`);

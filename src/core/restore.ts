@@ -10,11 +10,11 @@
 import { DisposerStack } from '../util/disposer.js';
 import { CancelledError, describeError, IntegrityError, UserError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { formatBytes } from '../util/units.js';
+import { formatBytes, formatTime } from '../util/units.js';
 import { type DecryptionConfig, prepareDecryption } from './backups/decrypt.js';
 import { dumpAndStore, type EncryptionConfig } from './backups/dump.js';
 import { loadAndValidate, mismatchesOf, type TableCheck } from './backups/load.js';
-import { type BackupSelector, locateAuthenticated } from './backups/locate.js';
+import { type BackupSelector, describeSelector, locateAuthenticated } from './backups/locate.js';
 import type { Manifest } from './manifest.js';
 import type { AuthKeys, SignerConfig } from './manifest-auth.js';
 import { GpgSession } from './pipeline/gpg.js';
@@ -132,9 +132,15 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
         : `target: ${target} does not exist on ${describeConnection(cfg.connection)}: it will be created`,
     );
 
-    const b = await log.group('Find the backup', () =>
-      locateAuthenticated(storage, cfg.prefix, cfg.selector, { ...cfg.auth, signal: deps.signal }),
-    );
+    const b = await log.group('Find the backup', async () => {
+      log.info(`looking for ${describeSelector(cfg.selector)}${storage ? ` in ${storage.location}` : ''}`);
+      const found = await locateAuthenticated(storage, cfg.prefix, cfg.selector, { ...cfg.auth, signal: deps.signal });
+      const fm = found.manifest;
+      log.info(
+        `found ${found.label}: taken ${formatTime(fm.createdAt)}, ${formatBytes(fm.object.size)} stored, ${fm.totals.tables} tables, ${fm.totals.rows.toLocaleString('en-US')} rows`,
+      );
+      return found;
+    });
     if (b.unauthenticated) {
       log.warn(
         `RESTORING AN UNAUTHENTICATED BACKUP because 'allow-unauthenticated' names it: ${b.label} (${b.unauthenticated}). Nothing proves it was written by your backup job.`,
@@ -147,7 +153,6 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
       );
     }
     for (const s of b.skipped) log.warn(`skipped a newer object that is not a usable backup: ${s}`);
-    log.info(`backup: ${b.label} (${formatBytes(m.object.size)}, taken ${m.createdAt})`);
     const gpg = m.encryption.scheme === 'none' ? undefined : stack.use(await GpgSession.create(), (g) => g.close());
     const gpgPassphrase = await prepareDecryption(m, cfg.decryption, gpg);
 

@@ -6,7 +6,7 @@
 import { DisposerStack } from '../util/disposer.js';
 import { describeError, IntegrityError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { formatBytes, formatDuration } from '../util/units.js';
+import { formatBytes, formatDuration, formatTime } from '../util/units.js';
 import { type DecryptionConfig, prepareDecryption } from './backups/decrypt.js';
 import { loadAndValidate, majorOf, mismatchesOf, type TableCheck, validateContents } from './backups/load.js';
 import { type BackupSelector, type LocatedBackup, locateAuthenticated } from './backups/locate.js';
@@ -225,18 +225,25 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
 
   let b: LocatedBackup;
   try {
-    b = await log.group('Find the backup', () =>
-      locateAuthenticated(deps.storage, cfg.prefix, cfg.selector, { ...cfg.auth, signal: deps.signal }),
-    );
+    b = await log.group('Find the backup', async () => {
+      log.info(`looking for ${selectorLabel(cfg.selector)}${deps.storage ? ` in ${deps.storage.location}` : ''}`);
+      const found = await locateAuthenticated(deps.storage, cfg.prefix, cfg.selector, {
+        ...cfg.auth,
+        signal: deps.signal,
+      });
+      const fm = found.manifest;
+      log.info(
+        `found ${found.label}: taken ${formatTime(fm.createdAt)}, ${formatBytes(fm.object.size)} stored, ${fm.totals.tables} tables, ${fm.totals.rows.toLocaleString('en-US')} rows`,
+      );
+      return found;
+    });
   } catch (err) {
     return fail(err);
   }
   const m = b.manifest;
   Object.assign(outcome, { backupKey: b.dataKey, label: b.label, manifest: m, skipped: b.skipped });
   outcome.backupAgeSeconds = Math.max(0, (now().getTime() - Date.parse(m.createdAt)) / 1000);
-  log.info(
-    `backup: ${b.label} (${formatBytes(m.object.size)}, taken ${m.createdAt}, ${formatDuration(outcome.backupAgeSeconds)} ago)`,
-  );
+  log.info(`backup age: ${formatDuration(outcome.backupAgeSeconds)} (max-age ${formatDuration(cfg.maxAgeSeconds)})`);
   for (const s of b.skipped) log.warn(`skipped a newer object that is not a usable backup: ${s}`);
   if (b.unauthenticated) {
     outcome.unauthenticated = b.unauthenticated;

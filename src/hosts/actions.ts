@@ -2,7 +2,7 @@
 import * as core from '@actions/core';
 import { type Command, failureOfError, failureOfResult } from '../commands/command.js';
 import { boundInputs, type InputGetter } from '../commands/schema.js';
-import { type Report, reportToMarkdown } from '../core/report.js';
+import { type Report, reportOf, reportToMarkdown } from '../core/report.js';
 import { CancelledError, describeError, UserError } from '../util/errors.js';
 import { type Logger, neutraliseWorkflowCommands } from '../util/log.js';
 import { startMemoryGovernor } from '../util/memory.js';
@@ -79,13 +79,15 @@ export async function runAsAction(command: Command): Promise<void> {
     for (const [k, v] of Object.entries(failureOfError(command, err))) core.setOutput(k, v);
     const message = redact(err instanceof UserError ? err.message : describeError(err));
     if (!(err instanceof UserError) && err instanceof Error && err.stack) core.debug(redact(err.stack));
-    await writeSummary({
-      title: `${command.spec.name} failed`,
-      status: 'failure',
-      headline: message,
-      facts: [],
-      tables: [],
-    });
+    await writeSummary(
+      reportOf(err) ?? {
+        title: `${command.spec.name} failed`,
+        status: 'failure',
+        headline: message,
+        facts: [],
+        tables: [],
+      },
+    );
     core.setFailed(message);
   } finally {
     stopGovernor();

@@ -106,3 +106,30 @@ export function parseChoice<T extends string>(value: string, input: string, choi
   if ((choices as readonly string[]).includes(t)) return t as T;
   throw new UserError(`'${input}' must be one of ${choices.join(', ')} (got '${value}')`);
 }
+
+/** A point in time as on-call reads it: `2026-12-01 03:17 UTC` (minutes are precise enough for backups). */
+export function formatTime(at: Date | string): string {
+  const d = typeof at === 'string' ? new Date(at) : at;
+  if (Number.isNaN(d.getTime())) return String(at);
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** A count as a reader scans it: 950, 12.3K, 4.4M, 1.2B. */
+export function formatCount(n: number): string {
+  const a = Math.abs(n);
+  const [div, suffix] = a >= 1e9 ? [1e9, 'B'] : a >= 1e6 ? [1e6, 'M'] : a >= 1e3 ? [1e3, 'K'] : [1, ''];
+  if (div === 1) return String(Math.round(n));
+  const v = n / div;
+  return `${Math.abs(v) >= 100 ? Math.round(v) : Number(v.toFixed(1))}${suffix}`;
+}
+
+/** A short duration for progress lines and ETAs: `23m10s`, `1h05m`, `42s`. */
+export function formatClock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  if (h) return `${h}h${String(m).padStart(2, '0')}m`;
+  if (m) return `${m}m${String(r).padStart(2, '0')}s`;
+  return `${r}s`;
+}

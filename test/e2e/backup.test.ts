@@ -9,6 +9,7 @@ import path from 'node:path';
 import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../src/core/manifest.js';
+import { formatTime } from '../../src/util/units.js';
 import { runAction, runCli } from '../harness/action.js';
 import { clientBin, createDatabase, pg, pgUrl, psql, s3Endpoint } from '../harness/context.js';
 import { AWKWARD_SCHEMA_SQL, addLargeTable, contentsOf } from '../harness/fixtures.js';
@@ -16,6 +17,9 @@ import { withGnupgHome } from '../harness/gnupg.js';
 import { createBucket, testS3Client } from '../harness/s3.js';
 
 const PASSPHRASE = `pa ss'"@:/ word ${Date.now()}`;
+
+/** A job summary as GitHub shows it: the report's backslash escapes resolved. */
+const shown = (md: string): string => md.replace(/\\(.)/g, '$1');
 
 function s3Inputs(bucket: string, prefix = 'backups'): Record<string, string> {
   return { destination: `s3://${bucket}/${prefix}`, 's3-endpoint': s3Endpoint(), 's3-force-path-style': 'true' };
@@ -104,7 +108,7 @@ describe('backup action (bundled, as the runner runs it)', () => {
     expect(contentsOf(target)).toEqual(contentsOf(source));
 
     expect(run.summary).toContain('Backup of');
-    expect(run.summary).toContain(key);
+    expect(shown(run.summary)).toContain(key);
     expect(run.visible + run.stderr + run.summary).not.toContain(PASSPHRASE);
   });
 
@@ -200,22 +204,45 @@ describe('backup action (bundled, as the runner runs it)', () => {
     expect(uploads.Uploads ?? []).toEqual([]);
     // The sampler saw the run itself (so an empty list cannot pass for a clean one).
     expect(run.argvSeen?.some((c) => c.includes('backup/index.js'))).toBe(true);
+    // The summary says how far it got and that nothing was stored.
+    const summary = shown(run.summary);
+    expect(summary).toMatch(/^## ❌ Backup of partial_\S+ failed$/m);
+    expect(summary).toMatch(/row-level security policy for table "zz_secret"/);
+    expect(summary).toMatch(/\| Stage reached \| dumping and uploading \|/);
+    expect(summary).toMatch(/\| Stored \| nothing: no manifest was written/);
+    expect(summary).toMatch(/\| Newest good backup \| none found \|/);
     const everything = [run.visible, run.stderr, run.summary, ...(run.argvSeen ?? [])].join('\n');
     expect(everything).not.toContain(password);
     expect(everything).not.toContain(encodeURIComponent(password));
     expect(everything).not.toContain(PASSPHRASE);
   });
 
-  it('fails with a clear message when the database is unreachable', async () => {
+  it('fails with a clear message when the database is unreachable, naming the newest good backup', async () => {
     const bucket = await createBucket(s3Endpoint());
+    const good = await runAction('backup', {
+      'database-url': pgUrl(source),
+      ...s3Inputs(bucket),
+      name: 'nightly',
+      'encryption-passphrase': PASSPHRASE,
+    });
+    expect(good.status).toBe(0);
+    const before = await listKeys(bucket);
     const run = await runAction('backup', {
       'database-url': `postgres://nobody:pw@127.0.0.1:1/nothing`,
       ...s3Inputs(bucket),
+      name: 'nightly',
       'encryption-passphrase': PASSPHRASE,
     });
     expect(run.status).not.toBe(0);
     expect(run.errors.join('\n')).toMatch(/cannot connect to nobody@127\.0\.0\.1:1\/nothing/);
-    expect(await listKeys(bucket)).toEqual([]);
+    expect(await listKeys(bucket)).toEqual(before);
+    const summary = shown(run.summary);
+    expect(summary).toMatch(/^## ❌ Backup of nightly failed$/m);
+    expect(summary).toMatch(/\| Stage reached \| connecting to the database \|/);
+    expect(summary).toMatch(/\| Dumped \| nothing \(the dump had not started\) \|/);
+    expect(summary).toContain(
+      `| Newest good backup | ${good.outputs.key}, taken ${formatTime(good.outputs['created-at'] as string)} (`,
+    );
   });
 
   it('fails with a clear message when the bucket does not exist', async () => {

@@ -334,9 +334,7 @@ describe('hostile storage: attacks by a bucket writer against the bundled action
           },
         );
         expect(notify.outputs.action).toBe('opened');
-        expect(gh.issues[0]?.body).toMatch(
-          new RegExp(`\\| Last good backup \\| \`[^\`]*${b2.key}\``),
-        );
+        expect(gh.issues[0]?.body).toMatch(new RegExp(`\\| Last good backup \\| \`[^\`]*${b2.key}\``));
         expect(gh.issues[0]?.body).not.toContain(forged.dataKey);
       } finally {
         await gh.stop();

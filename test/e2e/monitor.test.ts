@@ -99,8 +99,8 @@ describe('monitor action (bundled, against the S3 server)', () => {
     expect(Number(r.outputs['newest-backup-age-seconds'])).toBeLessThan(600);
     expect(Number(r.outputs['used-bytes'])).toBeGreaterThanOrEqual(Number(backup.outputs.size));
     expect(r.outputs.findings).toBe('');
-    expect(r.summary).toContain('| Check | Value | Threshold | Verdict |');
-    expect(r.summary).toMatch(/\| Newest backup age \(main\) \| .* \| ≤ 1d 1h \| ✅ ok \|/);
+    expect(r.summary).toContain('| Verdict | Check | Value | Threshold |');
+    expect(r.summary).toMatch(/\| ✅ ok \| Newest backup age \(main\) \| .* \| ≤ 1d 1h \|/);
 
     // With a key that does not authenticate it, the same backup counts for nothing, and says why.
     const wrongKey = await runAction('monitor', monitorInputs(bucket));
@@ -108,7 +108,7 @@ describe('monitor action (bundled, against the S3 server)', () => {
     expect(wrongKey.outputs.status).toBe('critical');
     expect(wrongKey.outputs['newest-backup-key'] ?? '').toBe('');
     expect(wrongKey.outputs.findings).toMatch(/^warning: main: 1 manifest\(s\) do not authenticate and are ignored/m);
-    expect(wrongKey.summary).toContain('| Unauthenticated manifests (main) | 1 |');
+    expect(wrongKey.summary).toContain('| ⚠️ warning | Unauthenticated manifests (main) | 1 |');
   });
 
   it('refuses to run without a key that authenticates the backups, naming both inputs', async () => {
@@ -189,7 +189,9 @@ describe('monitor action (bundled, against the S3 server)', () => {
     expect(at85.outputs.status).toBe('warning');
     expect(at85.outputs['used-percent']).toBe('85');
     expect(decodeCommand(at85.warnings)).toMatch(/^storage is 85\.0 % full .* over the warning level of 80 %/);
-    expect(at85.summary).toMatch(/\| Storage used \| .* \(85\.0 %\) \| warning 80 %, critical 90 % \| ⚠️ warning \|/);
+    expect(at85.summary).toMatch(
+      /\| ⚠️ warning \| Storage used \| 85\.0 % \(.* of .*\) \| warning 80 %, critical 90 % \|/,
+    );
 
     const at95 = await runAction('monitor', { ...monitorInputs(bucket), capacity: String(Math.round(used / 0.95)) });
     expect(at95.status).toBe(1);
@@ -213,9 +215,10 @@ describe('monitor action (bundled, against the S3 server)', () => {
     expect(r.outputs.findings).toMatch(
       /^warning: the newest backup of main holds 2\.9 KiB, 30 % of the median 9\.8 KiB of the previous 7: a dropped table or a truncated dump\?/m,
     );
-    expect(r.summary).toContain('```mermaid\nxychart-beta');
-    expect(r.summary).toContain('title "Backup size of main (KiB), last 9"');
-    expect(r.summary).toContain('line [5007, 5006, 5005, 5004, 5003, 5002, 5001, 5000, 5000]');
+    expect(r.summary).toMatch(/```mermaid\n%%\{init: .*\}%%\nxychart-beta\n/);
+    expect(r.summary).toContain('title "Stored size of main, last 9 backups"');
+    expect(r.summary).toContain('y-axis "thousands of rows" 0 -->');
+    expect(r.summary).toMatch(/line \[5\.01, 5\.01, (5(\.0\d)?, ){6}5\]/);
   });
 
   it('pgdr monitor prints the checks and --json the outputs', async () => {
@@ -223,7 +226,7 @@ describe('monitor action (bundled, against the S3 server)', () => {
     const env = { PGDR_ENCRYPTION_PASSPHRASE: TEST_AUTH_PASSPHRASE };
     const text = await runCli(['monitor', '--destination', `s3://${bucket}/db`, '--s3-endpoint', s3Endpoint()], env);
     expect(text.status).toBe(0);
-    expect(text.stdout).toMatch(/Backup monitor: ok[\s\S]*Newest backup age \(main\)/);
+    expect(text.stdout).toMatch(/Backups healthy: main[\s\S]*Newest backup age \(main\)/);
     const json = await runCli(
       ['monitor', '--destination', `s3://${bucket}/db`, '--s3-endpoint', s3Endpoint(), '--json'],
       env,
@@ -266,13 +269,13 @@ describe('monitor: WAL archiving (a real PostgreSQL)', () => {
     expect(r.errors.join('\n')).toMatch(
       /WAL archiving is failing: archive_command failed for [0-9A-F]{24} .* ago \(\d+ failure\(s\) since .*\); last success: never/,
     );
-    expect(r.summary).toMatch(/\| WAL archiving \| failing: \d+ failure\(s\).* \| ❌ critical \|/);
+    expect(r.summary).toMatch(/\| ❌ critical \| WAL archiving \| failing: \d+ failure\(s\)/);
   });
 
   it('archive_mode off is not applicable, unless archiving is required', async () => {
     const r = await runAction('monitor', { ...monitorInputs(bucket), 'database-url': pgUrl() });
     expect(r.outputs.status).toBe('ok');
-    expect(r.summary).toMatch(/\| WAL archiving \| archive_mode = off \| not required \| – n\/a \|/);
+    expect(r.summary).toMatch(/\| – n\/a \| WAL archiving \| archive_mode = off \| not required \|/);
     const required = await runAction('monitor', {
       ...monitorInputs(bucket),
       'database-url': pgUrl(),
@@ -361,8 +364,10 @@ describe('monitor: bucket versioning and replication (HTTP stand-in in front of 
       });
       expect(good.errors).toEqual([]);
       expect(good.outputs.status).toBe('ok');
-      expect(good.summary).toMatch(/\| Versioning \(attachments\) \| Enabled \| Enabled \| ✅ ok \|/);
-      expect(good.summary).toMatch(/\| Replication \(attachments\) \| 1 rule\(s\) → arn:aws:s3:::attachments-dr \|/);
+      expect(good.summary).toMatch(/\| ✅ ok \| Versioning \(attachments\) \| Enabled \| Enabled \|/);
+      expect(good.summary).toMatch(
+        /\| ✅ ok \| Replication \(attachments\) \| 1 rule\(s\) → arn:aws:s3:::attachments-dr \|/,
+      );
 
       const bad = await runAction('monitor', {
         ...monitorInputs(bucket, proxy.endpoint),

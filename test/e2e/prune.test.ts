@@ -110,8 +110,8 @@ describe('prune action (bundled, as the runner runs it)', () => {
     expect(run.warnings.join('\n')).toContain(unsigned.manifestKey);
     expect(run.summary).toContain('Prune dry run of shop');
     expect(run.summary).toContain('nothing was deleted');
-    expect(run.summary).toMatch(/\| keep \| last 1\/2, daily 1\/3 \|/);
-    expect(run.summary.match(/\| would delete \|/g)).toHaveLength(38);
+    expect(run.summary).toMatch(/\| ✅ keep \| [^|]+ UTC \| [^|]+ \| last 1\/2, daily 1\/3 \|/);
+    expect(run.summary.match(/\| 🗑️ would delete \|/g)).toHaveLength(38);
     // The interrupted run was written just now: too young to collect, whatever its key says.
     expect(run.summary).toContain(interrupted.dataKey);
     expect(run.summary).toMatch(/keep \(younger than min-age-incomplete 1d\)/);
@@ -195,7 +195,7 @@ describe('prune action (bundled, as the runner runs it)', () => {
     expect(lastManifest).toBeLessThan(firstData);
     expect(lastData).toBeLessThan(firstSig);
     expect(deleted.filter(isSig)).toHaveLength(38);
-    expect(run.summary.match(/\| deleted \|/g)).toHaveLength(38 + 1); // and the interrupted run's row
+    expect(run.summary.match(/\| 🗑️ deleted \|/g)).toHaveLength(38 + 1); // and the interrupted run's row
 
     const kept = [
       ...real.flatMap((b) => [b.key, b.manifestKey, `${b.manifestKey}.sig`]),

@@ -143,9 +143,10 @@ describe('verify action (bundled, as the runner runs it)', () => {
     expect(run.outputs['validate-seconds']).toMatch(/^\d+(\.\d)?$/);
     expect(load).toBeGreaterThan(0);
     expect(load + validate).toBeLessThanOrEqual(total + 0.1); // each rounded to 0.1 s
-    expect(run.summary).toMatch(/RTO \(download \+ restore \+ validate\) \| ✅ .*: restore .*, validation /);
+    // The summary as GitHub shows it (the report's backslash escapes resolved).
+    const summary = run.summary.replace(/\\(.)/g, '$1');
+    expect(summary).toMatch(/RTO \(download \+ restore \+ validate\) \| ✅ .*: restore .*, validation /);
     // Verdict first, then RPO and RTO, then one row per table.
-    const summary = run.summary;
     expect(summary.indexOf('passed')).toBeLessThan(summary.indexOf('RPO'));
     expect(summary.indexOf('RPO')).toBeLessThan(summary.indexOf('RTO'));
     expect(summary).toMatch(/\| sales\.orders \| 20,000 \| 20,000 \| ok \| ✅ \|/);
@@ -448,14 +449,14 @@ describe('verify action (bundled, as the runner runs it)', () => {
     );
     expect(run.status).toBe(0);
     const stored = fs.statSync(path.join(localDir, localBackup.key)).size;
-    const lines = [...run.visible.matchAll(/… restoring: (.+?) of (.+?) read \((\d+) %\), (.+?)\/s, /g)];
+    // `restore: 1.2 MiB of 3.4 MiB, 0s, 5.0 MiB/s now, ETA 1s, loading public.x` (the total is exact here).
+    const lines = [...run.visible.matchAll(/restore: (\S+ \S+) of (\S+ \S+), \S+, \S+ \S+\/s now(.*)$/gm)];
     expect(lines.length).toBeGreaterThan(0);
     // Bytes are counted as they are read (the first version only learned them at the end: "0 B read").
-    expect(lines.some((l) => l[1] !== '0 B' && Number(l[3]) > 0)).toBe(true);
-    for (const l of lines) {
-      expect(l[2]).toBe(formatBytes(stored));
-      expect(Number(l[3])).toBeLessThanOrEqual(100);
-    }
+    expect(lines.some((l) => l[1] !== '0 B')).toBe(true);
+    for (const l of lines) expect(l[2]).toBe(formatBytes(stored));
+    // The validation phase logs its result.
+    expect(run.visible).toMatch(/tables compared with the manifest in .*: all match/);
     const b = await runAction(
       'backup',
       {
@@ -467,7 +468,9 @@ describe('verify action (bundled, as the runner runs it)', () => {
       { env },
     );
     expect(b.status).toBe(0);
-    expect(b.visible).toMatch(/… dumped [1-9][\d.]* \S+ \([\d.]+ \S+\/s\), stored /);
+    // `dump: 1.2 MiB of ~3.4 MiB, 0s, 5.0 MiB/s now, ETA 1s, public.events`: the estimate from vlocal's last backup.
+    expect(b.visible).toMatch(/dump: [\d.]+ \S+ of ~[\d.]+ \S+, \S+, [\d.]+ \S+\/s now/);
+    expect(b.visible).toMatch(/previous backup: .* the progress estimate/);
     const bad = await runAction(
       'verify',
       { destination: localDir, name: 'vlocal', 'database-url': pgUrl('postgres'), 'encryption-passphrase': PASSPHRASE },

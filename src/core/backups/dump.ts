@@ -12,7 +12,8 @@ import { pipeline } from 'node:stream/promises';
 import type { DisposerStack } from '../../util/disposer.js';
 import { describeError, isAbortError, UserError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
-import { formatBytes, formatRate } from '../../util/units.js';
+import { formatBytes, formatRate, formatTime } from '../../util/units.js';
+import { readCatalog } from '../catalog.js';
 import {
   type Compression,
   dataKeyFor,
@@ -31,11 +32,19 @@ import {
   serializeManifest,
   type TableStats,
 } from '../manifest.js';
-import { type ManifestSigner, openSigner, type SignerConfig, writeAuthenticatedManifest } from '../manifest-auth.js';
+import {
+  type AuthKeys,
+  type ManifestSigner,
+  manifestVerifier,
+  openSigner,
+  type SignerConfig,
+  writeAuthenticatedManifest,
+} from '../manifest-auth.js';
 import { compressStage } from '../pipeline/compress.js';
 import { CopyScanner, rowHasher } from '../pipeline/copy-scan.js';
 import { GpgSession, passphraseFingerprint } from '../pipeline/gpg.js';
 import { processSource } from '../pipeline/process.js';
+import { ProgressLine } from '../pipeline/progress.js';
 import { Coalesce, every, HashStage, Meter, NonEmptyCheck, TrailerCheck } from '../pipeline/streams.js';
 import { childEnv, describeConnection, type PgConnection, pgSessionConfig } from '../postgres/connection.js';
 import {
@@ -90,8 +99,34 @@ export interface DumpConfig {
   objectLock?: { days: number; mode: 'COMPLIANCE' | 'GOVERNANCE' };
 }
 
+/** How far a backup got: kept up to date as it runs, so a failure can say where it stopped. */
+export interface BackupProgress {
+  stage: 'preflight' | 'connect' | 'lock' | 'dump' | 'check-upload' | 'manifest' | 'replica' | 'done';
+  name?: string;
+  dataKey?: string;
+  /** Bytes pg_dump wrote, and bytes sent to the storage (compressed, encrypted). */
+  dumpedBytes: number;
+  storedBytes: number;
+  /** The table being dumped (plain format), `schema.name`. */
+  currentTable?: string;
+  /** True once the manifest is written: from then on the backup exists. */
+  stored: boolean;
+  /** The newest authenticated backup of the set before this run, when one was found. */
+  previous?: { key: string; createdAt: string; dumpSize: number; storedSize: number };
+  /** Whether the set was searched for `previous` (undefined `previous` then means there is none). */
+  previousLookedUp?: boolean;
+}
+
+export function newBackupProgress(): BackupProgress {
+  return { stage: 'preflight', dumpedBytes: 0, storedBytes: 0, stored: false };
+}
+
 export interface DumpDeps {
   storage: Storage;
+  /** Updated as the run goes (stage, bytes, table); the caller reads it after a failure. */
+  progress?: BackupProgress;
+  /** Milliseconds clock for progress lines (tests give a fake one). */
+  clock?: () => number;
   log: Logger;
   signal?: AbortSignal;
   now?: () => Date;
@@ -274,6 +309,10 @@ async function streamDump(
     pending: PendingObject;
     expectedSize: number;
     retainUntil: WriteOptions['retainUntil'] | undefined;
+    /** The table being dumped, when the dump is scanned. */
+    currentTable?: () => string | undefined;
+    /** Expected dump size (the previous backup's), for the progress line's total and ETA. */
+    estimate?: number;
   },
   deps: DumpDeps,
 ): Promise<DumpOutcome> {
@@ -284,11 +323,17 @@ async function streamDump(
   const upload = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, upload.signal]) : upload.signal;
   const t0 = Date.now();
+  const progress = deps.progress;
+  const track = (): void => {
+    if (!progress) return;
+    progress.dumpedBytes = dumpMeter.bytes;
+    progress.storedBytes = hash.bytes;
+    progress.currentTable = o.currentTable?.();
+  };
+  const line = new ProgressLine(deps.clock ?? Date.now, o.estimate);
   const stopProgress = every(deps.progressIntervalMs ?? 10_000, () => {
-    const s = (Date.now() - t0) / 1000;
-    log.info(
-      `… dumped ${formatBytes(dumpMeter.bytes)} (${formatRate(dumpMeter.bytes, s)}), stored ${formatBytes(hash.bytes)}`,
-    );
+    track();
+    log.info(`dump: ${line.line(dumpMeter.bytes, o.currentTable?.())}`);
   });
   log.info(`writing ${storage.location}/${o.pending.key}`);
   try {
@@ -321,6 +366,7 @@ async function streamDump(
     throw deps.signal?.aborted ? (deps.signal.reason ?? err) : err;
   } finally {
     stopProgress();
+    track();
   }
   const seconds = (Date.now() - t0) / 1000;
   log.info(
@@ -346,6 +392,29 @@ async function checkStored(key: string, sent: DumpOutcome['stored'], verifyUploa
   log.info(`read back ${formatBytes(check.bytes)}: sha256 ${sent.sha256} matches`);
 }
 
+/**
+ * The newest authenticated, real (not synthetic) backup of the set, or undefined when it has none. It
+ * feeds the progress estimate and a failure's summary; errors reading the storage are thrown.
+ */
+export async function findPreviousBackup(
+  storage: Storage,
+  prefix: string,
+  name: string,
+  keys: AuthKeys,
+  signal?: AbortSignal,
+): Promise<BackupProgress['previous']> {
+  const verifier = (await manifestVerifier(keys)) ?? null;
+  try {
+    const catalog = await readCatalog(storage, prefix, name, { verifier, signal });
+    const b = catalog.backups.find((x) => x.name === name && !x.manifest.synthetic);
+    if (!b) return undefined;
+    const m = b.manifest;
+    return { key: b.data.key, createdAt: m.createdAt, dumpSize: m.dump.dumpSize, storedSize: m.object.size };
+  } finally {
+    await verifier?.close();
+  }
+}
+
 async function openSnapshot(connection: PgConnection): Promise<SnapshotSession> {
   try {
     return await SnapshotSession.open(pgSessionConfig(connection));
@@ -364,6 +433,11 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
   const { storage, log } = deps;
   const now = deps.now ?? (() => new Date());
 
+  const progress = deps.progress;
+  const stage = (s: BackupProgress['stage']): void => {
+    if (progress) progress.stage = s;
+  };
+  stage('connect');
   const session = stack.use(await openSnapshot(cfg.connection), (s) => s.close());
   const server = session.server;
   // Preflight, in the snapshot pg_dump will read: fail now, with the GRANTs to run, rather than mid-dump.
@@ -380,6 +454,7 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
     log,
   });
   const name = cfg.name ?? nameForDatabase(server.database);
+  if (progress) progress.name = name;
   log.info(
     `server: PostgreSQL ${server.version}, database ${server.database} (${formatBytes(server.sizeBytes)} on disk)`,
   );
@@ -387,12 +462,28 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
 
   const encryption = await openEncryption(cfg.encryption, stack);
   const signer = stack.use(await openSigner(cfg.signer, deps.signal), (s) => s.close());
+  stage('lock');
   if (cfg.lock) {
     const key = lockKeyFor(cfg.prefix, name);
     stack.use(await acquireLock(storage, key, { ...cfg.lock, log, signal: deps.signal, now }), (l) => l.release());
   }
   const { createdAt, dataKey, manifestKey, retainUntil } = await reserveKeys(cfg, storage, name, now);
+  if (progress) progress.dataKey = dataKey;
   if (retainUntil) log.info(`Object Lock: ${retainUntil.mode} until ${retainUntil.date.toISOString()}`);
+  let previous: BackupProgress['previous'];
+  try {
+    previous = await findPreviousBackup(storage, cfg.prefix, name, await signer.authKeys(), deps.signal);
+    if (progress) Object.assign(progress, { previous, previousLookedUp: true });
+    log.info(
+      previous
+        ? `previous backup: ${previous.key} (taken ${formatTime(previous.createdAt)}, ${formatBytes(previous.dumpSize)} dumped): the progress estimate`
+        : `no earlier backup of ${name}: progress lines have no estimate`,
+    );
+  } catch (err) {
+    if (deps.signal?.aborted) throw deps.signal.reason ?? err;
+    // Only an estimate depends on it: the backup goes on.
+    log.warn(`could not read the earlier backups of ${name} (progress lines have no estimate): ${describeError(err)}`);
+  }
 
   const tables = await listTables(session.client);
   // The roles that own objects or hold grants, so a restore onto a fresh server can create them.
@@ -441,8 +532,18 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
   if (encrypt) transform.push(encrypt);
   // Checked absent above: from its first byte, a failure removes it.
   const pending = stack.use(new PendingObject(storage, dataKey, log), (p) => p.dispose());
+  stage('dump');
   const dump = await streamDump(
-    { source, inspect, transform, pending, expectedSize: server.sizeBytes, retainUntil },
+    {
+      source,
+      inspect,
+      transform,
+      pending,
+      expectedSize: server.sizeBytes,
+      retainUntil,
+      currentTable: scanner ? () => scanner.currentTable : undefined,
+      estimate: previous?.dumpSize,
+    },
     deps,
   );
 
@@ -450,6 +551,7 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
   const contents: MeasuredContents = { extensions, sequences, largeObjects: await largeObjectsPromise, objectCounts };
   await session.close(); // done with the database: free the connection before the read-back
 
+  stage('check-upload');
   await log.group('Verify the stored object', () => checkStored(dataKey, dump.stored, cfg.verifyUpload, deps));
 
   const manifest: Manifest = {
@@ -481,12 +583,14 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
     contents: roles ? withRoles(contents, roles) : contents,
   };
   if (deps.signal?.aborted) throw deps.signal.reason;
+  stage('manifest');
   // Written last: from here on, the backup exists.
   await writeAuthenticatedManifest(storage, manifestKey, serializeManifest(manifest), signer, {
     signal: deps.signal,
     retainUntil,
   });
   pending.keep();
+  if (progress) progress.stored = true;
   log.info(`manifest written: ${manifestKey} (authenticated: ${signer.scheme})`);
   return { manifest, manifestKey, location: storage.location, retainUntil, signer };
 }

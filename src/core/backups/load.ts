@@ -11,14 +11,16 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { CancelledError, describeError, IntegrityError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
-import { formatBytes, formatDuration, formatRate } from '../../util/units.js';
+import { formatBytes, formatClock, formatDuration, formatRate } from '../../util/units.js';
 import { COPY_CHECKSUM_ALGORITHM, type DatabaseContents, NO_CHECKSUMS, type TableStats } from '../manifest.js';
 import type { GpgSession } from '../pipeline/gpg.js';
+import { ProgressLine } from '../pipeline/progress.js';
 import { every } from '../pipeline/streams.js';
 import { type PgConnection, pgSessionConfig } from '../postgres/connection.js';
 import { type ContentsCheck, compareContents, readContents, sequenceIncrements } from '../postgres/contents.js';
 import { type CopiedTable, copyStats } from '../postgres/copy-validate.js';
 import { type PgClientInstaller, type PgVersionRequest, resolvePgTool } from '../postgres/install.js';
+import { LoadActivity } from '../postgres/load-activity.js';
 import { restoreFile, restoreSink } from '../postgres/restore-tools.js';
 import { listTables, openStatsClient, tableKey, tableLabel, tableStats } from '../postgres/stats.js';
 import type { LocatedBackup } from './locate.js';
@@ -115,12 +117,13 @@ export async function loadAndValidate(
   log.info(`${toolName}: ${tool.version} (${tool.path})`);
   let bytes = 0;
   const t0 = Date.now();
+  // Bytes read are of the stored object (exact size known); what the server does with them is asked of
+  // the server itself, so a line at "all read" still says which table or index it is working on.
+  const line = new ProgressLine(Date.now, m.object.size, { exact: true });
+  const activity = new LoadActivity(pgSessionConfig(o.connection, db));
   const stop = every(o.progressIntervalMs ?? 10_000, () => {
-    const s = (Date.now() - t0) / 1000;
-    const pct = m.object.size > 0 ? ` (${Math.floor((100 * bytes) / m.object.size)} %)` : '';
-    log.info(
-      `… restoring: ${formatBytes(bytes)} of ${formatBytes(m.object.size)} read${pct}, ${formatRate(bytes, s)}, ${formatDuration(s)}`,
-    );
+    const phase = activity.current() ?? (bytes >= m.object.size ? `${toolName} is finishing` : undefined);
+    log.info(`restore: ${line.line(bytes, phase)}`);
   });
   const stream = async (sink: NodeJS.WritableStream): Promise<void> => {
     await streamBackup(b, {
@@ -183,37 +186,63 @@ export async function loadAndValidate(
     });
   } finally {
     stop();
+    await activity.close();
   }
   const loadSeconds = (Date.now() - t0) / 1000;
+  log.info(`loaded in ${formatDuration(loadSeconds)} (${formatRate(bytes, loadSeconds)})`);
   const t1 = Date.now();
-  const checks = await log.group(`Validate ${m.tables.length} tables against the manifest`, async () => {
-    const config = pgSessionConfig(o.connection, db);
-    const client = await openStatsClient(config);
-    try {
-      let actual: CopiedTable[];
-      if (m.checksumAlgorithm === COPY_CHECKSUM_ALGORITHM) {
-        const concurrency = Math.max(1, Math.min(4, os.availableParallelism()));
-        log.info(`reading every table back with COPY (${concurrency} sessions), rows counted and hashed`);
-        actual = await copyStats(config, m.tables, { encoding: m.dump.encoding, concurrency });
-        // Tables the manifest does not list: counted, and reported.
-        const known = new Set(m.tables.map(tableKey));
-        const extra = (await listTables(client)).filter((t) => !known.has(tableKey(t)));
-        actual.push(...(await tableStats(client, extra, undefined, { checksums: false })));
-      } else if (m.dump.format === 'plain' && m.tables.every((t) => t.columns !== undefined)) {
-        // Counted off the dump (table-checksums: false): a table's own rows, as its COPY holds them.
-        actual = await tableStats(client, await listTables(client), undefined, { checksums: false, only: true });
-      } else {
-        actual = await tableStats(client, await listTables(client), undefined, {
-          checksums: m.checksumAlgorithm !== NO_CHECKSUMS,
-        });
-      }
-      const result = compareTables(m.tables, actual);
-      for (const c of mismatchesOf(result)) log.warn(`table ${tableLabel(c)}: ${c.problem}`);
-      return result;
-    } finally {
-      await client.end().catch(() => {});
-    }
+  let progress = 'reading the tables back';
+  const stopValidation = every(o.progressIntervalMs ?? 10_000, () => {
+    log.info(`validate: ${progress}, ${formatClock((Date.now() - t1) / 1000)}`);
   });
+  const checks = await log
+    .group(`Validate ${m.tables.length} tables against the manifest`, async () => {
+      const config = pgSessionConfig(o.connection, db);
+      const counted = (t: { schema: string; name: string }, i: number, total: number): void => {
+        progress = `${i.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} tables counted, now ${tableLabel(t)}`;
+      };
+      const client = await openStatsClient(config);
+      try {
+        let actual: CopiedTable[];
+        if (m.checksumAlgorithm === COPY_CHECKSUM_ALGORITHM) {
+          const concurrency = Math.max(1, Math.min(4, os.availableParallelism()));
+          log.info(`reading every table back with COPY (${concurrency} sessions), rows counted and hashed`);
+          actual = await copyStats(config, m.tables, {
+            encoding: m.dump.encoding,
+            concurrency,
+            onProgress: (done, total, table) => {
+              progress = `${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} reads done, last ${table}`;
+            },
+          });
+          // Tables the manifest does not list: counted, and reported.
+          const known = new Set(m.tables.map(tableKey));
+          const extra = (await listTables(client)).filter((t) => !known.has(tableKey(t)));
+          actual.push(...(await tableStats(client, extra, undefined, { checksums: false })));
+        } else if (m.dump.format === 'plain' && m.tables.every((t) => t.columns !== undefined)) {
+          // Counted off the dump (table-checksums: false): a table's own rows, as its COPY holds them.
+          const listed = await listTables(client);
+          actual = await tableStats(client, listed, (t, i) => counted(t, i, listed.length), {
+            checksums: false,
+            only: true,
+          });
+        } else {
+          const listed = await listTables(client);
+          actual = await tableStats(client, listed, (t, i) => counted(t, i, listed.length), {
+            checksums: m.checksumAlgorithm !== NO_CHECKSUMS,
+          });
+        }
+        const result = compareTables(m.tables, actual);
+        const bad = mismatchesOf(result);
+        for (const c of bad) log.warn(`table ${tableLabel(c)}: ${c.problem}`);
+        log.info(
+          `${result.length.toLocaleString('en-US')} tables compared with the manifest in ${formatDuration((Date.now() - t1) / 1000)}: ${bad.length ? `${bad.length} do not match` : 'all match'}`,
+        );
+        return result;
+      } finally {
+        await client.end().catch(() => {});
+      }
+    })
+    .finally(stopValidation);
   return { checks, bytes, loadSeconds, validateSeconds: (Date.now() - t1) / 1000 };
 }
 

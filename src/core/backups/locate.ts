@@ -31,6 +31,13 @@ export type BackupSelector =
   /** A local file with `<stem>.manifest.json` beside it. */
   | { kind: 'file'; path: string };
 
+/** The selector in words, for logs: `latest of nightly`, a key, or a file path. */
+export function describeSelector(s: BackupSelector): string {
+  if (s.kind === 'latest') return `the latest backup${s.name ? ` of ${s.name}` : ''}`;
+  if (s.kind === 'before') return `the newest backup before ${s.time.toISOString()}${s.name ? ` of ${s.name}` : ''}`;
+  return s.kind === 'key' ? s.key : s.path;
+}
+
 /** A backup found and its manifest read; `storage` + `dataKey` reach the data object. */
 export interface LocatedBackup {
   manifest: Manifest;

@@ -181,6 +181,12 @@ export class CopyScanner extends Transform {
   /** The dump's client_encoding (from its `SET client_encoding = '…';` statement). */
   encoding: string | null = null;
 
+  /** The table whose rows are streaming past now (`schema.name`), or the last one finished; for progress lines. */
+  get currentTable(): string | undefined {
+    const t = this.current?.table ?? this.sections.at(-1);
+    return t ? `${t.schema}.${t.name}` : undefined;
+  }
+
   private mode: 'sql' | 'data' = 'sql';
   private lex = NORMAL;
   private depth = 0;

@@ -15,7 +15,7 @@ import type { TableStats } from '../manifest.js';
 import { RowDigest, rowHasher } from '../pipeline/copy-scan.js';
 import { parseColumnList } from '../pipeline/copy-statement.js';
 import type { SessionConfig } from './session.js';
-import { CANONICAL_SETTINGS, isSystemSchema, openStatsClient, qualifiedName, quoteIdent } from './stats.js';
+import { CANONICAL_SETTINGS, isSystemSchema, openStatsClient, qualifiedName, quoteIdent, tableLabel } from './stats.js';
 
 /** A restored table as the COPY check read it; `error` when it could not be read as the dump wrote it. */
 export interface CopiedTable extends TableStats {
@@ -47,7 +47,12 @@ const SPLIT_PAGES = 4096; // 32 MiB
 export async function copyStats(
   config: SessionConfig,
   tables: TableStats[],
-  o: { encoding?: string; concurrency: number },
+  o: {
+    encoding?: string;
+    concurrency: number;
+    /** After each COPY read (a large table is read in several): reads done, reads in all, its table. */
+    onProgress?: (done: number, total: number, table: string) => void;
+  },
 ): Promise<CopiedTable[]> {
   if (tables.length === 0) return [];
   const xx = await rowHasher();
@@ -103,6 +108,8 @@ export async function copyStats(
     }
 
     let failure: unknown = null;
+    const total = parts.length;
+    let done = 0;
     const work = async (client: pg.Client): Promise<void> => {
       for (let part = parts.shift(); part && !failure; part = parts.shift()) {
         const { state } = part;
@@ -119,6 +126,7 @@ export async function copyStats(
           else if (code === '42703') state.error = `columns differ (${(err as Error).message})`;
           else failure ??= err;
         }
+        o.onProgress?.(++done, total, tableLabel(state.table));
       }
     };
     await Promise.all(clients.map(work));
