@@ -177,7 +177,7 @@ async function runAsAction(command) {
         const message = (0,secrets/* redact */.E$)(err instanceof errors/* UserError */.yo ? err.message : (0,errors/* describeError */.Uc)(err));
         if (!(err instanceof errors/* UserError */.yo) && err instanceof Error && err.stack)
             core.debug((0,secrets/* redact */.E$)(err.stack));
-        await writeSummary({
+        await writeSummary((0,core_report/* reportOf */.EI)(err) ?? {
             title: `${command.spec.name} failed`,
             status: 'failure',
             headline: message,
