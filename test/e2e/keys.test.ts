@@ -141,10 +141,10 @@ describe('keys (bundled actions and CLI)', () => {
     expect(keys.status).toBe(0);
     expect(keys.stdout).toMatch(/2 backup\(s\) use 2 key\(s\)/);
     expect(keys.stdout).toMatch(
-      new RegExp(`passphrase #1\\s+1\\s+\\S+\\s+\\S+\\s+${fresh.key.replace(/\./g, '\\.')}\\s+yes`),
+      new RegExp(`passphrase #1\\s+1\\s+.+? UTC\\s+.+? UTC\\s+${fresh.key.replace(/\./g, '\\.')}\\s+✅ yes`),
     );
     expect(keys.stdout).toMatch(
-      new RegExp(`passphrase #2\\s+1\\s+\\S+\\s+\\S+\\s+${old.key.replace(/\./g, '\\.')}\\s+yes`),
+      new RegExp(`passphrase #2\\s+1\\s+.+? UTC\\s+.+? UTC\\s+${old.key.replace(/\./g, '\\.')}\\s+✅ yes`),
     );
     expect(keys.stdout).toMatch(/No kept backup needs passphrase #3: it can be retired/);
     expect(keys.stdout + keys.stderr).not.toContain(OLD);
