@@ -259,6 +259,8 @@ async function reserveKeys(cfg: DumpConfig, storage: Storage, name: string, now:
 /** What streaming the dump produced: bytes dumped, and the stored object's size and SHA-256. */
 interface DumpOutcome {
   dumpBytes: number;
+  /** When pg_dump's output ended (Date.now()): what follows is the tail the storage and checks add. */
+  dumpEndedAt: number;
   stored: { bytes: number; sha256: string };
 }
 
@@ -284,6 +286,10 @@ async function streamDump(
   const upload = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, upload.signal]) : upload.signal;
   const t0 = Date.now();
+  let dumpEndedAt = 0;
+  o.source.once('end', () => {
+    dumpEndedAt = Date.now();
+  });
   const stopProgress = every(deps.progressIntervalMs ?? 10_000, () => {
     const s = (Date.now() - t0) / 1000;
     log.info(
@@ -326,7 +332,11 @@ async function streamDump(
   log.info(
     `dump complete: ${formatBytes(dumpMeter.bytes)} dumped, ${formatBytes(hash.bytes)} stored in ${seconds.toFixed(1)}s (${formatRate(dumpMeter.bytes, seconds)})`,
   );
-  return { dumpBytes: dumpMeter.bytes, stored: { bytes: hash.bytes, sha256: hash.sha256 } };
+  return {
+    dumpBytes: dumpMeter.bytes,
+    dumpEndedAt: dumpEndedAt || Date.now(),
+    stored: { bytes: hash.bytes, sha256: hash.sha256 },
+  };
 }
 
 /** Checks the stored object's size and, with `verifyUpload`, reads it back and compares its SHA-256. */
@@ -487,6 +497,10 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
     retainUntil,
   });
   pending.keep();
-  log.info(`manifest written: ${manifestKey} (authenticated: ${signer.scheme})`);
+  // The tail after pg_dump's last byte (the upload's last parts, the read-back, the manifest): with the
+  // upload overlapping the dump it stays a few seconds whatever the size.
+  log.info(
+    `manifest written: ${manifestKey} (authenticated: ${signer.scheme}), ${((Date.now() - dump.dumpEndedAt) / 1000).toFixed(1)}s after the dump ended`,
+  );
   return { manifest, manifestKey, location: storage.location, retainUntil, signer };
 }
