@@ -294,6 +294,8 @@ async function reserveKeys(cfg: DumpConfig, storage: Storage, name: string, now:
 /** What streaming the dump produced: bytes dumped, and the stored object's size and SHA-256. */
 interface DumpOutcome {
   dumpBytes: number;
+  /** When pg_dump's output ended (Date.now()): what follows is the tail the storage and checks add. */
+  dumpEndedAt: number;
   stored: { bytes: number; sha256: string };
 }
 
@@ -331,6 +333,10 @@ async function streamDump(
     progress.currentTable = o.currentTable?.();
   };
   const line = new ProgressLine(deps.clock ?? Date.now, o.estimate);
+  let dumpEndedAt = 0;
+  o.source.once('end', () => {
+    dumpEndedAt = Date.now();
+  });
   const stopProgress = every(deps.progressIntervalMs ?? 10_000, () => {
     track();
     log.info(`dump: ${line.line(dumpMeter.bytes, o.currentTable?.())}`);
@@ -372,7 +378,11 @@ async function streamDump(
   log.info(
     `dump complete: ${formatBytes(dumpMeter.bytes)} dumped, ${formatBytes(hash.bytes)} stored in ${seconds.toFixed(1)}s (${formatRate(dumpMeter.bytes, seconds)})`,
   );
-  return { dumpBytes: dumpMeter.bytes, stored: { bytes: hash.bytes, sha256: hash.sha256 } };
+  return {
+    dumpBytes: dumpMeter.bytes,
+    dumpEndedAt: dumpEndedAt || Date.now(),
+    stored: { bytes: hash.bytes, sha256: hash.sha256 },
+  };
 }
 
 /** Checks the stored object's size and, with `verifyUpload`, reads it back and compares its SHA-256. */
@@ -591,6 +601,10 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
   });
   pending.keep();
   if (progress) progress.stored = true;
-  log.info(`manifest written: ${manifestKey} (authenticated: ${signer.scheme})`);
+  // The tail after pg_dump's last byte (the upload's last parts, the read-back, the manifest): with the
+  // upload overlapping the dump it stays a few seconds whatever the size.
+  log.info(
+    `manifest written: ${manifestKey} (authenticated: ${signer.scheme}), ${((Date.now() - dump.dumpEndedAt) / 1000).toFixed(1)}s after the dump ended`,
+  );
   return { manifest, manifestKey, location: storage.location, retainUntil, signer };
 }

@@ -6,9 +6,12 @@ import type { Compression } from '../layout.js';
 import { ParallelGzip } from './parallel-gzip.js';
 
 type ZstdZlib = typeof zlib & {
-  createZstdCompress?: (o?: { params?: Record<number, number> }) => Transform;
+  createZstdCompress?: (o?: { params?: Record<number, number>; chunkSize?: number }) => Transform;
   createZstdDecompress?: (o?: { chunkSize?: number }) => Transform;
-  constants: typeof zlib.constants & { ZSTD_c_compressionLevel?: number };
+  constants: typeof zlib.constants & {
+    ZSTD_c_compressionLevel?: number;
+    ZSTD_c_checksumFlag?: number;
+  };
 };
 const z = zlib as ZstdZlib;
 
@@ -27,14 +30,26 @@ export function compressStage(c: Compression, level: number | null, threads = 2)
   switch (c) {
     case 'gzip':
       return new ParallelGzip({ level: level ?? 6, threads });
-    case 'zstd': {
+    case 'zstd':
       checkCompressionSupported(c);
-      const key = z.constants.ZSTD_c_compressionLevel ?? 100;
-      return z.createZstdCompress?.({ params: { [key]: level ?? 3 } }) as Transform;
-    }
+      return zstdCompressor(level ?? 3);
     case 'none':
       return new PassThrough();
   }
+}
+
+/**
+ * zstd as ONE frame on one thread-pool thread. Not block-parallel frames as for gzip: Node's zstd
+ * decompressor (this tool's restore, in this and older versions) stops after a file's first frame, so a
+ * multi-frame backup would restore truncated. Not libzstd's own threads (ZSTD_c_nbWorkers): Node 24's
+ * zstd stream fails with them ("stream.push() after EOF", measured). The frame carries a content
+ * checksum, as the `zstd` command line writes by default. Output comes in 256 KiB pieces: zlib's default
+ * 16 KiB meant a main-thread callback and a downstream write per 16 KiB.
+ */
+function zstdCompressor(level: number): Transform {
+  const k = z.constants;
+  const params = { [k.ZSTD_c_compressionLevel ?? 100]: level, [k.ZSTD_c_checksumFlag ?? 201]: 1 };
+  return z.createZstdCompress?.({ params, chunkSize: 256 * 1024 }) as Transform;
 }
 
 const DECOMPRESS_CHUNK = 64 * 1024;
