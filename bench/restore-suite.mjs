@@ -40,7 +40,7 @@ export const load1 = () => os.loadavg()[0];
  * Backs `db` up twice (plain gzip; custom) into `work`, then alternates the restore scenarios `runs` times.
  * Returns { rows: {label: run[]}, loads: number[], tempMb } (tempMb: the staged custom archive's size).
  */
-export function restoreSuite({ pg, db, work, cli, env, pgEnv, runs, psql, log = console.error }) {
+export function restoreSuite({ pg, db, work, cli, env, pgEnv, runs, psql, only = [], log = console.error }) {
   const psqlBin = path.join(pg.binDir, 'psql');
   const pgRestoreBin = path.join(pg.binDir, 'pg_restore');
   const stores = { plain: path.join(work, 'restore-plain'), custom: path.join(work, 'restore-custom') };
@@ -114,10 +114,12 @@ export function restoreSuite({ pg, db, work, cli, env, pgEnv, runs, psql, log = 
     [VERIFY_CUSTOM, ...verify(stores.custom)],
     [RESTORE_CUSTOM, ...restore(stores.custom)],
   ];
-  const rows = Object.fromEntries(list.map(([l]) => [l, []]));
+  // `only`: label substrings to keep (the raw plain restore always runs: every ratio is to it).
+  const chosen = list.filter(([l]) => l === RAW_PLAIN || !only.length || only.some((o) => l.includes(o)));
+  const rows = Object.fromEntries(chosen.map(([l]) => [l, []]));
   const loads = [];
   for (let run = 0; run < runs; run++) {
-    for (const [label, cmd, args] of list) {
+    for (const [label, cmd, args] of chosen) {
       psql('postgres', 'DROP DATABASE IF EXISTS bench_raw');
       psql('postgres', 'DROP DATABASE IF EXISTS bench_restored');
       psql('postgres', 'CHECKPOINT');

@@ -24,6 +24,7 @@ const { values: opts } = parseArgs({
     'small-mb': { type: 'string', default: '100' },
     runs: { type: 'string', default: '3' },
     only: { type: 'string', default: '' },
+    'restore-only': { type: 'string', default: '' },
   },
 });
 /** "10GB", "500MB", "1.5GB" → MB (binary: 1GB = 1024 MB, as --size-mb). */
@@ -43,7 +44,9 @@ if (freeMb < needMb) {
     `--size ${Math.max(...SIZES)} MB needs about ${needMb.toFixed(0)} MB free in ${os.tmpdir()} and the server's data directory; ${freeMb.toFixed(0)} MB are free`,
   );
 }
-const RUNS = Number(opts.runs);
+// `--runs 3,1`: runs per size (the last repeats), so a large size can run fewer rounds.
+const RUNS_BY_SIZE = opts.runs.split(',').map(Number);
+const runsFor = (i) => RUNS_BY_SIZE[Math.min(i, RUNS_BY_SIZE.length - 1)];
 const PASS = 'bench passphrase 0123456789';
 
 const pg = await startPostgres({
@@ -223,7 +226,7 @@ try {
     const bucket = await createBucket(s3.endpoint, 'bench');
     const list = SUITE === 'restore' ? [] : scenarios(db, bucket);
     const rows = Object.fromEntries(list.map(([l]) => [l, []]));
-    for (let run = 0; run < RUNS; run++) {
+    for (let run = 0; run < runsFor(i); run++) {
       for (const [label, cmd, args, extra] of list) {
         fs.rmSync(path.join(work, 'out'), { recursive: true, force: true });
         // Each run starts from a clean server: no run pays for the dirty buffers of the one before.
@@ -235,7 +238,20 @@ try {
     }
     // Restore side: our verify and restore (plain; custom with jobs 2) against the raw restores a user would
     // type, into an empty database that is dropped again (bench/restore-suite.mjs).
-    const restore = SUITE === 'backup' ? undefined : restoreSuite({ pg, db, work, cli, env, pgEnv, runs: RUNS, psql });
+    const restore =
+      SUITE === 'backup'
+        ? undefined
+        : restoreSuite({
+            pg,
+            db,
+            work,
+            cli,
+            env,
+            pgEnv,
+            runs: runsFor(i),
+            psql,
+            only: opts['restore-only'] ? opts['restore-only'].split(',') : [],
+          });
     psql('postgres', `DROP DATABASE ${db}`); // the next size needs the disk
     results[db] = { mb: dumpBytes / 1e6, rows, restore };
   }
@@ -243,7 +259,7 @@ try {
   const shellLabel = 'shell: pg_dump | gzip -6 | gpg > file';
   report.push(`# postgres-dr benchmark — ${new Date().toISOString().slice(0, 10)}`, '');
   report.push(
-    `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; PostgreSQL ${psql('postgres', 'SHOW server_version')}; ${RUNS} alternating runs per scenario; median (min–max).`,
+    `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; PostgreSQL ${psql('postgres', 'SHOW server_version')}; ${RUNS_BY_SIZE.join('/')} alternating runs per scenario; median (min–max).`,
     '',
   );
   for (const [db, { mb, rows }] of Object.entries(results)) {
@@ -269,7 +285,7 @@ try {
     report.push(
       '## Restore side',
       '',
-      `Each row: the median of ${RUNS} alternating runs; ÷ raw plain restore is wall time against \`${RAW_PLAIN}\`. CPU is user+sys of the command and the processes it waits for (gpg, gunzip, psql, pg_restore), not the server's; "load s" / "validate s" are verify's own load-seconds / validate-seconds outputs (validate includes the contents check). Peak RSS: the largest single process (GNU time).`,
+      `Each row: the median of the alternating runs (${SIZES.map((_, i) => runsFor(i)).join(', ')} per size); ÷ raw plain restore is wall time against \`${RAW_PLAIN}\`. CPU is user+sys of the command and the processes it waits for (gpg, gunzip, psql, pg_restore), not the server's; "load s" / "validate s" are verify's own load-seconds / validate-seconds outputs (validate includes the contents check). Peak RSS: the largest single process (GNU time).`,
       '',
     );
     for (const [db, { mb, restore }] of Object.entries(results)) report.push(...restoreReport(db, mb, restore));
