@@ -83,6 +83,7 @@ describe('restore action (bundled, as the runner runs it)', () => {
     expect(run.summary).toContain(`${target} restored from rlive`);
     expect(run.summary).toContain(previous);
     expect(run.summary).toContain('Data-loss window');
+    expect(run.summary).toContain('Temporary disk | none: streamed into the restore');
     expect(freshDatabasesFor(target)).toEqual([]);
     expect(run.visible + run.stderr + run.summary).not.toContain(PASSPHRASE);
 
