@@ -4,7 +4,8 @@
 // /usr/bin/time. Writes bench/results/<date>.md and prints it. Needs the prerequisites of `npm test`.
 // `--size` takes several sizes (`--size 1GB,3GB,10GB`, each a plain-dump size; 10GB is opt-in: it needs
 // ~4× the size in free disk and about an hour); `--suite restore` runs only the restore side
-// (bench/restore-suite.mjs) and writes bench/results/<date>-restore.md.
+// (bench/restore-suite.mjs) and writes bench/results/<date>-restore.md; `--restore-only "verify, plain;verify, custom"`
+// keeps the scenarios whose labels contain one of the `;`-separated strings (the raw plain restore always runs).
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -250,7 +251,7 @@ try {
             pgEnv,
             runs: runsFor(i),
             psql,
-            only: opts['restore-only'] ? opts['restore-only'].split(',') : [],
+            only: opts['restore-only'] ? opts['restore-only'].split(';') : [],
           });
     psql('postgres', `DROP DATABASE ${db}`); // the next size needs the disk
     results[db] = { mb: dumpBytes / 1e6, rows, restore };
