@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// `npm run bench [-- --size-mb 1024 --runs 3]`: postgres-dr against the shell pipeline a user would write
+// `npm run bench [-- --size 1GB --runs 3]`: postgres-dr against the shell pipeline a user would write
 // instead, on the same data in the same run, alternating runs; median and spread; peak RSS from
 // /usr/bin/time. Writes bench/results/<date>.md and prints it. Needs the prerequisites of `npm test`.
+// `--size` takes several sizes (`--size 1GB,3GB,10GB`, each a plain-dump size; 10GB is opt-in: it needs
+// ~4× the size in free disk and about an hour); `--suite restore` runs only the restore side
+// (bench/restore-suite.mjs) and writes bench/results/<date>-restore.md; `--restore-only "verify, plain;verify, custom"`
+// keeps the scenarios whose labels contain one of the `;`-separated strings (the raw plain restore always runs).
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,22 +14,41 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startPostgres } from '../test/harness/postgres.ts';
 import { createBucket, startS3 } from '../test/harness/s3.ts';
+import { RAW_PLAIN, restoreReport, restoreSuite } from './restore-suite.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({
   options: {
     'size-mb': { type: 'string', default: '1024' },
+    size: { type: 'string', default: '' },
+    suite: { type: 'string', default: 'all' },
     'small-mb': { type: 'string', default: '100' },
     runs: { type: 'string', default: '3' },
     only: { type: 'string', default: '' },
+    'restore-only': { type: 'string', default: '' },
   },
 });
-const SIZE_MB = Number(opts['size-mb']);
-const SMALL_MB = Number(opts['small-mb']);
-const RUNS = Number(opts.runs);
+/** "10GB", "500MB", "1.5GB" → MB (binary: 1GB = 1024 MB, as --size-mb). */
+function sizeMb(text) {
+  const m = /^(\d+(?:\.\d+)?)\s*(MB|GB|TB)?$/i.exec(text.trim());
+  if (!m) throw new Error(`--size: '${text}' is not a size like 1GB or 500MB`);
+  return Number(m[1]) * { MB: 1, GB: 1024, TB: 1024 * 1024 }[(m[2] ?? 'MB').toUpperCase()];
+}
+const SIZES = opts.size ? opts.size.split(',').map(sizeMb) : [Number(opts['small-mb']), Number(opts['size-mb'])];
+const SUITE = opts.suite;
+if (!['all', 'backup', 'restore'].includes(SUITE)) throw new Error(`--suite: all, backup or restore (got ${SUITE})`);
+// Generated database + plain and custom backups + a staged custom archive + a restored copy: ~4× the dump.
+const needMb = 4 * Math.max(...SIZES);
+const freeMb = (fs.statfsSync(os.tmpdir()).bavail * fs.statfsSync(os.tmpdir()).bsize) / 2 ** 20;
+if (freeMb < needMb) {
+  throw new Error(
+    `--size ${Math.max(...SIZES)} MB needs about ${needMb.toFixed(0)} MB free in ${os.tmpdir()} and the server's data directory; ${freeMb.toFixed(0)} MB are free`,
+  );
+}
+// `--runs 3,1`: runs per size (the last repeats), so a large size can run fewer rounds.
+const RUNS_BY_SIZE = opts.runs.split(',').map(Number);
+const runsFor = (i) => RUNS_BY_SIZE[Math.min(i, RUNS_BY_SIZE.length - 1)];
 const PASS = 'bench passphrase 0123456789';
-const RAW = 'raw restore: gpg -d | gunzip | psql';
-const VERIFY = 'pgdr verify (restore + validate every table + drop)';
 
 const pg = await startPostgres({
   settings: { shared_buffers: "'256MB'", max_wal_size: "'4GB'", checkpoint_timeout: "'30min'" },
@@ -40,7 +63,7 @@ const psql = (db, sql) =>
   execFileSync(
     psqlBin,
     ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', pg.host, '-p', String(pg.port), '-U', 'postgres', '-d', db],
-    { input: sql, encoding: 'utf8' },
+    { input: sql, encoding: 'utf8', env: { ...process.env, PGOPTIONS: '-c client_min_messages=warning' } },
   ).trim();
 
 /** A realistic mix: wide text rows, numeric, jsonb, bytea, timestamps, indexes; about `mb` MB of dump. */
@@ -191,10 +214,8 @@ const spread = (xs) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixe
 const report = [];
 const results = {};
 try {
-  for (const [db, mb] of [
-    ['bench_small', SMALL_MB],
-    ['bench_large', SIZE_MB],
-  ]) {
+  for (const [i, mb] of SIZES.entries()) {
+    const db = SIZES.length === 2 && !opts.size ? ['bench_small', 'bench_large'][i] : `bench_${Math.round(mb)}mb`;
     const t0 = Date.now();
     generate(db, mb);
     const dumpBytes = Number(
@@ -204,9 +225,9 @@ try {
       `${db}: generated in ${((Date.now() - t0) / 1000).toFixed(0)}s, plain dump ${(dumpBytes / 1e6).toFixed(0)} MB, on disk ${psql(db, `SELECT pg_size_pretty(pg_database_size('${db}'))`)}`,
     );
     const bucket = await createBucket(s3.endpoint, 'bench');
-    const list = scenarios(db, bucket);
+    const list = SUITE === 'restore' ? [] : scenarios(db, bucket);
     const rows = Object.fromEntries(list.map(([l]) => [l, []]));
-    for (let run = 0; run < RUNS; run++) {
+    for (let run = 0; run < runsFor(i); run++) {
       for (const [label, cmd, args, extra] of list) {
         fs.rmSync(path.join(work, 'out'), { recursive: true, force: true });
         // Each run starts from a clean server: no run pays for the dirty buffers of the one before.
@@ -216,52 +237,34 @@ try {
         console.error(`  run ${run + 1} ${label}: ${r.secs.toFixed(2)}s, ${r.rssMb.toFixed(0)} MB RSS`);
       }
     }
-    // Restore side: our verify (download, checksum, decrypt, restore into a scratch database, validate every
-    // table, drop) against the raw restore a user would type (gpg -d | gunzip | psql into an empty database).
-    if (!opts.only || 'verify'.includes(opts.only)) {
-      const store = path.join(work, 'restore-src');
-      fs.rmSync(store, { recursive: true, force: true });
-      execFileSync(process.execPath, [cli, 'backup', '--database-url', pg.url(db), '--output', store], {
-        env: { ...process.env, ...env },
-        stdio: 'ignore',
-      });
-      const file = execFileSync('find', [store, '-name', '*.sql.gz.gpg'], { encoding: 'utf8' }).trim();
-      const restoreList = [
-        [
-          RAW,
-          'bash',
-          [
-            '-c',
-            `set -o pipefail; "${psqlBin}" -X -q -c 'DROP DATABASE IF EXISTS bench_raw' -c 'CREATE DATABASE bench_raw' -d postgres && gpg --batch --pinentry-mode loopback --passphrase-fd 3 --decrypt "${file}" 3<<<"$PASS" 2>/dev/null | gunzip -c | "${psqlBin}" -X -q -v ON_ERROR_STOP=1 -d bench_raw >/dev/null`,
-          ],
-        ],
-        [
-          VERIFY,
-          process.execPath,
-          [cli, 'verify', '--destination', store, '--name', db, '--database-url', pg.url('postgres'), '--json'],
-        ],
-      ];
-      for (const [label] of restoreList) rows[label] = [];
-      for (let run = 0; run < RUNS; run++) {
-        for (const [label, cmd, args] of restoreList) {
-          psql('postgres', 'CHECKPOINT');
-          const r = timeCmd(label, cmd, args, { ...pgEnv, ...env });
-          rows[label].push(r);
-          console.error(`  run ${run + 1} ${label}: ${r.secs.toFixed(2)}s, ${r.rssMb.toFixed(0)} MB RSS`);
-        }
-      }
-      psql('postgres', 'DROP DATABASE IF EXISTS bench_raw');
-    }
-    results[db] = { mb: dumpBytes / 1e6, rows };
+    // Restore side: our verify and restore (plain; custom with jobs 2) against the raw restores a user would
+    // type, into an empty database that is dropped again (bench/restore-suite.mjs).
+    const restore =
+      SUITE === 'backup'
+        ? undefined
+        : restoreSuite({
+            pg,
+            db,
+            work,
+            cli,
+            env,
+            pgEnv,
+            runs: runsFor(i),
+            psql,
+            only: opts['restore-only'] ? opts['restore-only'].split(';') : [],
+          });
+    psql('postgres', `DROP DATABASE ${db}`); // the next size needs the disk
+    results[db] = { mb: dumpBytes / 1e6, rows, restore };
   }
   const floorLabel = 'pg_dump > /dev/null (floor)';
   const shellLabel = 'shell: pg_dump | gzip -6 | gpg > file';
   report.push(`# postgres-dr benchmark — ${new Date().toISOString().slice(0, 10)}`, '');
   report.push(
-    `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; PostgreSQL ${psql('postgres', 'SHOW server_version')}; ${RUNS} alternating runs per scenario; median (min–max).`,
+    `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; PostgreSQL ${psql('postgres', 'SHOW server_version')}; ${RUNS_BY_SIZE.join('/')} alternating runs per scenario; median (min–max).`,
     '',
   );
   for (const [db, { mb, rows }] of Object.entries(results)) {
+    if (SUITE === 'restore') break;
     report.push(
       `## ${db}: plain dump ${mb.toFixed(0)} MB`,
       '',
@@ -279,32 +282,24 @@ try {
     }
     report.push('');
   }
-  report.push(
-    `Restore side: ${VERIFY} ÷ ${RAW} = ${Object.entries(results)
-      .map(([db, { rows }]) => {
-        const raw = median(rows[RAW]?.map((r) => r.secs) ?? [Number.NaN]);
-        const ours = median(rows[VERIFY]?.map((r) => r.secs) ?? [Number.NaN]);
-        return `${db} ${(ours / raw).toFixed(2)}`;
-      })
-      .join(', ')}.`,
-    '',
-    // verify's own split (its load-seconds / validate-seconds outputs): the load is what a restore costs, the
-    // validation is the read-back of every row that the raw restore does not do at all.
-    `Of which (verify's outputs, medians): ${Object.entries(results)
-      .map(([db, { rows }]) => {
-        const raw = median(rows[RAW]?.map((r) => r.secs) ?? [Number.NaN]);
-        const load = median(rows[VERIFY]?.map((r) => Number(r.outputs['load-seconds'])) ?? [Number.NaN]);
-        const validate = median(rows[VERIFY]?.map((r) => Number(r.outputs['validate-seconds'])) ?? [Number.NaN]);
-        return `${db}: load ${load.toFixed(1)} s = ${(load / raw).toFixed(2)} × the raw restore, validation (every row read back and hashed) ${validate.toFixed(1)} s`;
-      })
-      .join('; ')}.`,
-    '',
-  );
+  if (SUITE !== 'backup') {
+    report.push(
+      '## Restore side',
+      '',
+      `Each row: the median of the alternating runs (${SIZES.map((_, i) => runsFor(i)).join(', ')} per size); ÷ raw plain restore is wall time against \`${RAW_PLAIN}\`. CPU is user+sys of the command and the processes it waits for (gpg, gunzip, psql, pg_restore), not the server's; "load s" / "validate s" are verify's own load-seconds / validate-seconds outputs (validate includes the contents check). Peak RSS: the largest single process (GNU time).`,
+      '',
+    );
+    for (const [db, { mb, restore }] of Object.entries(results)) report.push(...restoreReport(db, mb, restore));
+  }
   report.push(
     'Peak RSS of the shell scenarios is that of the largest single process in the pipeline (GNU time reports the maximum over children). Our rows are the Node process alone; gpg adds ~5 MB and pg_dump ~10 MB beside it.',
   );
   const text = report.join('\n');
-  const file = path.join(root, 'bench/results', `${new Date().toISOString().slice(0, 10)}.md`);
+  const file = path.join(
+    root,
+    'bench/results',
+    `${new Date().toISOString().slice(0, 10)}${SUITE === 'restore' ? '-restore' : ''}.md`,
+  );
   fs.writeFileSync(file, `${text}\n`);
   // Formatted as the linter wants it (aligned tables), so a results file never fails `npm run lint`.
   execFileSync(path.join(root, 'node_modules/.bin/biome'), ['format', '--write', file], { stdio: 'ignore' });

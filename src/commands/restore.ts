@@ -170,7 +170,7 @@ export const restoreSpec: CommandSpec = {
     },
     jobs: {
       description:
-        'Parallel pg_restore jobs for custom-format backups. Above 1 the decrypted archive is staged in a temporary file (pg_restore -j needs to seek); 1 streams without one.',
+        'Parallel pg_restore jobs for custom-format backups. Above 1 the decrypted archive is staged in a temporary file in RUNNER_TEMP (pg_restore -j needs to seek): its size is checked against the free space there first (the archive + 256 MiB), and the run stops before restoring anything when it does not fit; 1 streams without one.',
       default: '2',
       type: 'integer',
     },
@@ -278,6 +278,12 @@ export function restoreReport(r: RestoreResult): Report {
         r.createdRoles.created.length
           ? `${r.createdRoles.created.join(', ')} (NOLOGIN, no password)`
           : 'none (all there, or create-roles: none)',
+      ],
+      [
+        'Temporary disk',
+        r.staging
+          ? `${formatBytes(r.staging.bytes)}: the decrypted archive, staged in ${r.staging.dir} for pg_restore -j (${formatBytes(r.staging.freeBytes)} were free), removed afterwards`
+          : 'none: streamed into the restore',
       ],
     ],
     tables: [

@@ -178,6 +178,12 @@ export function verifyReport(o: VerifyOutcome): Report {
         : '⚠️ not restored (see the note)',
     ]);
   }
+  if (o.staging) {
+    facts.push([
+      'Temporary disk',
+      `${formatBytes(o.staging.bytes)}: the decrypted archive, staged in ${o.staging.dir} for pg_restore -j (${formatBytes(o.staging.freeBytes)} were free), removed afterwards`,
+    ]);
+  }
   if (o.scratchDatabase) {
     facts.push(['Scratch database', `${o.scratchDatabase} (${o.keptDatabase ? 'kept' : 'dropped'})`]);
   }
@@ -266,7 +272,7 @@ export const verifySpec: CommandSpec = {
     },
     jobs: {
       description:
-        'Parallel pg_restore jobs for custom-format backups. Above 1 the decrypted archive is staged in a temporary file (pg_restore -j needs to seek); 1 streams without one. Plain dumps always stream.',
+        'Parallel pg_restore jobs for custom-format backups. Above 1 the decrypted archive is staged in a temporary file in RUNNER_TEMP (pg_restore -j needs to seek): its size is checked against the free space there first (the archive + 256 MiB), and the run stops before restoring anything when it does not fit; 1 streams without one. Plain dumps always stream.',
       default: '2',
       type: 'integer',
     },

@@ -15,6 +15,7 @@ import { type DecryptionConfig, prepareDecryption } from './backups/decrypt.js';
 import { dumpAndStore, type EncryptionConfig } from './backups/dump.js';
 import { loadAndValidate, mismatchesOf, type TableCheck } from './backups/load.js';
 import { type BackupSelector, describeSelector, locateAuthenticated } from './backups/locate.js';
+import { planStaging, type StagingPlan } from './backups/staging.js';
 import type { Manifest } from './manifest.js';
 import type { AuthKeys, SignerConfig } from './manifest-auth.js';
 import { GpgSession } from './pipeline/gpg.js';
@@ -79,6 +80,8 @@ export interface RestoreResult {
   tables: TableCheck[];
   /** Roles created for the backup (NOLOGIN, no password), and privileged attributes they did not get. */
   createdRoles: CreatedRoles;
+  /** The temporary file a parallel pg_restore needed (custom format, jobs > 1); null when streamed. */
+  staging: StagingPlan | null;
 }
 
 /** The name of the backup set that pre-restore backups of set `name` go to. */
@@ -153,6 +156,8 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
       );
     }
     for (const s of b.skipped) log.warn(`skipped a newer object that is not a usable backup: ${s}`);
+    // Before the pre-restore backup: a parallel restore of a custom archive needs room for it in the temp dir.
+    const staging = await planStaging(m, cfg.jobs, cfg.tempDir);
     const gpg = m.encryption.scheme === 'none' ? undefined : stack.use(await GpgSession.create(), (g) => g.close());
     const gpgPassphrase = await prepareDecryption(m, cfg.decryption, gpg);
 
@@ -271,6 +276,7 @@ export async function runRestore(cfg: RestoreConfig, deps: RestoreDeps): Promise
       restoreSeconds: (Date.now() - started) / 1000,
       tables: checks,
       createdRoles,
+      staging,
     };
   });
 }

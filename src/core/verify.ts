@@ -10,6 +10,7 @@ import { formatBytes, formatDuration, formatTime } from '../util/units.js';
 import { type DecryptionConfig, prepareDecryption } from './backups/decrypt.js';
 import { loadAndValidate, majorOf, mismatchesOf, type TableCheck, validateContents } from './backups/load.js';
 import { type BackupSelector, type LocatedBackup, locateAuthenticated } from './backups/locate.js';
+import { planStaging, type StagingPlan } from './backups/staging.js';
 import type { Manifest } from './manifest.js';
 import type { AuthKeys } from './manifest-auth.js';
 import { GpgSession } from './pipeline/gpg.js';
@@ -105,6 +106,8 @@ export interface VerifyOutcome {
   maxAgeSeconds: number;
   maxRestoreSeconds: number;
   roles?: VerifyRoles;
+  /** The temporary file a parallel pg_restore needed (custom format, jobs > 1); absent when streamed. */
+  staging?: StagingPlan;
 }
 
 function selectorLabel(s: BackupSelector): string {
@@ -257,6 +260,10 @@ export async function verifyBackup(cfg: VerifyConfig, deps: VerifyDeps): Promise
       message: `RPO target missed: the backup is ${formatDuration(outcome.backupAgeSeconds)} old, 'max-age' is ${formatDuration(cfg.maxAgeSeconds)}`,
     });
   }
+
+  // Before anything is created: a parallel restore of a custom archive needs room for it in the temp dir.
+  const staging = await planStaging(m, cfg.jobs, cfg.tempDir);
+  if (staging) outcome.staging = staging;
 
   return DisposerStack.run(async (stack) => {
     const gpg = m.encryption.scheme === 'none' ? undefined : stack.use(await GpgSession.create(), (g) => g.close());

@@ -85,6 +85,7 @@ describe('restore action (bundled, as the runner runs it)', () => {
     expect(summary).toContain(`${target} restored from rlive`);
     expect(summary).toContain(previous);
     expect(summary).toContain('Data-loss window');
+    expect(summary).toContain('Temporary disk | none: streamed into the restore');
     expect(freshDatabasesFor(target)).toEqual([]);
     expect(run.visible + run.stderr + run.summary).not.toContain(PASSPHRASE);
 

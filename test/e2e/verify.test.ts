@@ -178,8 +178,16 @@ describe('verify action (bundled, as the runner runs it)', () => {
       expect(run.errors).toEqual([]);
       expect(run.outputs.result).toBe('passed');
       expect(run.outputs['backup-key']).toBe(b.key);
-      if (jobs === '2') expect(run.visible).toMatch(/staging the decrypted archive/);
-      else expect(run.visible).not.toMatch(/staging the decrypted archive/);
+      if (jobs === '2') {
+        expect(run.visible).toMatch(/staging the decrypted archive/);
+        // The disk it took, and where, in the summary (checked against the free space first).
+        expect(run.summary.replaceAll('\\', '')).toMatch(
+          /Temporary disk \| [\d.]+ (KiB|MiB): the decrypted archive, staged in \/\S+ for pg_restore -j \([\d.]+ \w+ were free\)/,
+        );
+      } else {
+        expect(run.visible).not.toMatch(/staging the decrypted archive/);
+        expect(run.summary).not.toContain('Temporary disk');
+      }
       expect(scratchOf('vcustom')).toEqual([]);
     }
   });
