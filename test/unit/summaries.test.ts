@@ -232,6 +232,7 @@ const SUMMARIES: Record<string, () => Report> = {
       restoreSeconds: 1204,
       tables: [tableCheck('events', 1_180_000), tableCheck('users', 4_200)],
       createdRoles: { created: ['app_owner'], memberships: [], withheld: [] },
+      staging: null,
     }),
   prune: () => pruneReport(pruneResult(), pruneConfig),
   'monitor-ok': () =>
