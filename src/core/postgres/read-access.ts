@@ -8,7 +8,7 @@
  */
 import type pg from 'pg';
 import { UserError } from '../../util/errors.js';
-import { quoteIdent, type TableRef } from './stats.js';
+import { DUMPED_RELATION, quoteIdent, type TableRef } from './stats.js';
 
 export interface UnreadableRelation extends TableRef {
   kind: 'table' | 'sequence';
@@ -35,12 +35,7 @@ SELECT n.nspname AS schema, c.relname AS name, c.relkind AS relkind,
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'S')
-  AND c.relpersistence <> 't'
-  AND n.nspname <> 'information_schema'
-  AND n.nspname NOT LIKE 'pg\\_%'
-  AND NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_depend d
-    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+  AND ${DUMPED_RELATION}
 ORDER BY 1, 2`;
 
 /**

@@ -48,17 +48,8 @@ FROM pg_catalog.pg_roles r
 WHERE r.oid IN (SELECT oid FROM needed) AND r.rolname !~ '^pg_'
 ORDER BY r.rolname COLLATE "C"`;
 
-interface RoleRow {
-  name: string;
-  login: boolean;
-  superuser: boolean;
-  createdb: boolean;
-  createrole: boolean;
-  inherit: boolean;
-  replication: boolean;
-  bypassrls: boolean;
-  member_of: string[];
-}
+/** A row of ROLES_SQL: the attributes as columns of their own. */
+type RoleRow = RoleInfo['attributes'] & { name: string; member_of: string[] };
 
 /** The roles the connected database needs (see ROLES_SQL). Reads pg_roles, pg_auth_members, pg_shdepend. */
 export async function readRoles(client: pg.ClientBase): Promise<RoleInfo[]> {

@@ -34,18 +34,24 @@ export const PARALLEL_SCAN_SETTINGS = [
   "SET min_parallel_table_scan_size = '8MB'",
 ];
 
+/**
+ * The condition (on pg_class c joined to pg_namespace n) for relations pg_dump dumps: not in a system schema,
+ * not temporary, not a member of an extension. Shared by the table list and the read-access preflight.
+ */
+export const DUMPED_RELATION = `c.relpersistence <> 't'
+  AND n.nspname <> 'information_schema'
+  AND n.nspname NOT LIKE 'pg\\_%'
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_depend d
+    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`;
+
 /** Ordinary tables pg_dump dumps: not system catalogs, not temporary, not owned by an extension. */
 const TABLES_SQL = `
 SELECT n.nspname AS schema, c.relname AS name
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r'
-  AND c.relpersistence <> 't'
-  AND n.nspname <> 'information_schema'
-  AND n.nspname NOT LIKE 'pg\\_%'
-  AND NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_depend d
-    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+  AND ${DUMPED_RELATION}
 ORDER BY 1, 2`;
 
 export async function listTables(client: pg.ClientBase): Promise<TableRef[]> {
