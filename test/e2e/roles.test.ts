@@ -1,16 +1,10 @@
-/**
- * Roles travel with the backup: an application-owned schema (owner role, read role with grants and
- * default privileges, a sequence, a materialized view, a large object) backed up by a read-only role,
- * then verified and restored on a SECOND, fresh cluster that has none of those roles.
- */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../src/core/manifest.js';
 import { runAction } from '../harness/action.js';
-import { clientBin, createDatabase, pgUrl, psql } from '../harness/context.js';
+import { createDatabase, pgUrl, psql, psqlOn } from '../harness/context.js';
 import { type PgServer, startPostgres } from '../harness/postgres.js';
 
 const PASSPHRASE = `roles pa'ss ${Date.now()}`;
@@ -31,12 +25,7 @@ let dir = '';
 
 /** psql as the superuser on the fresh cluster. */
 function freshSql(database: string, sql: string): string {
-  const s = fresh as PgServer;
-  return execFileSync(
-    clientBin('psql'),
-    ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', '-h', s.host, '-p', String(s.port), '-U', 'postgres', '-d', database],
-    { input: sql, encoding: 'utf8' },
-  ).trim();
+  return psqlOn(fresh as PgServer, database, sql);
 }
 
 /** Owners and grants of the app schema's objects, as text to compare across clusters. */

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runAction } from '../harness/action.js';
-import { clientBin, createDatabase, databasesLike, pg, pgUrl, psql, s3Endpoint } from '../harness/context.js';
+import { clientBin, createDatabase, databasesLike, pg, pgUrl, psql, psqlOn, s3Endpoint } from '../harness/context.js';
 import { AWKWARD_SCHEMA_SQL, contentsOf } from '../harness/fixtures.js';
 import { createGnupgHome, leftoverGpgAgents, removeGnupgHome } from '../harness/gnupg.js';
 import { makeKeyPair } from '../harness/gpg-keys.js';
@@ -274,26 +274,7 @@ const ident = (name: string): string => (/^[a-z_][a-z0-9_]*$/.test(name) ? name 
 type Sql = (sql: string) => string;
 
 function sqlOn(server: { host: string; port: number }, database: string): Sql {
-  return (sql) =>
-    execFileSync(
-      clientBin('psql'),
-      [
-        '-X',
-        '-q',
-        '-v',
-        'ON_ERROR_STOP=1',
-        '-At',
-        '-h',
-        server.host,
-        '-p',
-        String(server.port),
-        '-U',
-        'postgres',
-        '-d',
-        database,
-      ],
-      { input: sql, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-    ).trim();
+  return (sql) => psqlOn(server, database, sql);
 }
 
 /**

@@ -24,15 +24,34 @@ export function clientBin(tool: string): string {
 
 /** Runs SQL as the superuser with psql; returns unaligned, tuples-only output. */
 export function psql(database: string, sql: string): string {
-  const { host, port } = pg();
+  return psqlOn(pg(), database, sql);
+}
+
+/** psql on any server (a second cluster a test started), as `user` (default the superuser). */
+export function psqlOn(
+  server: { host: string; port: number },
+  database: string,
+  sql: string,
+  user = 'postgres',
+): string {
   return execFileSync(
     clientBin('psql'),
-    ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', '-h', host, '-p', String(port), '-U', 'postgres', '-d', database],
-    {
-      input: sql,
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    },
+    [
+      '-X',
+      '-q',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-At',
+      '-h',
+      server.host,
+      '-p',
+      String(server.port),
+      '-U',
+      user,
+      '-d',
+      database,
+    ],
+    { input: sql, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
   ).trim();
 }
 

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childEnv, type PgConnection, parseDatabaseUrl, pgSessionConfig } from '../../src/core/postgres/connection.js';
 import { connectClient } from '../../src/core/postgres/session.js';
 import { runAction } from '../harness/action.js';
-import { clientBin, pgUrl } from '../harness/context.js';
+import { clientBin, pgUrl, psqlOn } from '../harness/context.js';
 import { type PgServer, startPostgres } from '../harness/postgres.js';
 
 const TLS_PASSWORD = 'tls pa55 word';
@@ -67,29 +67,7 @@ function makeCertificates(): void {
 }
 
 function superuserSql(sql: string): string {
-  const s = server as PgServer;
-  return execFileSync(
-    clientBin('psql'),
-    [
-      '-X',
-      '-q',
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-At',
-      '-h',
-      s.host,
-      '-p',
-      String(s.port),
-      '-U',
-      'postgres',
-      '-d',
-      'postgres',
-    ],
-    {
-      input: sql,
-      encoding: 'utf8',
-    },
-  ).trim();
+  return psqlOn(server as PgServer, 'postgres', sql);
 }
 
 function url(user: 'tls_only' | 'plain_only', query = '', host = '127.0.0.1'): string {
