@@ -14,10 +14,8 @@ export interface Logger {
  * visible prefix, and `##[` a space, so they are printed, not obeyed.
  */
 export function neutraliseWorkflowCommands(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => (/^\s*::/.test(line) ? `| ${line}` : line).replace(/##\[/g, '## ['))
-    .join('\n');
+  // The runner reads its output a line at a time as .NET does: \n, \r\n and a lone \r all end a line.
+  return text.replace(/(^|\r\n|\r|\n)(\s*::)/g, '$1| $2').replace(/##\[/g, '## [');
 }
 
 export const silentLogger: Logger = {
