@@ -244,6 +244,11 @@ function recoveredComment(c: NotifyConfig, occurrences: number, now: Date): stri
   );
 }
 
+/** Text as Slack shows it literally: its control characters &, < and > escaped (no mention, no link). */
+export function slackText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 function webhookText(c: NotifyConfig, r: NotifyResult): string {
   const subject = `${c.run.workflow}${c.name ? ` (${c.name})` : ''} in ${c.repo.owner}/${c.repo.repo}`;
   const run = runUrl(c.run);
@@ -258,7 +263,8 @@ function webhookText(c: NotifyConfig, r: NotifyResult): string {
     parts.push(
       `:x: ${defaultTitle(c)} in ${c.repo.owner}/${c.repo.repo}${r.occurrence && r.occurrence > 1 ? ` (occurrence #${r.occurrence})` : ''}`,
     );
-    if (c.failure.error) parts.push(`error: ${c.failure.error}`);
+    // The error may quote a table or bucket name: Slack reads <!channel>, <@U…> and <url|text> in it.
+    if (c.failure.error) parts.push(`error: ${slackText(c.failure.error)}`);
   }
   if (run) parts.push(`run: ${run}`);
   if (r.issue) parts.push(`issue: ${r.issue.url}`);

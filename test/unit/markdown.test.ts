@@ -1,7 +1,7 @@
 /** Hostile text in summaries and issues stays text: no fence escapes, images, mentions or fake headings. */
 import { marked } from 'marked';
 import { describe, expect, it } from 'vitest';
-import { renderDetails } from '../../src/core/notify.js';
+import { renderDetails, slackText } from '../../src/core/notify.js';
 import { reportToMarkdown } from '../../src/core/report.js';
 import { codeBlock, escapeMarkdown } from '../../src/util/markdown.js';
 
@@ -70,5 +70,13 @@ describe('where hostile text goes', () => {
       notes: HOSTILE,
     });
     expect(html(md)).not.toMatch(/<img|href="javascript|<details|<h2>pwned|<h2>## pwned/);
+  });
+});
+
+describe('slackText', () => {
+  it('escapes what Slack would read as a mention or a link', () => {
+    expect(slackText('permission denied for table "<!channel>" & <https://x|y>')).toBe(
+      'permission denied for table "&lt;!channel&gt;" &amp; &lt;https://x|y&gt;',
+    );
   });
 });
