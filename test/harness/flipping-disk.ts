@@ -1,31 +1,37 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { LocalStorage } from '../../src/core/storage/local.js';
-import type { WriteOptions } from '../../src/core/storage/types.js';
+import type { WriteOptions, WriteResult } from '../../src/core/storage/types.js';
 
 /**
- * A directory whose disk changes one byte of every object after it is written (size unchanged): what a
- * read-back check is there to catch. `at` picks the byte from the object's size (-1: leave it alone).
+ * A directory whose disk changes one byte of every object on its way in (size unchanged): what a
+ * read-back check is there to catch. The byte at offset `at` is XORed with `mask` between the caller's
+ * stream and the file, so the file never holds what was sent — whether the storage reads it back behind
+ * the writer (LocalStorage with `readBack`) or the caller reads it afterwards.
  */
 export class FlippingDisk extends LocalStorage {
   constructor(
-    private readonly dir: string,
-    private readonly at: (size: number) => number,
+    dir: string,
+    private readonly at: number,
     private readonly mask = 0xff,
   ) {
     super(dir);
   }
 
-  override async write(key: string, body: Readable, options?: WriteOptions): Promise<{ size: number }> {
-    const r = await super.write(key, body, options);
-    const file = path.join(this.dir, key);
-    const bytes = fs.readFileSync(file);
-    const i = this.at(bytes.length);
-    if (i >= 0 && i < bytes.length) {
-      bytes[i] = (bytes[i] as number) ^ this.mask;
-      fs.writeFileSync(file, bytes);
-    }
-    return r;
+  override async write(key: string, body: Readable, options?: WriteOptions): Promise<WriteResult> {
+    let offset = 0;
+    const { at, mask } = this;
+    const flip = new Transform({
+      transform(chunk: Buffer, _enc, cb: TransformCallback) {
+        if (at >= offset && at < offset + chunk.length) {
+          const copy = Buffer.from(chunk);
+          copy[at - offset] = (copy[at - offset] as number) ^ mask;
+          chunk = copy;
+        }
+        offset += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    body.on('error', (err) => flip.destroy(err));
+    return super.write(key, body.pipe(flip), options);
   }
 }

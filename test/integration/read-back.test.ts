@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BackupConfig, runBackup } from '../../src/core/backup.js';
 import { parseDatabaseUrl } from '../../src/core/postgres/connection.js';
@@ -17,7 +18,7 @@ import { createDatabase, pgUrl, psql } from '../harness/context.js';
 import { FlippingDisk } from '../harness/flipping-disk.js';
 
 /** A disk that changes one byte in the middle of every data object after it is written (size unchanged). */
-const flipping = (dir: string): FlippingDisk => new FlippingDisk(dir, (size) => Math.floor(size / 2), 0x01);
+const flipping = (dir: string): FlippingDisk => new FlippingDisk(dir, 1000, 0x01);
 
 function files(dir: string): string[] {
   return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).flatMap((e) => (e.isFile() ? [e.name] : []));
@@ -70,5 +71,42 @@ describe('the read-back check on a local directory', () => {
     }
     const aborted = AbortSignal.abort(new Error('stop'));
     await expect(storage.hash('f1', { signal: aborted })).rejects.toThrow('stop');
+  });
+
+  it('a write with readBack reads the file behind the writer: the SHA-256 and size of what landed, at any size', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-behind-'));
+    const storage = new LocalStorage(dir);
+    for (const size of [0, 1, 1024 * 1024 + 3, 5 * 1024 * 1024 - 1]) {
+      const bytes = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) bytes[i] = (i * 7 + (i >> 9)) & 0xff;
+      // Uneven pieces with pauses, so the reader catches up with the writer and waits for it.
+      async function* pieces() {
+        for (let off = 0, n = 1; off < size; off += n, n = (n * 3 + 7919) % 700_000) {
+          yield bytes.subarray(off, off + n);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      }
+      const r = await storage.write(`d/f${size}`, Readable.from(pieces()), { readBack: true });
+      expect(r).toEqual({ size, readBack: { bytes: size, sha256: createHash('sha256').update(bytes).digest('hex') } });
+      expect(fs.readFileSync(path.join(dir, 'd', `f${size}`))).toEqual(bytes);
+    }
+    expect(files(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
+  });
+
+  it("a file that grows behind the writer's back fails the write and leaves nothing", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-behind-'));
+    const storage = new LocalStorage(dir);
+    async function* pieces() {
+      yield Buffer.alloc(4096, 1);
+      await new Promise((r) => setTimeout(r, 50));
+      // Someone else appends to the temporary file while the write goes on.
+      const partial = files(dir).find((f) => f.endsWith('.partial')) as string;
+      fs.appendFileSync(path.join(dir, partial), Buffer.alloc(10_000, 9));
+      yield Buffer.alloc(4096, 2);
+    }
+    await expect(storage.write('x.bin', Readable.from(pieces()), { readBack: true })).rejects.toThrow(
+      /reading the file back: the file holds more bytes than were written to it|the file is shorter/,
+    );
+    expect(files(dir)).toEqual([]);
   });
 });

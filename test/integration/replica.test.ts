@@ -94,7 +94,7 @@ describe('replica destination', () => {
 
   it('a replica that stores other bytes fails the copy, says the primary is good, and leaves no replica backup', async () => {
     const primary = await s3();
-    const replica = new FlippingDisk(fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-replica-bad-')), () => 10);
+    const replica = new FlippingDisk(fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-replica-bad-')), 10);
     const r = await runBackup(config, {
       storage: primary,
       log: silentLogger,

@@ -297,6 +297,8 @@ interface DumpOutcome {
   /** When pg_dump's output ended (Date.now()): what follows is the tail the storage and checks add. */
   dumpEndedAt: number;
   stored: { bytes: number; sha256: string };
+  /** What the storage read back while writing (a local file), when it did. */
+  readBack?: { bytes: number; sha256: string };
 }
 
 /**
@@ -311,6 +313,8 @@ async function streamDump(
     pending: PendingObject;
     expectedSize: number;
     retainUntil: WriteOptions['retainUntil'] | undefined;
+    /** Ask the storage to read the object back as it is written (where it can: a local file). */
+    readBack: boolean;
     /** The table being dumped, when the dump is scanned. */
     currentTable?: () => string | undefined;
     /** Expected dump size (the previous backup's), for the progress line's total and ETA. */
@@ -333,6 +337,7 @@ async function streamDump(
     progress.currentTable = o.currentTable?.();
   };
   const line = new ProgressLine(deps.clock ?? Date.now, o.estimate);
+  let readBack: DumpOutcome['readBack'];
   let dumpEndedAt = 0;
   o.source.once('end', () => {
     dumpEndedAt = Date.now();
@@ -347,6 +352,7 @@ async function streamDump(
       expectedSize: o.expectedSize,
       signal,
       retainUntil: o.retainUntil,
+      readBack: o.readBack,
     });
     stored.catch(() => upload.abort());
     const [written] = await Promise.all([stored, pipeline([o.source, ...stages], { signal })]).catch(
@@ -366,6 +372,7 @@ async function streamDump(
     if (written.size !== hash.bytes) {
       throw new Error(`the storage took ${written.size} bytes but ${hash.bytes} were sent`);
     }
+    readBack = written.readBack;
   } catch (err) {
     upload.abort();
     o.source.destroy();
@@ -382,11 +389,21 @@ async function streamDump(
     dumpBytes: dumpMeter.bytes,
     dumpEndedAt: dumpEndedAt || Date.now(),
     stored: { bytes: hash.bytes, sha256: hash.sha256 },
+    readBack,
   };
 }
 
-/** Checks the stored object's size and, with `verifyUpload`, reads it back and compares its SHA-256. */
-async function checkStored(key: string, sent: DumpOutcome['stored'], verifyUpload: boolean, deps: DumpDeps) {
+/**
+ * Checks the stored object's size and, with `verifyUpload`, reads it back and compares its SHA-256 — or
+ * compares what the storage read back while writing it (a local file, read behind the writer).
+ */
+async function checkStored(
+  key: string,
+  sent: DumpOutcome['stored'],
+  verifyUpload: boolean,
+  deps: DumpDeps,
+  readBack?: DumpOutcome['readBack'],
+) {
   const { storage, log } = deps;
   const head = await storage.head(key);
   if (!head) throw new Error(`${key} is not in the storage after the upload`);
@@ -395,11 +412,13 @@ async function checkStored(key: string, sent: DumpOutcome['stored'], verifyUploa
     log.info(`size matches (${sent.bytes} bytes); read-back skipped (verify-upload: false)`);
     return;
   }
-  const check = await hashStored(storage, key, deps.signal);
+  const check = readBack ?? (await hashStored(storage, key, deps.signal));
   if (check.sha256 !== sent.sha256 || check.bytes !== sent.bytes) {
     throw new Error(`read-back of ${key} does not match what was sent (sha256 ${check.sha256} vs ${sent.sha256})`);
   }
-  log.info(`read back ${formatBytes(check.bytes)}: sha256 ${sent.sha256} matches`);
+  log.info(
+    `read back ${formatBytes(check.bytes)}${readBack ? ' (behind the writer, from the file system)' : ''}: sha256 ${sent.sha256} matches`,
+  );
 }
 
 /**
@@ -551,6 +570,7 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
       pending,
       expectedSize: server.sizeBytes,
       retainUntil,
+      readBack: cfg.verifyUpload,
       currentTable: scanner ? () => scanner.currentTable : undefined,
       estimate: previous?.dumpSize,
     },
@@ -562,7 +582,9 @@ export async function dumpAndStore(cfg: DumpConfig, deps: DumpDeps, stack: Dispo
   await session.close(); // done with the database: free the connection before the read-back
 
   stage('check-upload');
-  await log.group('Verify the stored object', () => checkStored(dataKey, dump.stored, cfg.verifyUpload, deps));
+  await log.group('Verify the stored object', () =>
+    checkStored(dataKey, dump.stored, cfg.verifyUpload, deps, dump.readBack),
+  );
 
   const manifest: Manifest = {
     formatVersion: 1,

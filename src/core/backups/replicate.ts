@@ -75,6 +75,7 @@ export async function replicateBackup(o: {
       expectedSize: m.object.size,
       retainUntil: o.retainUntil,
       signal: both,
+      readBack: true,
     });
     storing.catch(() => stop.abort());
     const reading = pipeline(body, hash, { signal: both });
@@ -86,7 +87,7 @@ export async function replicateBackup(o: {
       );
     }
     if (stored.size !== m.object.size) throw new Error(`the replica took ${stored.size} of ${m.object.size} bytes`);
-    const check = await hashStored(replica, dataKey, signal);
+    const check = stored.readBack ?? (await hashStored(replica, dataKey, signal));
     if (check.sha256 !== m.object.sha256 || check.bytes !== m.object.size) {
       throw new Error(
         `read-back of ${where} does not match the manifest (${check.bytes} bytes, sha256 ${check.sha256}; expected ${m.object.size}, ${m.object.sha256})`,

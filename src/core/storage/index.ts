@@ -7,7 +7,7 @@ import type { Storage } from './types.js';
 
 export type { Destination, S3Options } from './destination.js';
 export { parseDestination } from './destination.js';
-export type { ObjectInfo, Storage, WriteOptions } from './types.js';
+export type { ObjectInfo, Storage, WriteOptions, WriteResult } from './types.js';
 export { DeleteError } from './types.js';
 
 /** Size and SHA-256 of a stored object: by the storage itself where it offers that, else by streaming it. */

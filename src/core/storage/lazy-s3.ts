@@ -6,7 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { S3StorageOptions } from './s3.js';
-import type { ObjectInfo, Storage, WriteOptions } from './types.js';
+import type { ObjectInfo, Storage, WriteOptions, WriteResult } from './types.js';
 
 export class LazyS3Storage implements Storage {
   readonly location: string;
@@ -36,7 +36,7 @@ export class LazyS3Storage implements Storage {
   async readText(key: string): Promise<string> {
     return (await this.s3()).readText(key);
   }
-  async write(key: string, body: Readable, options?: WriteOptions): Promise<{ size: number }> {
+  async write(key: string, body: Readable, options?: WriteOptions): Promise<WriteResult> {
     return (await this.s3()).write(key, body, options);
   }
   async writeText(key: string, text: string, options?: Omit<WriteOptions, 'expectedSize'>): Promise<void> {

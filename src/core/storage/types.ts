@@ -13,6 +13,17 @@ export interface WriteOptions {
   signal?: AbortSignal;
   /** S3 Object Lock: retain until this date in this mode. */
   retainUntil?: { date: Date; mode: 'COMPLIANCE' | 'GOVERNANCE' };
+  /**
+   * Read the object back as it is written, where the storage can (a local file: see read-behind.ts); the
+   * result's `readBack` then says what was read, and the caller need not read it again. Others ignore it.
+   */
+  readBack?: boolean;
+}
+
+/** What a write stored: its size, and with `readBack` (where supported) what reading it back found. */
+export interface WriteResult {
+  size: number;
+  readBack?: { bytes: number; sha256: string };
 }
 
 /**
@@ -48,7 +59,7 @@ export interface Storage {
    * Streams `body` into `key`. The object becomes visible only when complete; on any error (of the body or
    * the upload) nothing is left behind (multipart upload aborted, partial file removed). Returns bytes written.
    */
-  write(key: string, body: Readable, options?: WriteOptions): Promise<{ size: number }>;
+  write(key: string, body: Readable, options?: WriteOptions): Promise<WriteResult>;
   writeText(key: string, text: string, options?: Omit<WriteOptions, 'expectedSize'>): Promise<void>;
   /**
    * Creates `key` only if it does not exist (S3 `If-None-Match: *`, O_EXCL locally); false when it exists.
