@@ -76,6 +76,8 @@ export interface Catalog {
   strayAuthenticators: ObjectInfo[];
   /** Every object listed under the set prefix(es), of the layout or not. */
   objects: ObjectInfo[];
+  /** True when `stopWhen` ended the reading early: older manifests were not read (see CatalogOptions). */
+  partial?: boolean;
 }
 
 /** Listings are held in memory: past this many objects the catalog refuses rather than exhaust the job. */
@@ -89,6 +91,12 @@ export interface CatalogOptions {
   verifier: ManifestVerifier | null;
   concurrency?: number;
   signal?: AbortSignal;
+  /**
+   * Reads newest first and stops starting new reads once an authenticated backup satisfies this: for a
+   * lookup of the newest backup (one manifest read and checked, not the whole set's, each costing a GET
+   * and with OpenPGP a gpg process). The catalog is then `partial`: never a basis for deleting anything.
+   */
+  stopWhen?: (backup: Backup) => boolean;
 }
 
 type Entry = { info: ObjectInfo; parsed: ParsedKey };
@@ -126,11 +134,13 @@ export async function readCatalog(
   const broken: BrokenManifest[] = [];
   const unauthenticated: UnauthenticatedBackup[] = [];
   const strayAuthenticators: ObjectInfo[] = [];
-  const entries = [...byStem.values()];
-  const concurrency = options.concurrency ?? 8;
+  // Newest first (the stem ends in the UTC time): a `stopWhen` lookup reads as few as it can.
+  const entries = [...byStem.entries()].sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0)).map(([, e]) => e);
+  const concurrency = options.stopWhen ? Math.min(options.concurrency ?? 2, 2) : (options.concurrency ?? 8);
   let next = 0;
+  let stopped = false;
   const worker = async (): Promise<void> => {
-    while (next < entries.length) {
+    while (next < entries.length && !stopped) {
       if (options.signal?.aborted) throw options.signal.reason;
       const e = entries[next++] as (typeof entries)[number];
       const m = e.manifest;
@@ -222,13 +232,15 @@ export async function readCatalog(
         });
         continue;
       }
-      backups.push({
+      const backup: Backup = {
         name: manifest.name,
         manifest,
         manifestKey: m.info.key,
         data: data as ObjectInfo,
         createdAt: new Date(manifest.createdAt),
-      });
+      };
+      backups.push(backup);
+      if (options.stopWhen?.(backup)) stopped = true;
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
@@ -236,7 +248,15 @@ export async function readCatalog(
   incomplete.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   unauthenticated.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   strayAuthenticators.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return { backups, incomplete, broken, unauthenticated, strayAuthenticators, objects };
+  return {
+    backups,
+    incomplete,
+    broken,
+    unauthenticated,
+    strayAuthenticators,
+    objects,
+    ...(stopped && next < entries.length ? { partial: true } : {}),
+  };
 }
 
 /** Why an authentic manifest is not the backup at this key (copied under another set, key or time), or null. */

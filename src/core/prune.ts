@@ -123,6 +123,8 @@ export async function runPrune(config: PruneConfig, deps: PruneDeps): Promise<Pr
   const catalog = await log
     .group(`Listing ${storage.location}/${config.prefix ? `${config.prefix}/` : ''}${config.name}/`, async () => {
       const c = await readCatalog(storage, config.prefix, config.name, { verifier, signal: deps.signal });
+      // Never: prune reads every manifest (no stopWhen); a partial catalog must not decide a deletion.
+      if (c.partial) throw new Error('prune was given a partial catalog');
       log.info(
         `${c.backups.length} authenticated backup(s), ${c.incomplete.length} data object(s) without manifest, ` +
           `${c.broken.length} broken manifest(s), ${c.unauthenticated.length} manifest(s) that do not authenticate, ` +

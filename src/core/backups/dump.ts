@@ -13,7 +13,7 @@ import type { DisposerStack } from '../../util/disposer.js';
 import { describeError, isAbortError, UserError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import { formatBytes, formatRate, formatTime } from '../../util/units.js';
-import { readCatalog } from '../catalog.js';
+import { type Backup, readCatalog } from '../catalog.js';
 import {
   type Compression,
   dataKeyFor,
@@ -434,8 +434,10 @@ export async function findPreviousBackup(
 ): Promise<BackupProgress['previous']> {
   const verifier = (await manifestVerifier(keys)) ?? null;
   try {
-    const catalog = await readCatalog(storage, prefix, name, { verifier, signal });
-    const b = catalog.backups.find((x) => x.name === name && !x.manifest.synthetic);
+    const wanted = (x: Backup): boolean => x.name === name && !x.manifest.synthetic;
+    // Newest first, stopping at the first authenticated real one: not the whole set's manifests.
+    const catalog = await readCatalog(storage, prefix, name, { verifier, signal, stopWhen: wanted });
+    const b = catalog.backups.find(wanted);
     if (!b) return undefined;
     const m = b.manifest;
     return { key: b.data.key, createdAt: m.createdAt, dumpSize: m.dump.dumpSize, storedSize: m.object.size };
