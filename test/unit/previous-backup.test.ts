@@ -41,7 +41,8 @@ describe('findPreviousBackup', () => {
     expect(storage.manifestsRead).toContain(backups[29]?.manifestKey);
 
     // The newest manifest's authenticator damaged: the one before it is the previous backup.
-    const sig = path.join(dir, ...(backups[29]?.authenticatorKey as string).split('/'));
+    const newest = backups[29] as (typeof backups)[number];
+    const sig = path.join(dir, ...newest.authenticatorKey.split('/'));
     fs.writeFileSync(sig, `${fs.readFileSync(sig, 'utf8')}x`);
     storage.manifestsRead = [];
     const second = await findPreviousBackup(storage, 'p', 'shop', keys);
