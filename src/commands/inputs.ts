@@ -1,8 +1,3 @@
-/**
- * Reading user input, shared by the actions (core.getInput) and the CLI (flags and PGDR_* environment):
- * both hand over a getter, and every parse error names the input and says what to change.
- */
-import os from 'node:os';
 import type { BackupConfig } from '../core/backup.js';
 import { type DecryptionConfig, parsePassphrases } from '../core/backups/decrypt.js';
 import type { EncryptionConfig } from '../core/backups/dump.js';

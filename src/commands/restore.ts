@@ -1,6 +1,5 @@
 /** The restore action: inputs (with `confirm`) → runRestore → outputs and a report. */
 
-import type { EncryptionConfig } from '../core/backups/dump.js';
 import { isConnectFailure, isIntegrityFailure, isPermissionDenied, isStorageFailure } from '../core/failure.js';
 import { validateName } from '../core/layout.js';
 import { NO_CHECKSUMS } from '../core/manifest.js';

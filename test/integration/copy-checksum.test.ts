@@ -11,7 +11,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareTables, mismatchesOf } from '../../src/core/backups/load.js';
 import { COPY_CHECKSUM_ALGORITHM, type Manifest, parseManifest } from '../../src/core/manifest.js';
-import { rowHasher } from '../../src/core/pipeline/copy-scan.js';
 import { parseDatabaseUrl, pgSessionConfig } from '../../src/core/postgres/connection.js';
 import { copyStats } from '../../src/core/postgres/copy-validate.js';
 import { runCli } from '../harness/action.js';
@@ -176,7 +175,6 @@ describe('pgdr-copy-xxh64-sum-v1 (plain dumps)', () => {
 
   it('reads no system catalog and no column list that is not a list of names (a manifest from a hostile bucket)', async () => {
     const marker = path.join(dir, 'program-ran');
-    const { host, port } = pg();
     const gen = { schema: 'public', name: 'gen', rows: 50, checksum: '' };
     const hostile = [
       { schema: 'pg_catalog', name: 'pg_publication', rows: 0, checksum: '', columns: 'oid' },
