@@ -122,6 +122,19 @@ const env = {
 const gnupg = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-bench-gpg-'));
 const pgEnv = { PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: 'postgres', GNUPGHOME: gnupg, PASS };
 const cli = path.join(root, 'dist/cli/index.js');
+/** A throwaway signing key: a backup without encryption must be signed (its manifest authenticated). */
+function signingKey() {
+  const gpg = (...args) =>
+    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  gpg('--quick-gen-key', 'bench <bench@example.com>', 'future-default', 'default', 'never');
+  const key = gpg('--armor', '--export-secret-keys', 'bench@example.com');
+  spawnSync('gpgconf', ['--homedir', gnupg, '--kill', 'gpg-agent']);
+  return key;
+}
+const unsigned = { PGDR_ENCRYPTION_PASSPHRASE: '', PGDR_SIGNING_KEY: signingKey() };
 const hasZstd = spawnSync('zstd', ['--version']).status === 0;
 
 function scenarios(db, bucket) {
@@ -168,7 +181,7 @@ function scenarios(db, bucket) {
       'pgdr backup none, no encryption → local dir',
       process.execPath,
       [cli, 'backup', '--database-url', pg.url(db), '--output', out, '--compression', 'none', '--encryption', 'none'],
-      { PGDR_ENCRYPTION_PASSPHRASE: '' },
+      unsigned,
     ],
     [
       'pgdr backup none, no encryption, table-checksums false, verify-upload false → local dir',
@@ -189,7 +202,7 @@ function scenarios(db, bucket) {
         '--verify-upload',
         'false',
       ],
-      { PGDR_ENCRYPTION_PASSPHRASE: '' },
+      unsigned,
     ],
   ];
   if (hasZstd) {
@@ -309,5 +322,6 @@ try {
   pg.stop();
   await s3.stop();
   fs.rmSync(work, { recursive: true, force: true });
+  spawnSync('gpgconf', ['--homedir', gnupg, '--kill', 'gpg-agent']);
   fs.rmSync(gnupg, { recursive: true, force: true });
 }
