@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startPostgres } from '../test/harness/postgres.ts';
 import { createBucket, startS3 } from '../test/harness/s3.ts';
-import { generate, psqlOf } from './generate.mjs';
+import { benchSigningKey, generate, psqlOf } from './generate.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({
@@ -39,19 +39,6 @@ const pg = await startPostgres({
   settings: { shared_buffers: "'256MB'", max_wal_size: "'4GB'", checkpoint_timeout: "'30min'" },
 });
 const s3 = await startS3();
-
-/** A throwaway signing key (backups without a passphrase must be signed). */
-function signingKey() {
-  const gpg = (...args) =>
-    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  gpg('--quick-gen-key', 'bench <bench@example.com>', 'future-default', 'default', 'never');
-  const key = gpg('--armor', '--export-secret-keys', 'bench@example.com');
-  spawnSync('gpgconf', ['--homedir', gnupg, '--kill', 'gpg-agent']);
-  return key;
-}
 
 function timeCmd(label, cmd, args, env) {
   const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', cmd, ...args], {
@@ -92,7 +79,7 @@ try {
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
     AWS_REGION: 'us-east-1',
   };
-  const unsigned = { PGDR_ENCRYPTION_PASSPHRASE: '', PGDR_SIGNING_KEY: signingKey() };
+  const unsigned = { PGDR_ENCRYPTION_PASSPHRASE: '', PGDR_SIGNING_KEY: benchSigningKey(gnupg) };
   const shell = (p) => ['bash', ['-c', `set -o pipefail; ${p}`]];
   const gpgC = `gpg --batch --pinentry-mode loopback --passphrase-fd 3 --symmetric --cipher-algo AES256 --compress-algo none -o - 3<<<"$PASS"`;
   const clis = [['pgdr', cli]];

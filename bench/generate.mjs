@@ -1,6 +1,6 @@
 // The bench data set, shared by the benches: the same realistic mix as bench/run.mjs generates (wide text
 // rows, numeric, jsonb, bytea, timestamps, indexes), about `mb` MB of plain dump.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 /** psql against `pg` (a test/harness/postgres.ts server) as its superuser; returns the trimmed output. */
@@ -39,4 +39,20 @@ export function generate(psql, db, mb) {
     );
   }
   psql(db, 'VACUUM ANALYZE');
+}
+
+/**
+ * A throwaway OpenPGP signing key made in the GnuPG home `gnupg` (its agent stopped afterwards): a backup
+ * without encryption must be signed, its manifest authenticated.
+ */
+export function benchSigningKey(gnupg) {
+  const gpg = (...args) =>
+    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  gpg('--quick-gen-key', 'bench <bench@example.com>', 'future-default', 'default', 'never');
+  const key = gpg('--armor', '--export-secret-keys', 'bench@example.com');
+  spawnSync('gpgconf', ['--homedir', gnupg, '--kill', 'gpg-agent']);
+  return key;
 }

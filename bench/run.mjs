@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startPostgres } from '../test/harness/postgres.ts';
 import { createBucket, startS3 } from '../test/harness/s3.ts';
+import { benchSigningKey } from './generate.mjs';
 import { RAW_PLAIN, restoreReport, restoreSuite } from './restore-suite.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -122,19 +123,7 @@ const env = {
 const gnupg = fs.mkdtempSync(path.join(os.tmpdir(), 'pgdr-bench-gpg-'));
 const pgEnv = { PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: 'postgres', GNUPGHOME: gnupg, PASS };
 const cli = path.join(root, 'dist/cli/index.js');
-/** A throwaway signing key: a backup without encryption must be signed (its manifest authenticated). */
-function signingKey() {
-  const gpg = (...args) =>
-    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  gpg('--quick-gen-key', 'bench <bench@example.com>', 'future-default', 'default', 'never');
-  const key = gpg('--armor', '--export-secret-keys', 'bench@example.com');
-  spawnSync('gpgconf', ['--homedir', gnupg, '--kill', 'gpg-agent']);
-  return key;
-}
-const unsigned = { PGDR_ENCRYPTION_PASSPHRASE: '', PGDR_SIGNING_KEY: signingKey() };
+const unsigned = { PGDR_ENCRYPTION_PASSPHRASE: '', PGDR_SIGNING_KEY: benchSigningKey(gnupg) };
 const hasZstd = spawnSync('zstd', ['--version']).status === 0;
 
 function scenarios(db, bucket) {
