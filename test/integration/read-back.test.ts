@@ -105,7 +105,7 @@ describe('the read-back check on a local directory', () => {
       yield Buffer.alloc(4096, 2);
     }
     await expect(storage.write('x.bin', Readable.from(pieces()), { readBack: true })).rejects.toThrow(
-      /reading the file back: the file holds more bytes than were written to it|the file is shorter/,
+      /reading the file back: it holds (more bytes than were written to it|\d+ bytes, \d+ were written to it)/,
     );
     expect(files(dir)).toEqual([]);
   });

@@ -129,7 +129,7 @@ export class LocalStorage implements Storage {
     let reader: ReadBehind | undefined;
     let size = 0;
     try {
-      reader = options.readBack ? new ReadBehind(tmp) : undefined;
+      reader = options.readBack ? await ReadBehind.open(tmp) : undefined;
       const file = new Writable({
         highWaterMark: READ_CHUNK,
         write(chunk: Buffer, _enc, cb) {

@@ -1,56 +1,20 @@
 /**
- * Reading a local file back while it is written: a worker thread follows the writer through its own file
- * descriptor, reading only bytes whose write has completed, and hashes them (SHA-256). When the writer is
- * done, what is left to read is the last piece, so a backup's read-back no longer costs a second pass over
- * the whole file after the dump (1 GB: ~0.9 s of SHA-256 and reads on the critical path, measured), and
- * the hashing runs on a thread of its own instead of the one that moves the dump.
+ * Reading a local file back while it is written: a second descriptor follows the writer, reading only
+ * bytes whose write has completed (1 MiB reads on the thread pool into one reused buffer), and hashes them
+ * (SHA-256). When the writer is done, what is left to read is the last piece, so a backup's read-back no
+ * longer costs a second pass over the whole file after the dump (1 GB uncompressed: 0.9 s of the 1.3 s
+ * between the dump's end and the manifest, measured).
  *
  * What it proves is what the read-back after the write proved: the file system holds, at the object's
  * path, the bytes that were sent. Both read the page cache; the caller compares the digest with the
  * sender's, and after the rename checks that the path names the inode that was read (device and inode
  * numbers) and that its size is the size read.
+ *
+ * (A first version read and hashed in a worker thread: the same wall time, and 10–20 MB more resident —
+ * a zstd backup peaked at 145–157 MB, over the 150 MB bound.)
  */
-import { Worker } from 'node:worker_threads';
-
-/** The worker: CommonJS source, run with `eval` (one bundle, no second file to ship). */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const fs = require('node:fs');
-const { createHash } = require('node:crypto');
-const shared = new BigInt64Array(workerData.shared);
-// shared[0]: bytes whose write has completed; shared[1]: 1 once the writer is done, 2 to give up.
-let fd;
-try {
-  fd = fs.openSync(workerData.path, 'r');
-  const st = fs.fstatSync(fd, { bigint: true });
-  const buf = Buffer.allocUnsafe(1024 * 1024);
-  const hash = createHash('sha256');
-  let off = 0;
-  for (;;) {
-    const state = Atomics.load(shared, 1);
-    if (state === 2n) break;
-    const written = Number(Atomics.load(shared, 0));
-    if (off < written) {
-      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, written - off), off);
-      if (n === 0) throw new Error('the file is shorter than what was written to it (' + off + ' of ' + written + ' bytes)');
-      hash.update(buf.subarray(0, n));
-      off += n;
-      continue;
-    }
-    if (state === 1n) {
-      // Everything written is read: one more read must find the end of the file.
-      if (fs.readSync(fd, buf, 0, 1, off) !== 0) throw new Error('the file holds more bytes than were written to it');
-      parentPort.postMessage({ bytes: off, sha256: hash.digest('hex'), dev: String(st.dev), ino: String(st.ino) });
-      break;
-    }
-    Atomics.wait(shared, 1, 0n, 20);
-  }
-} catch (err) {
-  parentPort.postMessage({ error: String(err && err.message || err) });
-} finally {
-  if (fd !== undefined) fs.closeSync(fd);
-}
-`;
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
 
 export interface ReadBack {
   bytes: number;
@@ -60,48 +24,91 @@ export interface ReadBack {
   ino: string;
 }
 
-/** Follows one file being written; `advance` after each completed write, then `finish`. */
+const READ_CHUNK = 1024 * 1024;
+
+/** Follows one file being written; `advance` after each completed write, then `finish` (or `abort`). */
 export class ReadBehind {
-  private readonly shared = new SharedArrayBuffer(16);
-  private readonly view = new BigInt64Array(this.shared);
-  private readonly worker: Worker;
+  private written = 0;
+  private done = false;
+  private aborted = false;
+  private offset = 0;
+  private wake: (() => void) | undefined;
   private readonly result: Promise<ReadBack>;
 
-  /** `path` must exist already (the writer created it). */
-  constructor(path: string) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, shared: this.shared } });
-    this.result = new Promise<ReadBack>((resolve, reject) => {
-      this.worker.once('message', (m: ReadBack | { error: string }) => {
-        if ('error' in m) reject(new Error(`reading the file back: ${m.error}`));
-        else resolve(m);
-      });
-      this.worker.once('error', reject);
-      this.worker.once('exit', () => reject(new Error('reading the file back: the reader stopped early')));
-    });
+  private constructor(
+    private readonly fh: fs.FileHandle,
+    private readonly id: { dev: string; ino: string },
+  ) {
+    this.result = this.follow();
     this.result.catch(() => {});
+  }
+
+  /** Opens `path` (created by the writer already) for reading behind it. */
+  static async open(path: string): Promise<ReadBehind> {
+    const fh = await fs.open(path, 'r');
+    try {
+      const st = await fh.stat({ bigint: true });
+      return new ReadBehind(fh, { dev: String(st.dev), ino: String(st.ino) });
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+
+  private async follow(): Promise<ReadBack> {
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    const hash = createHash('sha256');
+    try {
+      for (;;) {
+        if (this.aborted) throw new Error('reading the file back: stopped');
+        if (this.offset < this.written) {
+          const want = Math.min(buf.length, this.written - this.offset);
+          const { bytesRead } = await this.fh.read(buf, 0, want, this.offset);
+          if (bytesRead === 0) {
+            throw new Error(`reading the file back: it holds ${this.offset} bytes, ${this.written} were written to it`);
+          }
+          hash.update(buf.subarray(0, bytesRead));
+          this.offset += bytesRead;
+          continue;
+        }
+        if (this.done) {
+          // Everything written is read: one more read must find the end of the file.
+          const { bytesRead } = await this.fh.read(buf, 0, 1, this.offset);
+          if (bytesRead !== 0) throw new Error('reading the file back: it holds more bytes than were written to it');
+          return { bytes: this.offset, sha256: hash.digest('hex'), ...this.id };
+        }
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+      }
+    } finally {
+      await this.fh.close();
+    }
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
   }
 
   /** `bytes` (in all, from the start) have been written. */
   advance(bytes: number): void {
-    Atomics.store(this.view, 0, BigInt(bytes));
+    this.written = bytes;
+    this.poke();
   }
 
-  /** The writer is done after `bytes`: waits for the reader to read to the end and returns what it read. */
-  async finish(bytes: number): Promise<ReadBack> {
+  /** The writer is done after `bytes`: waits for the reader to reach the end and returns what it read. */
+  finish(bytes: number): Promise<ReadBack> {
+    this.done = true;
     this.advance(bytes);
-    Atomics.store(this.view, 1, 1n);
-    Atomics.notify(this.view, 1);
-    try {
-      return await this.result;
-    } finally {
-      await this.worker.terminate();
-    }
+    return this.result;
   }
 
-  /** Stops the reader (the write failed). */
+  /** Stops reading (the write failed). */
   async abort(): Promise<void> {
-    Atomics.store(this.view, 1, 2n);
-    Atomics.notify(this.view, 1);
-    await this.worker.terminate();
+    this.aborted = true;
+    this.poke();
+    await this.result.catch(() => {});
   }
 }
