@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startPostgres } from '../test/harness/postgres.ts';
 import { createBucket, startS3 } from '../test/harness/s3.ts';
-import { benchSigningKey } from './generate.mjs';
+import { benchSigningKey, generate } from './generate.mjs';
 import { RAW_PLAIN, restoreReport, restoreSuite } from './restore-suite.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -66,34 +66,6 @@ const psql = (db, sql) =>
     ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', pg.host, '-p', String(pg.port), '-U', 'postgres', '-d', db],
     { input: sql, encoding: 'utf8', env: { ...process.env, PGOPTIONS: '-c client_min_messages=warning' } },
   ).trim();
-
-/** A realistic mix: wide text rows, numeric, jsonb, bytea, timestamps, indexes; about `mb` MB of dump. */
-function generate(db, mb) {
-  psql('postgres', `CREATE DATABASE ${db}`);
-  psql(
-    db,
-    `CREATE TABLE customers (id bigint PRIMARY KEY, name text, email text, address text, balance numeric(14,2), created timestamptz);
-     CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, status text, total numeric(12,2), lines jsonb, note text, placed_at timestamptz);
-     CREATE TABLE attachments (id bigint PRIMARY KEY, order_id bigint, mime text, content bytea);
-     CREATE INDEX ON orders (customer_id); CREATE INDEX ON orders (placed_at);`,
-  );
-  // Per "unit": ~1 customer (≈150 B), 10 orders (≈700 B each), 1 attachment (≈1.1 KB hex in a plain dump).
-  const units = Math.round((mb * 1024 * 1024) / 5000);
-  const chunk = 20000;
-  for (let start = 0; start < units; start += chunk) {
-    const end = Math.min(units, start + chunk) - 1;
-    psql(
-      db,
-      `INSERT INTO customers SELECT g, 'Customer ' || g, 'c' || g || '@example.com', g || ' Long Street, Some City ' || md5(g::text), (g % 100000) / 100.0, timestamptz '2020-01-01' + g * interval '1 minute' FROM generate_series(${start}, ${end}) g;
-       INSERT INTO orders SELECT g, g / 10, (ARRAY['new','paid','shipped','returned'])[1 + g % 4], (g % 99999) / 100.0,
-         jsonb_build_array(jsonb_build_object('sku', 'SKU-' || (g % 997), 'qty', 1 + g % 5, 'price', (g % 5000) / 100.0), jsonb_build_object('sku', 'SKU-' || (g % 991), 'qty', 1, 'desc', md5(g::text))),
-         repeat(md5((g * 7)::text) || ' ', 1 + g % 12), timestamptz '2021-01-01' + g * interval '7 seconds'
-         FROM generate_series(${start * 10}, ${end * 10 + 9}) g;
-       INSERT INTO attachments SELECT g, g * 10, 'application/pdf', decode(repeat(md5(g::text) || md5((g+1)::text), 8) || md5(random()::text), 'hex') FROM generate_series(${start}, ${end}) g;`,
-    );
-  }
-  psql(db, 'VACUUM ANALYZE');
-}
 
 function timeCmd(label, cmd, args, env = {}) {
   const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], {
@@ -219,7 +191,7 @@ try {
   for (const [i, mb] of SIZES.entries()) {
     const db = SIZES.length === 2 && !opts.size ? ['bench_small', 'bench_large'][i] : `bench_${Math.round(mb)}mb`;
     const t0 = Date.now();
-    generate(db, mb);
+    generate(psql, db, mb);
     const dumpBytes = Number(
       execFileSync('bash', ['-c', `"${pgDumpBin}" -d ${db} | wc -c`], { env: { ...process.env, ...pgEnv } }).toString(),
     );

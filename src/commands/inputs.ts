@@ -1,3 +1,7 @@
+/**
+ * Reading user input, shared by the actions (core.getInput) and the CLI (flags and PGDR_* environment):
+ * both hand over a getter, and every parse error names the input and says what to change.
+ */
 import type { BackupConfig } from '../core/backup.js';
 import { type DecryptionConfig, parsePassphrases } from '../core/backups/decrypt.js';
 import type { EncryptionConfig } from '../core/backups/dump.js';
@@ -259,6 +263,19 @@ export const AUTH_PASSPHRASE_INPUT: Record<string, InputSpec> = {
       "The backups' passphrase (passphrase mode), used only to authenticate their manifests: nothing is decrypted. Several, one per line, during a key rotation.",
     secret: true,
     type: 'text',
+  },
+};
+
+/** The private key a public-key backup is decrypted with (verify, restore; read by readDecryption). */
+export const PRIVATE_KEY_INPUTS: Record<string, InputSpec> = {
+  'encryption-private-key': {
+    description:
+      'ASCII-armored OpenPGP private key, for backups encrypted to a public key (pass a secret). For key rotation, several armored private keys one after the other: the one the backup was encrypted to is used.',
+    secret: true,
+  },
+  'encryption-private-key-passphrase': {
+    description: 'Passphrase of encryption-private-key, if it has one (pass a secret).',
+    secret: true,
   },
 };
 

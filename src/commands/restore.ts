@@ -16,6 +16,7 @@ import {
   ALLOW_UNAUTHENTICATED_INPUT,
   ALLOW_UNENCRYPTED_INPUT,
   destinationInputs,
+  PRIVATE_KEY_INPUTS,
   readAuthKeys,
   readDecryption,
   readDestination,
@@ -146,15 +147,7 @@ export const restoreSpec: CommandSpec = {
         'The passphrase the backup was encrypted with (pass a secret). For key rotation, several passphrases, one per line: the one the manifest names is used. The first line also encrypts the pre-restore backup.',
       secret: true,
     },
-    'encryption-private-key': {
-      description:
-        'ASCII-armored OpenPGP private key, for backups encrypted to a public key (pass a secret). For key rotation, several armored private keys one after the other: the one the backup was encrypted to is used.',
-      secret: true,
-    },
-    'encryption-private-key-passphrase': {
-      description: 'Passphrase of encryption-private-key, if it has one (pass a secret).',
-      secret: true,
-    },
+    ...PRIVATE_KEY_INPUTS,
     'encryption-public-key': {
       description: 'ASCII-armored OpenPGP public key for the pre-restore backup (instead of encryption-passphrase).',
     },

@@ -16,6 +16,7 @@ import {
   type DestinationConfig,
   destinationInputs,
   type InputGetter,
+  PRIVATE_KEY_INPUTS,
   readAuthKeys,
   readDecryption,
   readDestination,
@@ -261,15 +262,7 @@ export const verifySpec: CommandSpec = {
         'The passphrase the backup was encrypted with (pass a secret). For key rotation, several passphrases, one per line: the one the manifest names is used.',
       secret: true,
     },
-    'encryption-private-key': {
-      description:
-        'ASCII-armored OpenPGP private key, for backups encrypted to a public key (pass a secret). For key rotation, several armored private keys one after the other: the one the backup was encrypted to is used.',
-      secret: true,
-    },
-    'encryption-private-key-passphrase': {
-      description: 'Passphrase of encryption-private-key, if it has one (pass a secret).',
-      secret: true,
-    },
+    ...PRIVATE_KEY_INPUTS,
     jobs: {
       description:
         'Parallel pg_restore jobs for custom-format backups. Above 1 the decrypted archive is staged in a temporary file in RUNNER_TEMP (pg_restore -j needs to seek): its size is checked against the free space there first (the archive + 256 MiB), and the run stops before restoring anything when it does not fit; 1 streams without one. Plain dumps always stream.',

@@ -136,7 +136,7 @@ export async function readCatalog(
   const strayAuthenticators: ObjectInfo[] = [];
   // Newest first (the stem ends in the UTC time): a `stopWhen` lookup reads as few as it can.
   const entries = [...byStem.entries()].sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0)).map(([, e]) => e);
-  const concurrency = options.stopWhen ? Math.min(options.concurrency ?? 2, 2) : (options.concurrency ?? 8);
+  const concurrency = options.concurrency ?? (options.stopWhen ? 2 : 8);
   let next = 0;
   let stopped = false;
   const worker = async (): Promise<void> => {

@@ -130,24 +130,18 @@ export class LocalStorage implements Storage {
     let size = 0;
     try {
       reader = options.readBack ? await ReadBehind.open(tmp) : undefined;
+      // Each piece is counted, and shown to the reader behind, once its write has completed.
+      const land = (buf: Buffer, cb: (err?: Error | null) => void): void => {
+        writeAll(fh, buf).then(() => {
+          size += buf.length;
+          reader?.advance(size);
+          cb();
+        }, cb);
+      };
       const file = new Writable({
         highWaterMark: READ_CHUNK,
-        write(chunk: Buffer, _enc, cb) {
-          writeAll(fh, chunk).then(() => {
-            size += chunk.length;
-            reader?.advance(size);
-            cb();
-          }, cb);
-        },
-        writev(chunks, cb) {
-          const buffers = chunks.map((c) => c.chunk as Buffer);
-          const n = buffers.reduce((a, b) => a + b.length, 0);
-          writeAll(fh, Buffer.concat(buffers, n)).then(() => {
-            size += n;
-            reader?.advance(size);
-            cb();
-          }, cb);
-        },
+        write: (chunk: Buffer, _enc, cb) => land(chunk, cb),
+        writev: (chunks, cb) => land(Buffer.concat(chunks.map((c) => c.chunk as Buffer)), cb),
       });
       await pipeline(body, file, { signal: options.signal });
       await fh.sync();
